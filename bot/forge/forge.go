@@ -1,0 +1,118 @@
+// Package forge owns what the bot knows of a code forge (GitLab, GitHub):
+// the events it receives, the calls it makes, and the Forge interface that
+// the adapters in forge/gitlab and forge/github implement. The bot core
+// depends on this package only, never on an adapter.
+package forge
+
+import (
+	"context"
+	"net/http"
+)
+
+// EventType says what happened.
+type EventType string
+
+const (
+	MergeRequestOpened  EventType = "mr_opened"
+	MergeRequestUpdated EventType = "mr_updated" // new commits pushed to the MR's branch
+	MergeRequestClosed  EventType = "mr_closed"
+	MergeRequestMerged  EventType = "mr_merged"
+	MergeRequestComment EventType = "mr_comment"
+	Push                EventType = "push" // to a branch; the release flow uses the default branch
+	Ignored             EventType = "ignored"
+)
+
+// Repo identifies a repository on a forge.
+type Repo struct {
+	ID            int64  // GitLab project id; GitHub repository id
+	FullName      string // "group/project" or "owner/repo"
+	CloneURL      string // https clone address
+	DefaultBranch string
+	WebURL        string
+}
+
+// MergeRequest is a GitLab merge request or a GitHub pull request.
+type MergeRequest struct {
+	Number       int // GitLab iid, GitHub number
+	Title        string
+	Author       string
+	HeadSHA      string
+	HeadBranch   string
+	TargetBranch string
+	SourceRepo   Repo // differs from the event's Repo for a fork
+	FromFork     bool
+	Draft        bool
+	State        string // opened, closed, merged
+	MergeCommit  string // set once merged
+	WebURL       string
+}
+
+// Event is one webhook delivery, decoded and verified.
+type Event struct {
+	Forge      string // "gitlab" or "github"
+	DeliveryID string // X-Gitlab-Event-UUID, X-GitHub-Delivery
+	Type       EventType
+	Repo       Repo
+	MR         *MergeRequest // nil for a push
+	Actor      string        // who commented, pushed, merged
+	Comment    string        // the comment body for MergeRequestComment
+	CommentID  int64
+	// Push fields.
+	Ref    string // "refs/heads/main"
+	Before string
+	After  string
+}
+
+// State is a commit status.
+type State string
+
+const (
+	StatePending State = "pending"
+	StateRunning State = "running"
+	StateSuccess State = "success"
+	StateFailure State = "failure"
+)
+
+// Status is one commit status, e.g. context "imagebot/rocky9".
+type Status struct {
+	Context     string
+	State       State
+	Description string
+	TargetURL   string
+}
+
+// Permission is what a person may do in a repository, normalised over forges.
+type Permission int
+
+const (
+	PermissionNone     Permission = iota
+	PermissionRead                // GitLab Guest/Reporter, GitHub read/triage
+	PermissionWrite               // GitLab Developer, GitHub write
+	PermissionMaintain            // GitLab Maintainer, GitHub maintain
+	PermissionAdmin               // GitLab Owner, GitHub admin
+)
+
+// Forge is everything the bot does with a forge.
+type Forge interface {
+	Name() string
+	// ParseWebhook verifies the request's token or signature and decodes it.
+	// A request that fails verification returns ErrUnauthorized.
+	ParseWebhook(r *http.Request, body []byte) (Event, error)
+	// CreateComment posts a comment on the merge request and returns its id.
+	CreateComment(ctx context.Context, repo Repo, mr int, body string) (int64, error)
+	EditComment(ctx context.Context, repo Repo, mr int, commentID int64, body string) error
+	SetStatus(ctx context.Context, repo Repo, sha string, st Status) error
+	Permission(ctx context.Context, repo Repo, user string) (Permission, error)
+	GetMergeRequest(ctx context.Context, repo Repo, mr int) (MergeRequest, error)
+	// CloneAuth returns the user name and token to fetch the repository over https.
+	CloneAuth() (user, token string)
+	// MaxCommentSize is the largest comment body the forge accepts, in bytes.
+	MaxCommentSize() int
+}
+
+// ErrUnauthorized means a webhook's token or signature did not verify.
+var ErrUnauthorized = errUnauthorized{}
+
+type errUnauthorized struct{}
+
+func (errUnauthorized) Error() string { return "webhook signature or token did not verify" }

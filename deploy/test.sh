@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# test.sh: installs what the tests need (idempotent) and runs every test,
+# the slow real ones included (Packer + QEMU builds, MinIO, Chromium, vcsim).
+# Extra arguments go to `go test` (e.g. deploy/test.sh -run TestCatalog ./runner/...).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+deploy/install-tools.sh --with-browser --with-postgres
+export PATH="$root/.tools/bin:$PATH"
+export IMAGEBOT_REQUIRE_TOOLS=1
+gofmt_out=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*'))
+if [[ -n "$gofmt_out" ]]; then echo "gofmt needed: $gofmt_out" >&2; exit 1; fi
+go vet ./...
+if [[ $# -gt 0 ]]; then
+  go test -count=1 -timeout 40m "$@"
+else
+  go test -count=1 -timeout 40m ./...
+fi

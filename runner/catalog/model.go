@@ -1,0 +1,117 @@
+// Package catalog owns the images repository's model: it loads every
+// images/<name>/ directory (its Packer template, env.yaml and provisioner),
+// checks it, computes each image's inputs and digest, and answers which
+// images a change affects and in what order they build.
+package catalog
+
+import "time"
+
+// Catalog is every image of one checkout of the images repository.
+type Catalog struct {
+	Root   string            // absolute path of the repository checkout
+	Images map[string]*Image // by name
+	Order  []string          // build order: every base before its children, ties by name
+}
+
+// Image is one images/<name>/ directory.
+type Image struct {
+	Name     string
+	Dir      string // repository-relative, e.g. "images/rocky9"
+	Env      Env
+	Template Template
+	// Inputs are the repository-relative paths of every file that affects the
+	// image (its directory, declared inputs, files its template references),
+	// sorted. The base image enters the digest through its own digest.
+	Inputs []string
+	// Digest is "sha256:<hex>" over Inputs (path, mode, content) and the base's digest.
+	Digest string
+}
+
+// Env is the image's env.yaml.
+type Env struct {
+	Name        string            `yaml:"name"`
+	Version     string            `yaml:"version"` // semantic version, e.g. 1.4.0
+	Description string            `yaml:"description"`
+	OS          OS                `yaml:"os"`
+	Formats     []string          `yaml:"formats"`             // subset of qcow2, ova
+	Base        string            `yaml:"base,omitempty"`      // name of the image this one derives from
+	Inputs      []string          `yaml:"inputs,omitempty"`    // extra repository-relative files or directories
+	Variables   map[string]string `yaml:"variables,omitempty"` // handed to Packer as -var
+	Timeout     time.Duration     `yaml:"timeout,omitempty"`   // build deadline; zero means the runner's default
+	Labels      map[string]string `yaml:"labels,omitempty"`
+	Hardware    Hardware          `yaml:"hardware,omitempty"` // what the OVA descriptor declares
+	VSphere     *VSphere          `yaml:"vsphere,omitempty"`
+}
+
+// OS describes the guest operating system.
+type OS struct {
+	Family  string `yaml:"family"` // linux, windows
+	Name    string `yaml:"name"`   // rocky, debian, centos, photon
+	Version string `yaml:"version"`
+	Arch    string `yaml:"arch"` // x86_64, aarch64
+}
+
+// Hardware is the virtual machine an exported image describes. Zero values
+// mean the ova package's defaults.
+type Hardware struct {
+	CPUs     int    `yaml:"cpus,omitempty"`
+	MemoryMB int    `yaml:"memory_mb,omitempty"`
+	NIC      string `yaml:"nic,omitempty"`      // vmxnet3, e1000
+	DiskBus  string `yaml:"disk_bus,omitempty"` // scsi (lsilogic), sata, ide
+	Firmware string `yaml:"firmware,omitempty"` // bios, efi
+}
+
+// VSphere holds per-image vSphere publishing settings.
+type VSphere struct {
+	ContentLibrary string `yaml:"content_library,omitempty"` // publish released OVAs here
+}
+
+// Template is what the catalog reads from <name>.pkr.hcl.
+type Template struct {
+	Path      string // repository-relative
+	Variables []Variable
+	Sources   []Source
+	Builds    []Build
+	Files     []FileRef // every file the template references
+}
+
+// Variable is a `variable` block.
+type Variable struct {
+	Name       string
+	Type       string // as written: "string", "number", "list(string)", ... ("" when absent)
+	Default    string // rendered default ("" when absent)
+	HasDefault bool
+	Sensitive  bool
+	Pos        Pos
+}
+
+// Source is a `source "<type>" "<name>"` block.
+type Source struct {
+	Type string // qemu, vsphere-iso, vsphere-clone, null, ...
+	Name string
+	Pos  Pos
+}
+
+// Ref is how builds and `-only` name a source: "<type>.<name>".
+func (s Source) Ref() string { return s.Type + "." + s.Name }
+
+// Build is a `build` block.
+type Build struct {
+	Name    string
+	Sources []string // "<type>.<name>"
+	Pos     Pos
+}
+
+// FileRef is one file or directory the template references.
+type FileRef struct {
+	Path string // repository-relative, cleaned
+	Attr string // the attribute or function that referenced it: file(), http_directory, script, ...
+	Pos  Pos
+}
+
+// Pos locates something in a file of the repository.
+type Pos struct {
+	File   string // repository-relative
+	Line   int
+	Column int
+}

@@ -1,0 +1,66 @@
+// Package runner owns a build: it turns a Request for one image into a
+// Packer run in its own working directory (variables injected, secrets
+// redacted, bounded by slots and a deadline), finishes the artifacts
+// (qcow2, OVA) and returns a Result. It knows nothing of forges.
+package runner
+
+import (
+	"time"
+
+	"github.com/imagebot/imagebot/runner/packer"
+)
+
+// Request asks for one build of one image.
+type Request struct {
+	Image       string
+	Version     string   // defaults to env.yaml's version
+	BuildID     string   // unique; generated when empty
+	OutDir      string   // where the finished artifacts go
+	Force       bool     // rebuild even if the same digest was built
+	Only        []string // packer sources to build ("qemu.base"); empty: all
+	WithBases   bool     // build missing bases first
+	GitSHA      string
+	MR          int    // 0 for a release or a local build
+	TriggeredBy string // who asked
+}
+
+// Status is how a build ended.
+type Status string
+
+const (
+	StatusSucceeded   Status = "succeeded"
+	StatusFailed      Status = "failed"
+	StatusCancelled   Status = "cancelled"
+	StatusTimedOut    Status = "timed_out"
+	StatusInterrupted Status = "interrupted" // the process running it died
+)
+
+// File is one finished artifact file.
+type File struct {
+	Name   string `json:"name"`   // base name, e.g. rocky9-1.2.0.qcow2
+	Path   string `json:"-"`      // absolute path on the build host
+	Format string `json:"format"` // qcow2, ova, log, manifest, sha256
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// Result is what a build produced.
+type Result struct {
+	Status        Status
+	Image         string
+	Version       string
+	BuildID       string
+	Digest        string
+	LastStep      string // how far it got
+	Error         string // redacted; empty on success
+	Files         []File
+	LogPath       string
+	PackerVersion string
+	Builder       string // e.g. "qemu"
+	Reused        bool   // an earlier build of the same digest was reused
+	Started       time.Time
+	Finished      time.Time
+}
+
+// EventFunc receives a build's events as they happen. It must not block for long.
+type EventFunc func(packer.Event)

@@ -1,0 +1,58 @@
+// Package testenv finds the real tools that tests run against (packer, qemu,
+// minio, chromium, ...) and the repository root. When IMAGEBOT_REQUIRE_TOOLS=1
+// (as deploy/test.sh and CI set it) a missing tool fails the test instead of
+// skipping it, so nothing is silently counted as passing.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Required reports whether missing tools must fail tests.
+func Required() bool { return os.Getenv("IMAGEBOT_REQUIRE_TOOLS") == "1" }
+
+// RepoRoot returns the repository root (the directory holding go.mod).
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("testenv: no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+// Tool returns the path of a tool: the project's .tools/bin first, then PATH.
+// It skips the test when the tool is missing, or fails it when tools are required.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	local := filepath.Join(RepoRoot(t), ".tools", "bin", name)
+	if fi, err := os.Stat(local); err == nil && !fi.IsDir() {
+		return local
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	Missing(t, name+" not found in .tools/bin or PATH (run deploy/install-tools.sh)")
+	return ""
+}
+
+// Missing skips or fails the test for a missing prerequisite.
+func Missing(t testing.TB, why string) {
+	t.Helper()
+	if Required() {
+		t.Fatalf("required test prerequisite missing: %s", why)
+	}
+	t.Skipf("skipping: %s", why)
+}
