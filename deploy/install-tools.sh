@@ -60,7 +60,7 @@ go_build_pinned() {
   (
     cd "$work"
     go mod init "imagebot.local/build-$name" >/dev/null 2>&1
-    go get "$module@$version" >/dev/null
+    go get "$module@$version" >get.log 2>&1 || { cat get.log >&2; exit 1; }
     CGO_ENABLED=0 go build -trimpath -o "$bin/$name.tmp" "$pkg"
   )
   mv "$bin/$name.tmp" "$bin/$name"
