@@ -1,0 +1,188 @@
+package runner
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/imagebot/imagebot/runner/catalog"
+)
+
+// baseEntry is one finished build's disk and side files (a kernel, say),
+// kept in <cache>/bases/<image>/<digest hex>/ for children and for reuse.
+type baseEntry struct {
+	Dir    string   `json:"-"`
+	Disk   string   `json:"disk"` // absolute path of the disk image
+	SHA256 string   `json:"sha256"`
+	Files  []string `json:"files"` // every file's base name
+}
+
+const entryFile = ".complete.json"
+
+func (r *Runner) baseDir(img *catalog.Image) string {
+	return filepath.Join(r.cfg.CacheDir, "bases", img.Name, strings.TrimPrefix(img.Digest, "sha256:"))
+}
+
+// cachedBase returns the cache entry of img at its current digest.
+func (r *Runner) cachedBase(img *catalog.Image) (*baseEntry, bool) {
+	dir := r.baseDir(img)
+	data, err := os.ReadFile(filepath.Join(dir, entryFile))
+	if err != nil {
+		return nil, false
+	}
+	var e baseEntry
+	if json.Unmarshal(data, &e) != nil || e.Disk == "" {
+		return nil, false
+	}
+	e.Dir = dir
+	e.Disk = filepath.Join(dir, e.Disk)
+	if _, err := os.Stat(e.Disk); err != nil {
+		return nil, false
+	}
+	return &e, true
+}
+
+// ensureBase returns the base's cache entry, building the base first (and
+// its own bases) when it is missing and the request allows it. The status
+// says how a base build ended when it did not succeed.
+func (r *Runner) ensureBase(ctx context.Context, cat *catalog.Catalog, name string, req Request, onEvent EventFunc) (*baseEntry, Status, error) {
+	img, ok := cat.Images[name]
+	if !ok {
+		return nil, StatusFailed, errors.New("not in the catalog")
+	}
+	lock := r.baseLock(img.Digest)
+	lock.Lock()
+	defer lock.Unlock()
+	if e, ok := r.cachedBase(img); ok {
+		r.cfg.Log.Info().Str("base", name).Str("digest", img.Digest).Msg("reusing cached base")
+		return e, "", nil
+	}
+	if !req.WithBases {
+		return nil, StatusFailed, fmt.Errorf("not built at digest %s on this host: build it first or ask for bases (--with-bases)", img.Digest)
+	}
+	res, err := r.build(ctx, cat, Request{
+		Image: name, BuildID: req.BuildID + "." + name, WithBases: true,
+		GitSHA: req.GitSHA, MR: req.MR, TriggeredBy: req.TriggeredBy,
+	}, onEvent, true)
+	if err != nil {
+		return nil, StatusFailed, err
+	}
+	if res.Status != StatusSucceeded {
+		return nil, res.Status, fmt.Errorf("%s: %s", res.Status, res.Error)
+	}
+	e, ok := r.cachedBase(img)
+	if !ok {
+		return nil, StatusFailed, errors.New("built, but its disk is not in the cache")
+	}
+	return e, "", nil
+}
+
+// collect gathers the files Packer reported into a staging entry: the base
+// cache when children need the disk, else the working directory.
+func (b *run) collect() (*baseEntry, error) {
+	var files []string
+	for _, a := range b.artifacts {
+		for _, f := range a.Files {
+			files = append(files, absJoin(b.imageDir, f))
+		}
+	}
+	if len(files) == 0 {
+		return nil, errors.New("packer reported no artifact files")
+	}
+	disk := ""
+	for _, f := range files {
+		if isQcow2(f) {
+			disk = f
+			break
+		}
+	}
+	if disk == "" {
+		return nil, fmt.Errorf("no qcow2 disk among packer's artifact files %v", files)
+	}
+	if !b.keepAsBase() {
+		sum, err := sha256File(disk)
+		if err != nil {
+			return nil, err
+		}
+		return &baseEntry{Dir: filepath.Dir(disk), Disk: disk, SHA256: sum}, nil
+	}
+	final := b.r.baseDir(b.img)
+	stage := final + ".tmp-" + b.req.BuildID
+	if err := os.MkdirAll(stage, 0o755); err != nil {
+		return nil, err
+	}
+	e := baseEntry{}
+	for _, f := range files {
+		name := filepath.Base(f)
+		if err := moveFile(filepath.Join(stage, name), f); err != nil {
+			os.RemoveAll(stage)
+			return nil, fmt.Errorf("keep %s: %w", name, err)
+		}
+		e.Files = append(e.Files, name)
+		if f == disk {
+			e.Disk = name
+		}
+	}
+	sum, err := sha256File(filepath.Join(stage, e.Disk))
+	if err != nil {
+		os.RemoveAll(stage)
+		return nil, err
+	}
+	e.SHA256 = sum
+	data, _ := json.MarshalIndent(e, "", "  ")
+	if err := os.WriteFile(filepath.Join(stage, entryFile), data, 0o644); err != nil {
+		os.RemoveAll(stage)
+		return nil, err
+	}
+	os.RemoveAll(final) // a forced rebuild replaces the old entry
+	if err := os.Rename(stage, final); err != nil {
+		os.RemoveAll(stage)
+		return nil, err
+	}
+	got, ok := b.r.cachedBase(b.img)
+	if !ok {
+		return nil, errors.New("cache entry vanished")
+	}
+	return got, nil
+}
+
+func isQcow2(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	magic := make([]byte, 4)
+	_, err = io.ReadFull(f, magic)
+	return err == nil && string(magic) == "QFI\xfb"
+}
+
+func moveFile(dst, src string) error {
+	if err := os.Rename(src, dst); err == nil {
+		return nil
+	}
+	if err := copyFile(dst, src); err != nil {
+		return err
+	}
+	return os.Remove(src)
+}
+
+func sha256File(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("sha256 %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

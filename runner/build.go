@@ -1,0 +1,187 @@
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/imagebot/imagebot/runner/catalog"
+	"github.com/imagebot/imagebot/runner/packer"
+)
+
+// errTimedOut is the cause of a build's deadline, to tell it from a cancel.
+var errTimedOut = errors.New("build deadline passed")
+
+// Build builds one image (its missing bases first when req.WithBases) and
+// returns how it ended. The error is non-nil only when the build could not
+// be attempted (unknown image, unusable output directory); a failed,
+// cancelled or timed-out build is a Result with that Status.
+// Cancelling ctx stops the build (Result.Status cancelled).
+func (r *Runner) Build(ctx context.Context, cat *catalog.Catalog, req Request, onEvent EventFunc) (*Result, error) {
+	return r.build(ctx, cat, req, onEvent, false)
+}
+
+// build runs one image. asBase builds it only into the base cache, for a
+// child that needs it: no OVA, no output directory.
+func (r *Runner) build(ctx context.Context, cat *catalog.Catalog, req Request, onEvent EventFunc, asBase bool) (*Result, error) {
+	img, ok := cat.Images[req.Image]
+	if !ok {
+		return nil, fmt.Errorf("build %s: no such image (known: %s)", req.Image, strings.Join(cat.Order, ", "))
+	}
+	if req.OutDir == "" && !asBase {
+		return nil, fmt.Errorf("build %s: no output directory", req.Image)
+	}
+	if onEvent == nil {
+		onEvent = func(packer.Event) {}
+	}
+	if req.Version == "" {
+		req.Version = img.Env.Version
+	}
+	if req.BuildID == "" {
+		req.BuildID = newBuildID(img.Name)
+	}
+	b := &run{
+		r: r, cat: cat, img: img, req: req, onEvent: onEvent, asBase: asBase,
+		res: &Result{
+			Image: img.Name, Version: req.Version, BuildID: req.BuildID, Digest: img.Digest,
+			Started: time.Now().UTC(), Builder: builderOf(img),
+		},
+	}
+	b.res.PackerVersion = r.PackerVersion(ctx)
+	if err := b.prepare(); err != nil {
+		return nil, err
+	}
+	defer b.cleanup()
+	b.execute(ctx)
+	b.res.Finished = time.Now().UTC()
+	b.close()
+	return b.res, nil
+}
+
+func newBuildID(image string) string {
+	var x [4]byte
+	_, _ = rand.Read(x[:])
+	return fmt.Sprintf("%s-%s-%s", image, time.Now().UTC().Format("20060102T150405"), hex.EncodeToString(x[:]))
+}
+
+func builderOf(img *catalog.Image) string {
+	if len(img.Template.Sources) == 0 {
+		return ""
+	}
+	return img.Template.Sources[0].Type
+}
+
+// isBase reports whether another image of the catalog derives from img.
+func isBase(cat *catalog.Catalog, name string) bool {
+	for _, i := range cat.Images {
+		if i.Env.Base == name {
+			return true
+		}
+	}
+	return false
+}
+
+// execute does the build and fills b.res; it never returns early without a status.
+func (b *run) execute(ctx context.Context) {
+	fail := func(status Status, format string, args ...any) {
+		b.res.Status = status
+		b.res.Error = b.redactor.String(fmt.Sprintf(format, args...))
+		b.logf("build %s: %s", status, b.res.Error)
+	}
+	vars := map[string]string{}
+	if base := b.img.Env.Base; base != "" {
+		entry, status, err := b.r.ensureBase(ctx, b.cat, base, b.req, b.onEvent)
+		if err != nil {
+			fail(status, "base %s: %v", base, err)
+			return
+		}
+		vars[catalog.VarBaseImage] = entry.Disk
+		vars[catalog.VarBaseImageChecksum] = "sha256:" + entry.SHA256
+	}
+	if b.keepAsBase() && !b.req.Force {
+		if entry, ok := b.r.cachedBase(b.img); ok {
+			b.logf("reusing %s built earlier at digest %s", b.img.Name, b.img.Digest)
+			b.res.Reused = true
+			b.finishFrom(ctx, entry, fail)
+			return
+		}
+	}
+	if err := b.r.acquire(ctx); err != nil {
+		fail(StatusCancelled, "cancelled while waiting for a build slot: %v", err)
+		return
+	}
+	defer b.r.release()
+
+	timeout := b.r.cfg.DefaultTimeout
+	if b.img.Env.Timeout > 0 {
+		timeout = b.img.Env.Timeout
+	}
+	runCtx, cancel := context.WithTimeoutCause(ctx, timeout, errTimedOut)
+	defer cancel()
+	err := b.runPacker(runCtx, vars)
+	switch {
+	case errors.Is(context.Cause(runCtx), errTimedOut) && ctx.Err() == nil:
+		fail(StatusTimedOut, "timed out after %s at step %q", timeout, b.res.LastStep)
+	case ctx.Err() != nil:
+		fail(StatusCancelled, "cancelled at step %q: %v", b.res.LastStep, context.Cause(ctx))
+	case err != nil:
+		msg := b.lastError
+		if msg == "" {
+			msg = err.Error()
+		}
+		fail(StatusFailed, "%s", msg)
+	default:
+		entry, err := b.collect()
+		if err != nil {
+			fail(StatusFailed, "collect artifacts: %v", err)
+			return
+		}
+		b.finishFrom(ctx, entry, fail)
+	}
+}
+
+// finishFrom turns the build's files into the finished artifacts (or, for a
+// base build, leaves them in the cache only).
+func (b *run) finishFrom(ctx context.Context, entry *baseEntry, fail func(Status, string, ...any)) {
+	if b.asBase {
+		b.res.Status = StatusSucceeded
+		return
+	}
+	files, err := b.finish(ctx, entry)
+	if err != nil {
+		if ctx.Err() != nil {
+			fail(StatusCancelled, "cancelled while finishing artifacts: %v", context.Cause(ctx))
+			return
+		}
+		fail(StatusFailed, "finish artifacts: %v", err)
+		return
+	}
+	b.res.Files = files
+	b.res.Status = StatusSucceeded
+}
+
+// cleanup removes the working directory and, unless the build succeeded,
+// every artifact it started writing: only build.log stays.
+func (b *run) cleanup() {
+	if b.res.Status != StatusSucceeded {
+		for _, p := range b.written {
+			_ = os.Remove(p)
+		}
+	}
+	if err := os.RemoveAll(b.work); err != nil {
+		b.r.cfg.Log.Warn().Err(err).Str("dir", b.work).Msg("remove build working directory")
+	}
+}
+
+func absJoin(dir, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}

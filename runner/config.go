@@ -1,0 +1,132 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/imagebot/imagebot/runner/packer"
+)
+
+// Config sets up a Runner.
+type Config struct {
+	Packer         string            // packer binary (see packer.Locate)
+	WorkDir        string            // per-build working directories go below it
+	CacheDir       string            // shared cache: PACKER_CACHE_DIR, finished bases, debootstrap trees
+	Slots          int               // concurrent builds on this host; default 1
+	DefaultTimeout time.Duration     // deadline when env.yaml has none; default 2h
+	Accelerator    string            // "auto" (default), "kvm" or "tcg"
+	Secrets        map[string]string // values masked everywhere (names are for humans)
+	Log            zerolog.Logger
+	// Grace is how long a cancelled Packer may take to stop its machine and
+	// clean up before its process group is killed; default 90s.
+	Grace time.Duration
+}
+
+// Runner runs builds on this host.
+type Runner struct {
+	cfg   Config
+	slots chan struct{}
+
+	accelOnce sync.Once
+	accel     string
+
+	versionOnce sync.Once
+	version     string
+
+	mu        sync.Mutex
+	baseLocks map[string]*sync.Mutex // by base digest: one build of a base at a time
+}
+
+// New checks the configuration and prepares the directories.
+func New(cfg Config) (*Runner, error) {
+	if cfg.Packer == "" {
+		return nil, fmt.Errorf("runner: no packer binary configured (see packer.Locate)")
+	}
+	if cfg.WorkDir == "" || cfg.CacheDir == "" {
+		return nil, fmt.Errorf("runner: work_dir and cache_dir are required")
+	}
+	switch cfg.Accelerator {
+	case "":
+		cfg.Accelerator = "auto"
+	case "auto", "kvm", "tcg":
+	default:
+		return nil, fmt.Errorf("runner: accelerator %q: want auto, kvm or tcg", cfg.Accelerator)
+	}
+	if cfg.Slots <= 0 {
+		cfg.Slots = 1
+	}
+	if cfg.DefaultTimeout <= 0 {
+		cfg.DefaultTimeout = 2 * time.Hour
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = 90 * time.Second
+	}
+	for _, d := range []*string{&cfg.WorkDir, &cfg.CacheDir} {
+		abs, err := filepath.Abs(*d)
+		if err != nil {
+			return nil, fmt.Errorf("runner: %s: %w", *d, err)
+		}
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return nil, fmt.Errorf("runner: create %s: %w", abs, err)
+		}
+		*d = abs
+	}
+	return &Runner{cfg: cfg, slots: make(chan struct{}, cfg.Slots), baseLocks: map[string]*sync.Mutex{}}, nil
+}
+
+// PackerVersion is the configured packer's version ("" when it cannot run).
+func (r *Runner) PackerVersion(ctx context.Context) string {
+	r.versionOnce.Do(func() {
+		v, err := packer.Version(ctx, r.cfg.Packer)
+		if err != nil {
+			r.cfg.Log.Warn().Err(err).Msg("packer version")
+		}
+		r.version = v
+	})
+	return r.version
+}
+
+// Accelerator is the QEMU accelerator builds get: the configured one, or for
+// "auto" the result of a real check (see probeKVM), made once.
+func (r *Runner) Accelerator(ctx context.Context) string {
+	r.accelOnce.Do(func() {
+		r.accel = r.cfg.Accelerator
+		if r.accel == "auto" {
+			r.accel = "tcg"
+			ok, why := probeKVM(ctx, r.cfg.CacheDir)
+			if ok {
+				r.accel = "kvm"
+			}
+			r.cfg.Log.Info().Str("accelerator", r.accel).Str("why", why).Msg("qemu accelerator chosen")
+		}
+	})
+	return r.accel
+}
+
+func (r *Runner) acquire(ctx context.Context) error {
+	select {
+	case r.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+func (r *Runner) release() { <-r.slots }
+
+func (r *Runner) baseLock(digest string) *sync.Mutex {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l := r.baseLocks[digest]
+	if l == nil {
+		l = &sync.Mutex{}
+		r.baseLocks[digest] = l
+	}
+	return l
+}

@@ -1,0 +1,261 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/imagebot/imagebot/runner/catalog"
+	"github.com/imagebot/imagebot/runner/packer"
+	"github.com/imagebot/imagebot/runner/redact"
+)
+
+// run is one build in progress.
+type run struct {
+	r       *Runner
+	cat     *catalog.Catalog
+	img     *catalog.Image
+	req     Request
+	onEvent EventFunc
+	asBase  bool
+	res     *Result
+
+	work     string // per-build working directory, removed at the end
+	imageDir string // absolute images/<name>/: packer's cwd
+	redactor *redact.Redactor
+
+	mu        sync.Mutex
+	log       *os.File
+	logPath   string
+	lastError string
+	artifacts []*packer.Artifact
+	written   []string // artifact paths this build created in OutDir
+}
+
+func (b *run) prepare() error {
+	b.imageDir = absJoin(b.cat.Root, b.img.Dir)
+	b.work = filepath.Join(b.r.cfg.WorkDir, b.req.BuildID)
+	if err := os.MkdirAll(filepath.Join(b.work, "tmp"), 0o755); err != nil {
+		return fmt.Errorf("build %s: working directory: %w", b.img.Name, err)
+	}
+	logDir := b.work
+	if !b.asBase {
+		if err := os.MkdirAll(b.req.OutDir, 0o755); err != nil {
+			return fmt.Errorf("build %s: output directory: %w", b.img.Name, err)
+		}
+		logDir = b.req.OutDir
+	}
+	b.logPath = filepath.Join(logDir, "build.log")
+	f, err := os.OpenFile(b.logPath, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("build %s: log file: %w", b.img.Name, err)
+	}
+	b.log = f
+	if !b.asBase {
+		b.res.LogPath = b.logPath
+	}
+	b.redactor = redact.New(b.secrets()...)
+	b.logf("imagebot build %s %s (build %s, digest %s)", b.img.Name, b.req.Version, b.req.BuildID, b.img.Digest)
+	return nil
+}
+
+// secrets lists every value to mask: configured secrets, sensitive template
+// variables' values (env.yaml or default), and secret-looking environment.
+func (b *run) secrets() []string {
+	var out []string
+	for _, v := range b.r.cfg.Secrets {
+		out = append(out, v)
+	}
+	for _, v := range b.img.Template.Variables {
+		if !v.Sensitive {
+			continue
+		}
+		if val, ok := b.img.Env.Variables[v.Name]; ok {
+			out = append(out, val)
+		}
+		if v.HasDefault {
+			out = append(out, v.Default)
+			if u, err := strconv.Unquote(v.Default); err == nil {
+				out = append(out, u)
+			}
+		}
+		if val := os.Getenv("PKR_VAR_" + v.Name); val != "" {
+			out = append(out, val)
+		}
+	}
+	return append(out, envSecrets()...)
+}
+
+// envSecrets are values of environment variables whose names say secret.
+func envSecrets() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		name, val, _ := strings.Cut(kv, "=")
+		u := strings.ToUpper(name)
+		for _, w := range []string{"PASSWORD", "SECRET", "TOKEN", "PRIVATE_KEY", "ACCESS_KEY"} {
+			if strings.Contains(u, w) && len(val) >= redact.MinLen {
+				out = append(out, val)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func (b *run) logf(format string, args ...any) {
+	b.logLine(time.Now(), fmt.Sprintf(format, args...))
+}
+
+func (b *run) logLine(t time.Time, text string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.log == nil {
+		return
+	}
+	text = b.redactor.String(text)
+	stamp := t.UTC().Format("15:04:05")
+	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		fmt.Fprintf(b.log, "%s %s\n", stamp, l)
+	}
+}
+
+func (b *run) close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.log != nil {
+		b.log.Close()
+		b.log = nil
+	}
+}
+
+// keepAsBase says the build's disk goes into the base cache.
+func (b *run) keepAsBase() bool { return b.asBase || isBase(b.cat, b.img.Name) }
+
+// variables builds the -var set: env.yaml's, then imagebot's own where declared.
+func (b *run) variables(ctx context.Context, extra map[string]string) map[string]string {
+	declared := map[string]bool{}
+	for _, v := range b.img.Template.Variables {
+		declared[v.Name] = true
+	}
+	vars := map[string]string{}
+	for k, v := range b.img.Env.Variables {
+		vars[k] = v
+	}
+	own := map[string]string{
+		catalog.VarImageName:       b.img.Name,
+		catalog.VarImageVersion:    b.req.Version,
+		catalog.VarBuildID:         b.req.BuildID,
+		catalog.VarOutputDirectory: filepath.Join(b.work, "output"),
+		catalog.VarGitSHA:          b.req.GitSHA,
+		catalog.VarRepoRoot:        b.cat.Root,
+		catalog.VarCacheDirectory:  b.r.cfg.CacheDir,
+	}
+	for k, v := range extra {
+		own[k] = v
+	}
+	for _, name := range catalog.InjectedVariables {
+		if !declared[name] {
+			continue
+		}
+		if name == catalog.VarAccelerator {
+			vars[name] = b.r.Accelerator(ctx)
+			continue
+		}
+		if v, ok := own[name]; ok {
+			vars[name] = v
+		}
+	}
+	return vars
+}
+
+// runPacker runs packer build and turns its output into events and the log.
+func (b *run) runPacker(ctx context.Context, extra map[string]string) error {
+	vars := b.variables(ctx, extra)
+	parser := packer.NewParser()
+	b.logf("packer build in %s (accelerator %s, only %v)", b.img.Dir, vars[catalog.VarAccelerator], b.req.Only)
+	opts := packer.BuildOptions{
+		Packer:   b.r.cfg.Packer,
+		Dir:      b.imageDir,
+		Template: ".",
+		Vars:     vars,
+		Only:     b.req.Only,
+		Env: []string{
+			"PACKER_CACHE_DIR=" + filepath.Join(b.r.cfg.CacheDir, "packer"),
+			"TMPDIR=" + filepath.Join(b.work, "tmp"),
+			"PACKER_LOG=0",
+		},
+		Grace: b.r.cfg.Grace,
+		Line:  func(raw string) { b.line(parser, raw) },
+	}
+	return packer.Build(ctx, opts)
+}
+
+func (b *run) line(p *packer.Parser, raw string) {
+	raw = b.redactor.String(raw)
+	l, ok := packer.ParseLine(raw)
+	if !ok {
+		b.logLine(time.Now(), raw)
+		return
+	}
+	if l.Type == "ui" && len(l.Data) >= 2 {
+		b.logLine(l.Time, strings.Join(l.Data[1:], ","))
+	} else if l.Type != "ui" {
+		b.logLine(l.Time, fmt.Sprintf("[%s] %s %s", l.Type, l.Target, strings.Join(l.Data, " ")))
+	}
+	for _, ev := range p.Events(l) {
+		ev.Text = b.redactor.String(ev.Text)
+		ev.Source = b.redactor.String(ev.Source)
+		b.track(ev)
+		b.onEvent(ev)
+	}
+}
+
+func (b *run) track(ev packer.Event) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch ev.Kind {
+	case packer.EventStep:
+		b.res.LastStep = ev.Text
+		if ev.Source != "" {
+			b.res.LastStep = ev.Source + ": " + ev.Text
+		}
+	case packer.EventError:
+		if b.lastError == "" || ev.Source != "" {
+			b.lastError = ev.Text
+		}
+	case packer.EventErrored:
+		if ev.Source != "" {
+			b.lastError = ev.Text
+		}
+	case packer.EventArtifact:
+		if ev.Artifact != nil {
+			for i, f := range ev.Artifact.Files {
+				ev.Artifact.Files[i] = b.redactor.String(f)
+			}
+			b.artifacts = append(b.artifacts, ev.Artifact)
+		}
+	}
+}
+
+func copyFile(dst, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
