@@ -1,0 +1,101 @@
+package catalog
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"path"
+	"strings"
+)
+
+// Affected returns the images whose inputs include one of the changed
+// repository-relative paths, plus every image deriving from one of them,
+// in build order (bases first). A path matches an image when it is one of
+// its input files or lies under its directory, a declared input or a
+// referenced directory, so added and deleted files count too.
+func Affected(cat *Catalog, changedPaths []string) []string {
+	hit := map[string]bool{}
+	for _, name := range cat.Order {
+		img := cat.Images[name]
+		if img != nil && touches(img, changedPaths) {
+			hit[name] = true
+		}
+	}
+	// Order puts every base before its children, so one pass reaches grandchildren too.
+	for _, name := range cat.Order {
+		if b := cat.Images[name].Env.Base; b != "" && hit[b] {
+			hit[name] = true
+		}
+	}
+	var out []string
+	for _, name := range cat.Order {
+		if hit[name] {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func touches(img *Image, changed []string) bool {
+	roots := inputRoots(img)
+	for _, c := range changed {
+		c = cleanRel(c)
+		if c == "" {
+			continue
+		}
+		for _, r := range roots {
+			if under(c, r) {
+				return true
+			}
+		}
+		for _, in := range img.Inputs {
+			if c == in {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func cleanRel(p string) string {
+	p = strings.TrimSpace(p)
+	if p == "" {
+		return ""
+	}
+	return strings.TrimPrefix(path.Clean(strings.TrimPrefix(p, "./")), "/")
+}
+
+// ChangedPaths lists the repository-relative paths that differ between two
+// git revisions of the repository at root (renames count as a deletion and
+// an addition, so both paths are listed).
+func ChangedPaths(ctx context.Context, root, from, to string) ([]string, error) {
+	for _, rev := range []string{from, to} {
+		if rev == "" || strings.HasPrefix(rev, "-") {
+			return nil, fmt.Errorf("git diff: revision %q is not valid", rev)
+		}
+	}
+	cmd := exec.CommandContext(ctx, "git", "-C", root, "diff", "--name-only", "--no-renames", "-z", from, to, "--")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("git diff --name-only %s %s in %s: %v: %s", from, to, root, err, strings.TrimSpace(stderr.String()))
+	}
+	var out []string
+	for _, p := range strings.Split(stdout.String(), "\x00") {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// AffectedBetween is Affected over the paths that changed between two git
+// revisions. cat should be loaded from a checkout of `to`.
+func AffectedBetween(ctx context.Context, cat *Catalog, from, to string) ([]string, error) {
+	changed, err := ChangedPaths(ctx, cat.Root, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return Affected(cat, changed), nil
+}

@@ -1,0 +1,280 @@
+package catalog
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// An image's directory name: it becomes part of artifact keys and URLs.
+var imageNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+
+// Load reads every images/<name>/ under root. The catalog it returns holds
+// every image it could read, even those with problems; the diagnostics say
+// what is wrong, and an image with errors has an empty Digest.
+func Load(root string) (*Catalog, Diagnostics) {
+	return LoadContext(context.Background(), root)
+}
+
+// LoadContext is Load with a context for the `bash -n` checks it runs.
+func LoadContext(ctx context.Context, root string) (*Catalog, Diagnostics) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return &Catalog{Root: root, Images: map[string]*Image{}}, Diagnostics{{File: root, Severity: SeverityError, Message: fmt.Sprintf("repository root: %v", err)}}
+	}
+	cat := &Catalog{Root: abs, Images: map[string]*Image{}}
+	entries, err := os.ReadDir(filepath.Join(abs, "images"))
+	if err != nil {
+		return cat, Diagnostics{{File: "images", Severity: SeverityError, Message: fmt.Sprintf("cannot read the images directory of %s: %v", abs, err)}}
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, e.Name())
+		}
+	}
+	loaded := make([]*loadedImage, len(names))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.NumCPU())
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			loaded[i] = loadImage(ctx, abs, name)
+		}()
+	}
+	wg.Wait()
+
+	var diags Diagnostics
+	byName := map[string]*loadedImage{}
+	for _, li := range loaded {
+		cat.Images[li.img.Name] = li.img
+		byName[li.img.Name] = li
+		diags = append(diags, li.diags...)
+	}
+	diags = append(diags, orderImages(cat, byName)...)
+	diags = append(diags, computeDigests(cat, byName, diags)...)
+	diags.Sort()
+	return cat, diags
+}
+
+// loadedImage is an image with what loading it learned on the way.
+type loadedImage struct {
+	img    *Image
+	envPos map[string]Pos // env.yaml key paths to where they were written
+	diags  Diagnostics
+}
+
+func loadImage(ctx context.Context, root, name string) *loadedImage {
+	dir := "images/" + name
+	li := &loadedImage{img: &Image{Name: name, Dir: dir}, envPos: map[string]Pos{}}
+	img := li.img
+	if !imageNameRE.MatchString(name) {
+		li.errorf(Pos{File: dir}, "image directory name %q must be lower-case letters, digits, '.', '_' or '-', starting with a letter or digit", name)
+	}
+	envFile := dir + "/env.yaml"
+	if src, err := os.ReadFile(filepath.Join(root, envFile)); err != nil {
+		li.errorf(Pos{File: envFile}, "cannot read env.yaml (every image directory needs one): %v", unwrapPathError(err))
+	} else {
+		var d Diagnostics
+		img.Env, li.envPos, d = parseEnv(name, envFile, src)
+		li.diags = append(li.diags, d...)
+		if p, ok := li.envPos["name"]; ok && img.Env.Name != "" && img.Env.Name != name {
+			li.errorf(p, "name %q does not match the image's directory %s: it must be %q", img.Env.Name, dir, name)
+		}
+	}
+	li.loadTemplate(root)
+	li.checkInputs(root)
+	li.checkProvisioner(ctx, root)
+	return li
+}
+
+func (li *loadedImage) errorf(p Pos, format string, args ...any) {
+	li.diags = append(li.diags, errorAt(li.img.Name, p, format, args...))
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func (li *loadedImage) loadTemplate(root string) {
+	img := li.img
+	tplFile := img.Dir + "/" + img.Name + ".pkr.hcl"
+	img.Template.Path = tplFile
+	src, err := os.ReadFile(filepath.Join(root, tplFile))
+	if err != nil {
+		others, _ := filepath.Glob(filepath.Join(root, img.Dir, "*.pkr.hcl"))
+		hint := ""
+		if len(others) > 0 {
+			hint = fmt.Sprintf(" (found %s: the template must be named after the directory)", filepath.Base(others[0]))
+		}
+		li.errorf(Pos{File: tplFile}, "cannot read the Packer template: %v%s", unwrapPathError(err), hint)
+		return
+	}
+	pt, tpl, d := parseTemplate(img.Name, tplFile, src)
+	img.Template = tpl
+	li.diags = append(li.diags, d...)
+	if pt == nil {
+		return
+	}
+	declared := map[string]bool{}
+	for _, v := range tpl.Variables {
+		declared[v.Name] = true
+	}
+	for _, k := range sortedKeys(img.Env.Variables) {
+		p := li.envPos["variables."+k]
+		switch {
+		case isInjected(k):
+			li.errorf(p, "variable %q is set by imagebot itself; remove it from env.yaml", k)
+		case !declared[k]:
+			li.errorf(p, "variable %q is not declared in %s (Packer refuses a value for an undeclared variable)", k, tplFile)
+		}
+	}
+	refs, rd := findRefs(pt, root, filepath.Join(root, img.Dir), img.Env.Variables, tpl.Variables)
+	img.Template.Files = refs
+	li.diags = append(li.diags, rd...)
+}
+
+func (li *loadedImage) checkInputs(root string) {
+	for i, in := range li.img.Env.Inputs {
+		p := li.envPos[fmt.Sprintf("inputs.%d", i)]
+		if strings.HasPrefix(in, "..") || filepath.IsAbs(in) {
+			continue // already reported by the parser
+		}
+		if _, err := os.Lstat(filepath.Join(root, in)); err != nil {
+			li.errorf(p, "input %q does not exist in the repository", in)
+		}
+	}
+}
+
+// The line bash names in `bash -n` output: "provisioner.sh: line 7: message".
+var bashLineRE = regexp.MustCompile(`line (\d+): (.*)$`)
+
+func (li *loadedImage) checkProvisioner(ctx context.Context, root string) {
+	file := li.img.Dir + "/provisioner.sh"
+	if _, err := os.Stat(filepath.Join(root, file)); err != nil {
+		li.errorf(Pos{File: file}, "cannot read provisioner.sh (every image directory needs one): %v", unwrapPathError(err))
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-n", "provisioner.sh")
+	cmd.Dir = filepath.Join(root, li.img.Dir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if err == nil {
+		return
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		li.errorf(Pos{File: file}, "cannot run bash -n on provisioner.sh: %v", err)
+		return
+	}
+	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if m := bashLineRE.FindStringSubmatch(line); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			li.errorf(Pos{File: file, Line: n, Column: 1}, "shell syntax error (bash -n): %s", m[2])
+			return
+		}
+	}
+	li.errorf(Pos{File: file}, "bash -n failed: %s", strings.TrimSpace(stderr.String()))
+}
+
+// orderImages checks every base and sets the build order: by depth in the
+// base chain, then by name. Images in a base cycle come last.
+func orderImages(cat *Catalog, byName map[string]*loadedImage) Diagnostics {
+	var diags Diagnostics
+	names := sortedKeys(cat.Images)
+	for _, n := range names {
+		img := cat.Images[n]
+		if img.Env.Base == "" {
+			continue
+		}
+		if _, ok := cat.Images[img.Env.Base]; !ok {
+			diags = append(diags, errorAt(n, byName[n].envPos["base"], "base image %q does not exist%s", img.Env.Base, suggest(img.Env.Base, names)))
+		}
+	}
+	depth := map[string]int{}
+	const cyclic = 1 << 30
+	for _, n := range names {
+		chain := []string{n}
+		seen := map[string]bool{n: true}
+		cur := n
+		for {
+			b := cat.Images[cur].Env.Base
+			if _, ok := cat.Images[b]; b == "" || !ok {
+				depth[n] = len(chain) - 1
+				break
+			}
+			if seen[b] {
+				depth[n] = cyclic
+				if b == n {
+					diags = append(diags, errorAt(n, byName[n].envPos["base"], "base cycle: %s -> %s: an image cannot derive from itself, directly or through others", strings.Join(chain, " -> "), b))
+				}
+				break
+			}
+			seen[b] = true
+			chain = append(chain, b)
+			cur = b
+		}
+	}
+	cat.Order = append([]string(nil), names...)
+	sort.SliceStable(cat.Order, func(i, j int) bool { return depth[cat.Order[i]] < depth[cat.Order[j]] })
+	return diags
+}
+
+// suggest returns " (did you mean "x"?)" for the closest known name, or the known names.
+func suggest(name string, known []string) string {
+	best, bestD := "", 1<<30
+	for _, k := range known {
+		if d := editDistance(name, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	if best != "" && bestD <= len(name)/2+1 {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	if len(known) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (known images: %s)", strings.Join(known, ", "))
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
