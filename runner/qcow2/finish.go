@@ -1,0 +1,124 @@
+package qcow2
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+)
+
+// Options tune Finish.
+type Options struct {
+	// Compress writes deflate-compressed clusters (qemu-img convert -c):
+	// smaller downloads, slower random reads until the guest rewrites them.
+	Compress bool
+	// QemuImg is the qemu-img binary; empty means "qemu-img" from PATH.
+	QemuImg string
+}
+
+// Result is a finished qcow2 file. The runner maps it to its runner.File.
+type Result struct {
+	Path        string // dst, absolute
+	Size        int64  // bytes on disk
+	SHA256      string // hex
+	VirtualSize int64  // bytes the guest sees
+}
+
+// Finish writes src (any format qemu-img reads) to dst as a compacted
+// standalone qcow2: unallocated and zero clusters dropped, no backing file,
+// compressed when opts.Compress is set. dst appears only once complete
+// (written beside it, then renamed); its sha256 is computed from the file.
+// src and dst must differ.
+func Finish(ctx context.Context, src, dst string, opts Options) (*Result, error) {
+	qemuImg := opts.QemuImg
+	if qemuImg == "" {
+		qemuImg = "qemu-img"
+	}
+	absSrc, err := filepath.Abs(src)
+	if err != nil {
+		return nil, err
+	}
+	absDst, err := filepath.Abs(dst)
+	if err != nil {
+		return nil, err
+	}
+	if absSrc == absDst {
+		return nil, fmt.Errorf("finish qcow2: source and destination are the same file %s", absSrc)
+	}
+	tmp := absDst + ".partial"
+	defer os.Remove(tmp)
+	// -m/-W: several coroutines and out-of-order writes, which lets qemu-img
+	// compress clusters on several threads.
+	args := []string{"convert", "-O", "qcow2", "-o", "compat=1.1", "-m", strconv.Itoa(min(8, 2*runtime.NumCPU())), "-W"}
+	if opts.Compress {
+		args = append(args, "-c")
+	}
+	args = append(args, absSrc, tmp)
+	if err := run(ctx, qemuImg, args...); err != nil {
+		return nil, fmt.Errorf("finish qcow2 %s: %w", src, err)
+	}
+	img, err := Open(tmp)
+	if err != nil {
+		return nil, fmt.Errorf("finish qcow2 %s: qemu-img wrote an unreadable image: %w", src, err)
+	}
+	vsize := img.Size()
+	img.Close()
+	if err := os.Rename(tmp, absDst); err != nil {
+		return nil, fmt.Errorf("finish qcow2: %w", err)
+	}
+	sum, size, err := HashFile(ctx, absDst)
+	if err != nil {
+		return nil, fmt.Errorf("finish qcow2: %w", err)
+	}
+	return &Result{Path: absDst, Size: size, SHA256: sum, VirtualSize: vsize}, nil
+}
+
+func run(ctx context.Context, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		msg := strings.TrimSpace(stderr.String())
+		return fmt.Errorf("%s %s: %w: %s", filepath.Base(name), args[0], err, msg)
+	}
+	return nil
+}
+
+// HashFile returns the hex sha256 and size of a file, stopping early when
+// ctx is cancelled.
+func HashFile(ctx context.Context, path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.CopyBuffer(h, ctxReader{ctx, f}, make([]byte, 1<<20))
+	if err != nil {
+		return "", 0, fmt.Errorf("hash %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
