@@ -16,6 +16,10 @@ var ErrNotFound = errors.New("not found")
 // ErrExists is returned when a write would replace an immutable object.
 var ErrExists = errors.New("already exists")
 
+// ErrCorrupt is returned when stored bytes do not match their expected size
+// or sha256.
+var ErrCorrupt = errors.New("checksum mismatch")
+
 // Object describes one stored object.
 type Object struct {
 	Key      string
@@ -42,6 +46,10 @@ type Store interface {
 	Stat(ctx context.Context, key string) (Object, error)
 	// List returns the objects under prefix, recursively, sorted by key.
 	List(ctx context.Context, prefix string) ([]Object, error)
+	// Dirs returns the names of the immediate sub-prefixes of prefix (what an
+	// S3 listing with delimiter "/" calls common prefixes), sorted, without
+	// the prefix and without the trailing slash. Used to browse images.
+	Dirs(ctx context.Context, prefix string) ([]string, error)
 	// Copy copies src to dst without moving the bytes through imagebot where
 	// the backend can (server-side copy).
 	Copy(ctx context.Context, src, dst string, opts PutOptions) (Object, error)

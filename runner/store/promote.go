@@ -1,0 +1,124 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/rs/zerolog"
+)
+
+// PromoteOptions tune Promote.
+type PromoteOptions struct {
+	// Rename maps a file name of the source build to its name in the
+	// destination; files not in the map keep their names. A renamed file's
+	// ".sha256" file is rewritten to name the new file.
+	Rename map[string]string
+	Retry  Retry
+	Log    *zerolog.Logger
+}
+
+// Promote copies a published build (normally an MR build) to another build
+// prefix (normally a release) server-side, then writes manifest there, last.
+// The same immutability rules as Publish apply: an existing release is
+// ErrExists, and a failed promotion removes the files it copied.
+func Promote(ctx context.Context, st Store, from, to Ref, manifest []byte, opts PromoteOptions) (Published, error) {
+	log := zerolog.Nop()
+	if opts.Log != nil {
+		log = *opts.Log
+	}
+	if err := to.Validate(); err != nil {
+		return Published{}, fmt.Errorf("promote to %s: %w", to, err)
+	}
+	src, err := Files(ctx, st, from)
+	if err != nil {
+		return Published{}, fmt.Errorf("promote %s: %w", from, err)
+	}
+	if err := prepare(ctx, st, to, to.Key(ManifestName), opts.Retry); err != nil {
+		return Published{}, err
+	}
+	p := &publisher{st: st, ref: to, retry: opts.Retry, log: log}
+	out, err := p.promote(ctx, from, src, manifest, opts.Rename)
+	if err != nil {
+		p.cleanup(ctx, false)
+		return Published{}, err
+	}
+	return out, nil
+}
+
+func (p *publisher) promote(ctx context.Context, from Ref, src []Object, manifest []byte, rename map[string]string) (Published, error) {
+	out := Published{Ref: p.ref}
+	for _, o := range src {
+		_, name, _ := ParseKey(o.Key)
+		if name == ManifestName {
+			continue
+		}
+		base, isSum := strings.CutSuffix(name, SHA256Suffix)
+		if newBase, ok := rename[base]; ok && isSum && newBase != base {
+			obj, err := p.renameSum(ctx, o.Key, newBase)
+			if err != nil {
+				return Published{}, err
+			}
+			out.Files = append(out.Files, obj)
+			continue
+		}
+		dst := name
+		if n, ok := rename[name]; ok {
+			dst = n
+		}
+		if !ValidFileName(dst) {
+			return Published{}, fmt.Errorf("promote %s: file name %q: want one plain file name", from, dst)
+		}
+		obj, err := p.copyFile(ctx, o, p.ref.Key(dst))
+		if err != nil {
+			return Published{}, err
+		}
+		out.Files = append(out.Files, obj)
+	}
+	m, err := p.putBytes(ctx, ManifestName, manifest, "application/json", p.ref.Kind == KindRelease)
+	if err != nil {
+		return Published{}, err
+	}
+	out.Manifest = m
+	p.log.Info().Str("from", from.String()).Str("to", p.ref.String()).Int("files", len(out.Files)).Msg("promoted")
+	return out, nil
+}
+
+func (p *publisher) copyFile(ctx context.Context, src Object, dst string) (Object, error) {
+	var obj Object
+	err := p.retry.Do(ctx, func(int) error {
+		p.written = appendOnce(p.written, dst)
+		var err error
+		obj, err = p.st.Copy(ctx, src.Key, dst, PutOptions{SHA256: src.SHA256})
+		if err == nil {
+			err = checkObject(obj, src.Size, src.SHA256)
+		}
+		return err
+	})
+	if err != nil {
+		return Object{}, fmt.Errorf("copy %s to %s: %w", src.Key, dst, err)
+	}
+	if obj.SHA256 == "" {
+		obj.SHA256 = src.SHA256
+	}
+	return obj, nil
+}
+
+// renameSum rewrites a "<hex>  <name>" checksum file for a renamed artifact.
+func (p *publisher) renameSum(ctx context.Context, key, newBase string) (Object, error) {
+	rc, _, err := p.st.Get(ctx, key)
+	if err != nil {
+		return Object{}, fmt.Errorf("read %s: %w", key, err)
+	}
+	line, err := io.ReadAll(io.LimitReader(rc, 4096))
+	rc.Close()
+	if err != nil {
+		return Object{}, fmt.Errorf("read %s: %w", key, err)
+	}
+	hexSum, _, _ := strings.Cut(string(line), " ")
+	if len(hexSum) != 64 {
+		return Object{}, fmt.Errorf("read %s: not a sha256 line", key)
+	}
+	return p.putBytes(ctx, newBase+SHA256Suffix, []byte(hexSum+"  "+newBase+"\n"), "text/plain; charset=utf-8", false)
+}
