@@ -1,0 +1,62 @@
+package runner
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Settings are the runner's keys in imagebot's configuration file, under
+// `runner:`. Relative directories are taken from the repository root.
+type Settings struct {
+	Packer         string            `yaml:"packer"`          // packer binary; default .tools/bin/packer, then PATH
+	WorkDir        string            `yaml:"work_dir"`        // default .imagebot/work
+	CacheDir       string            `yaml:"cache_dir"`       // default .imagebot/cache
+	Slots          int               `yaml:"slots"`           // default 1
+	DefaultTimeout time.Duration     `yaml:"default_timeout"` // default 2h
+	Accelerator    string            `yaml:"accelerator"`     // auto (default), kvm, tcg
+	CancelGrace    time.Duration     `yaml:"cancel_grace"`    // default 90s
+	Secrets        map[string]string `yaml:"secrets"`         // masked in logs, events and output
+}
+
+// ReadSettings reads the `runner:` section of a configuration file (other
+// sections belong to other parts of imagebot and are ignored here).
+func ReadSettings(path string) (Settings, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Settings{}, fmt.Errorf("read config: %w", err)
+	}
+	var doc struct {
+		Runner Settings `yaml:"runner"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return Settings{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return doc.Runner, nil
+}
+
+// Config turns settings into a Config, with defaults below repoRoot.
+func (s Settings) Config(repoRoot string) Config {
+	dir := func(p, def string) string {
+		if p == "" {
+			p = def
+		}
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(repoRoot, p)
+		}
+		return p
+	}
+	return Config{
+		Packer:         s.Packer,
+		WorkDir:        dir(s.WorkDir, ".imagebot/work"),
+		CacheDir:       dir(s.CacheDir, ".imagebot/cache"),
+		Slots:          s.Slots,
+		DefaultTimeout: s.DefaultTimeout,
+		Accelerator:    s.Accelerator,
+		Grace:          s.CancelGrace,
+		Secrets:        s.Secrets,
+	}
+}
