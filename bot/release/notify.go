@@ -1,0 +1,104 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/imagebot/imagebot/bot/forge"
+)
+
+// tell sets one commit status per image on the merge commit and posts one
+// comment on the merged MR summing up every decision. Forge failures are
+// logged, not returned: the decisions stand either way.
+func (r *Releaser) tell(ctx context.Context, push Push, ds []Decision) {
+	if len(ds) == 0 {
+		return
+	}
+	for _, d := range ds {
+		st := forge.Status{Context: "imagebot/" + d.Image, State: statusState(d), Description: statusText(d)}
+		if r.PageURL != "" {
+			st.TargetURL = strings.TrimSuffix(r.PageURL, "/") + "/" + d.Image
+		}
+		if err := r.Forge.SetStatus(ctx, push.Repo, push.After, st); err != nil {
+			r.Log.Warn().Err(err).Str("image", d.Image).Msg("set release status")
+		}
+	}
+	if push.MR == nil {
+		return
+	}
+	if _, err := r.Forge.CreateComment(ctx, push.Repo, push.MR.Number, Comment(push, ds)); err != nil {
+		r.Log.Warn().Err(err).Int("mr", push.MR.Number).Msg("comment release decisions")
+	}
+}
+
+func statusState(d Decision) forge.State {
+	switch {
+	case d.Err != nil || d.Action == Refuse:
+		return forge.StateFailure
+	case d.Action == Build:
+		return forge.StatePending
+	}
+	return forge.StateSuccess
+}
+
+// statusText fits GitHub's 140-character description.
+func statusText(d Decision) string {
+	var s string
+	switch {
+	case d.Err != nil:
+		s = fmt.Sprintf("release %s failed: %v", d.Version, d.Err)
+	case d.Action == Refuse && d.ReleasedDigest == "":
+		s = fmt.Sprintf("not released: base %s was refused", d.Base.Image)
+	case d.Action == Refuse:
+		s = fmt.Sprintf("%s exists with other inputs: bump the version in images/%s/env.yaml", d.Version, d.Image)
+	case d.Action == UpToDate:
+		s = fmt.Sprintf("%s already released with the same inputs", d.Version)
+	case d.Action == Promote:
+		s = fmt.Sprintf("%s released by promoting an MR build", d.Version)
+	default:
+		s = fmt.Sprintf("release build of %s queued", d.Version)
+	}
+	if len(s) > 140 {
+		s = s[:137] + "..."
+	}
+	return s
+}
+
+// Comment is the one comment a push's decisions get on the merged MR.
+func Comment(push Push, ds []Decision) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**imagebot release** for merge commit %s\n\n| image | version | result |\n|---|---|---|\n", shortSHA(push.After))
+	refused := false
+	for _, d := range ds {
+		text := d.Reason
+		if d.Err != nil {
+			text = fmt.Sprintf("failed: %v", d.Err)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s: %s |\n", d.Image, d.Version, label(d), strings.ReplaceAll(text, "|", "\\|"))
+		refused = refused || d.Action == Refuse
+	}
+	if refused {
+		b.WriteString("\n:warning: A refused image was **not released**. Release versions are immutable: bump the version in `images/<name>/env.yaml` in a new merge request.\n")
+	}
+	return b.String()
+}
+
+func label(d Decision) string {
+	switch d.Action {
+	case UpToDate:
+		return "up to date"
+	case Refuse:
+		return "**refused**"
+	case Promote:
+		return "promoted"
+	}
+	return "building"
+}
+
+func shortSHA(s string) string {
+	if len(s) > 8 {
+		return s[:8]
+	}
+	return s
+}
