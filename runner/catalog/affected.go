@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path"
 	"strings"
@@ -98,4 +99,69 @@ func AffectedBetween(ctx context.Context, cat *Catalog, from, to string) ([]stri
 		return nil, err
 	}
 	return Affected(cat, changed), nil
+}
+
+// AffectedRevisions answers which images changed between two git revisions
+// of the repository at root, reading the catalog as of `to`: from the working
+// tree when `to` is the checked-out HEAD, else from `git archive to` unpacked
+// into a temporary directory that is removed before returning.
+func AffectedRevisions(ctx context.Context, root, from, to string) ([]string, Diagnostics, error) {
+	changed, err := ChangedPaths(ctx, root, from, to)
+	if err != nil {
+		return nil, nil, err
+	}
+	head, err := revParse(ctx, root, "HEAD")
+	if err != nil {
+		return nil, nil, err
+	}
+	target, err := revParse(ctx, root, to)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir := root
+	if head != target {
+		tmp, err := os.MkdirTemp("", "imagebot-affected-")
+		if err != nil {
+			return nil, nil, fmt.Errorf("affected: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		if err := exportRevision(ctx, root, target, tmp); err != nil {
+			return nil, nil, err
+		}
+		dir = tmp
+	}
+	cat, diags := LoadContext(ctx, dir)
+	return Affected(cat, changed), diags, nil
+}
+
+func revParse(ctx context.Context, root, rev string) (string, error) {
+	out, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--verify", "--quiet", rev+"^{commit}").Output()
+	if err != nil {
+		return "", fmt.Errorf("git rev-parse %s in %s: not a commit", rev, root)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// exportRevision writes the tree of rev into dir (git archive | tar -x).
+func exportRevision(ctx context.Context, root, rev, dir string) error {
+	archive := exec.CommandContext(ctx, "git", "-C", root, "archive", "--format=tar", rev)
+	untar := exec.CommandContext(ctx, "tar", "-x", "-C", dir)
+	pipe, err := archive.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	untar.Stdin = pipe
+	var aerr, terr bytes.Buffer
+	archive.Stderr, untar.Stderr = &aerr, &terr
+	if err := untar.Start(); err != nil {
+		return fmt.Errorf("tar -x: %w", err)
+	}
+	if err := archive.Run(); err != nil {
+		untar.Wait()
+		return fmt.Errorf("git archive %s: %v: %s", rev, err, strings.TrimSpace(aerr.String()))
+	}
+	if err := untar.Wait(); err != nil {
+		return fmt.Errorf("unpack git archive %s: %v: %s", rev, err, strings.TrimSpace(terr.String()))
+	}
+	return nil
 }

@@ -210,7 +210,7 @@ func orderImages(cat *Catalog, byName map[string]*loadedImage) Diagnostics {
 			continue
 		}
 		if _, ok := cat.Images[img.Env.Base]; !ok {
-			diags = append(diags, errorAt(n, byName[n].envPos["base"], "base image %q does not exist%s", img.Env.Base, suggest(img.Env.Base, names)))
+			diags = append(diags, errorAt(n, byName[n].envPos["base"], "base image %q does not exist%s", img.Env.Base, Suggest(img.Env.Base, names)))
 		}
 	}
 	depth := map[string]int{}
@@ -242,8 +242,9 @@ func orderImages(cat *Catalog, byName map[string]*loadedImage) Diagnostics {
 	return diags
 }
 
-// suggest returns " (did you mean "x"?)" for the closest known name, or the known names.
-func suggest(name string, known []string) string {
+// Suggest returns ` (did you mean "x"?)` for the known name closest to name,
+// or else ` (known images: a, b)`, to end an error message about an unknown image.
+func Suggest(name string, known []string) string {
 	best, bestD := "", 1<<30
 	for _, k := range known {
 		if d := editDistance(name, k); d < bestD {

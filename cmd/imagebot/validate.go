@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/imagebot/imagebot/runner/validate"
+)
+
+func init() {
+	register(command{name: "validate", summary: "check images: env.yaml, template, references, provisioner, packer validate and fmt", run: runValidate})
+}
+
+func runValidate(ctx context.Context, args []string) error {
+	return validateTo(ctx, args, os.Stdout, os.Stderr)
+}
+
+func validateTo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	jobs := fs.Int("jobs", runtime.NumCPU(), "images checked by packer at once")
+	repo := fs.String("repo", ".", "the images repository checkout")
+	packerBin := fs.String("packer", os.Getenv("IMAGEBOT_PACKER"), "packer binary (default: <repo>/.tools/bin/packer, then PATH)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: imagebot validate [image ...] [--json] [--jobs N] [--repo DIR] [--packer PATH]")
+		fs.PrintDefaults()
+	}
+	if err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	log := zerolog.New(zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.TimeOnly}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
+	rep, err := validate.Run(ctx, validate.Options{Root: *repo, Images: fs.Args(), Jobs: *jobs, Packer: *packerBin, Log: log})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		for _, d := range rep.Diagnostics {
+			fmt.Fprintln(stdout, d.String())
+		}
+		fmt.Fprintf(stdout, "%d image(s) checked in %s: %d error(s), %d warning(s)\n",
+			len(rep.Images), rep.Elapsed.Round(time.Millisecond), rep.Errors, rep.Warnings)
+	}
+	if !rep.OK() {
+		return exitError{code: 1}
+	}
+	return nil
+}
+
+// parseInterspersed parses flags given before, between or after positional
+// arguments (`imagebot validate rocky9 --json`).
+func parseInterspersed(fs *flag.FlagSet, args []string) error {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if err == flag.ErrHelp {
+				return err
+			}
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+	return fs.Parse(append([]string{"--"}, positional...))
+}

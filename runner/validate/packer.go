@@ -1,0 +1,242 @@
+package validate
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/imagebot/imagebot/runner/catalog"
+)
+
+// Placeholder for a sensitive variable without a default: the runner fills
+// those from its secrets at build time, which validation does not have.
+const sensitivePlaceholder = "validate-placeholder"
+
+// checkWithPacker runs `packer validate` and `packer fmt -check` for one image.
+func checkWithPacker(ctx context.Context, bin string, cat *catalog.Catalog, img *catalog.Image) catalog.Diagnostics {
+	tmp, err := os.MkdirTemp("", "imagebot-validate-")
+	if err != nil {
+		return catalog.Diagnostics{failure(img, "cannot make a temporary directory for packer validate: %v", err)}
+	}
+	defer os.RemoveAll(tmp)
+	vars, err := Variables(cat, img, tmp)
+	if err != nil {
+		return catalog.Diagnostics{failure(img, "%v", err)}
+	}
+	diags := packerValidate(ctx, bin, cat, img, vars, tmp)
+	return append(diags, packerFmt(ctx, bin, cat, img)...)
+}
+
+func failure(img *catalog.Image, format string, args ...any) catalog.Diagnostic {
+	return catalog.Diagnostic{File: img.Template.Path, Severity: catalog.SeverityError, Image: img.Name, Message: fmt.Sprintf(format, args...)}
+}
+
+// Variables returns the -var set `packer validate` gets for img: env.yaml's
+// variables, then the injected ones the template declares with placeholder
+// values that pass validation (output_directory is a fresh path under tmp
+// that does not exist), then placeholders for sensitive variables without a
+// default.
+func Variables(cat *catalog.Catalog, img *catalog.Image, tmp string) (map[string]string, error) {
+	base := filepath.Join(tmp, "base.qcow2")
+	if err := os.WriteFile(base, nil, 0o644); err != nil {
+		return nil, fmt.Errorf("placeholder base image: %w", err)
+	}
+	cache := filepath.Join(tmp, "cache")
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return nil, fmt.Errorf("placeholder cache directory: %w", err)
+	}
+	version := img.Env.Version
+	if version == "" {
+		version = "0.0.0"
+	}
+	injected := map[string]string{
+		catalog.VarImageName:         img.Name,
+		catalog.VarImageVersion:      version,
+		catalog.VarBuildID:           "validate",
+		catalog.VarOutputDirectory:   filepath.Join(tmp, "output"),
+		catalog.VarGitSHA:            strings.Repeat("0", 40),
+		catalog.VarBaseImage:         base,
+		catalog.VarBaseImageChecksum: "none",
+		catalog.VarAccelerator:       "tcg",
+		catalog.VarRepoRoot:          cat.Root,
+		catalog.VarCacheDirectory:    cache,
+	}
+	vars := map[string]string{}
+	for k, v := range img.Env.Variables {
+		vars[k] = v
+	}
+	for _, v := range img.Template.Variables {
+		if val, ok := injected[v.Name]; ok {
+			vars[v.Name] = val
+		} else if _, set := vars[v.Name]; !set && v.Sensitive && !v.HasDefault {
+			vars[v.Name] = sensitivePlaceholder
+		}
+	}
+	return vars, nil
+}
+
+func packerCmd(ctx context.Context, bin, dir string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1", "PACKER_NO_COLOR=1")
+	return cmd
+}
+
+func packerValidate(ctx context.Context, bin string, cat *catalog.Catalog, img *catalog.Image, vars map[string]string, tmp string) catalog.Diagnostics {
+	args := []string{"validate", "-machine-readable"}
+	names := make([]string, 0, len(vars))
+	for n := range vars {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		args = append(args, "-var", n+"="+vars[n])
+	}
+	args = append(args, ".") // as the runner builds: the image directory
+	cmd := packerCmd(ctx, bin, filepath.Join(cat.Root, img.Dir), args...)
+	cmd.Env = append(cmd.Env, "PACKER_CACHE_DIR="+filepath.Join(tmp, "cache"), "TMPDIR="+tmp)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	diags := parseValidate(cat.Root, img, stdout.String())
+	if err != nil && ctx.Err() == nil && !hasErrors(diags) {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = strings.TrimSpace(stdout.String())
+		}
+		diags = append(diags, failure(img, "packer validate failed: %v: %s", err, msg))
+	}
+	return diags
+}
+
+func hasErrors(ds catalog.Diagnostics) bool { return ds.HasErrors() }
+
+// "  on rocky9.pkr.hcl line 12, in source "qemu" "x":"
+var packerLocRE = regexp.MustCompile(`(?m)^\s*on (\S+) line (\d+)(?:, in [^\n]*)?:\s*$`)
+
+// parseValidate turns packer's machine-readable output into diagnostics:
+// ui,error lines are errors, ui,say lines starting "Warning:" are warnings.
+func parseValidate(root string, img *catalog.Image, out string) catalog.Diagnostics {
+	var diags catalog.Diagnostics
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.SplitN(line, ",", 5)
+		if len(f) < 5 || f[2] != "ui" {
+			continue
+		}
+		text := unescapeMachine(f[4])
+		sev := catalog.SeverityError
+		switch {
+		case f[3] == "error":
+		case f[3] == "say" && strings.HasPrefix(text, "Warning: "):
+			if strings.HasPrefix(text, "Warning: Bundled plugins used") {
+				continue // 1.9.x bundles qemu and vsphere on purpose: no `packer init` download
+			}
+			sev = catalog.SeverityWarning
+		default:
+			continue
+		}
+		diags = append(diags, packerDiagnostic(root, img, sev, text))
+	}
+	return diags
+}
+
+func unescapeMachine(s string) string {
+	s = strings.ReplaceAll(s, "%!(PACKER_COMMA)", ",")
+	s = strings.ReplaceAll(s, `\n`, "\n")
+	return strings.ReplaceAll(s, `\r`, "")
+}
+
+// packerDiagnostic locates one of packer's messages ("Error: summary\n\n  on
+// FILE line N:\n  (source code not available)\n\ndetail") in the repository.
+func packerDiagnostic(root string, img *catalog.Image, sev catalog.Severity, text string) catalog.Diagnostic {
+	d := catalog.Diagnostic{File: img.Template.Path, Severity: sev, Image: img.Name}
+	if m := packerLocRE.FindStringSubmatch(text); m != nil {
+		d.File = img.Dir + "/" + filepath.ToSlash(filepath.Clean(m[1]))
+		d.Line, _ = strconv.Atoi(m[2])
+		d.Column = firstColumn(filepath.Join(root, filepath.FromSlash(d.File)), d.Line)
+		text = strings.Replace(text, m[0], "", 1)
+	}
+	text = strings.Replace(text, "(source code not available)", "", 1)
+	text = strings.TrimPrefix(strings.TrimPrefix(text, "Error: "), "Warning: ")
+	var parts []string
+	for _, p := range strings.Split(text, "\n") {
+		if p = strings.TrimSpace(p); p != "" {
+			parts = append(parts, p)
+		}
+	}
+	d.Message = "packer validate: " + strings.Join(parts, " ")
+	return d
+}
+
+// firstColumn is the column of the first non-blank character of a line
+// (packer names lines, not columns); 1 when unknown.
+func firstColumn(file string, line int) int {
+	src, err := os.ReadFile(file)
+	if err != nil || line < 1 {
+		return 1
+	}
+	lines := strings.Split(string(src), "\n")
+	if line > len(lines) {
+		return 1
+	}
+	l := lines[line-1]
+	return len(l) - len(strings.TrimLeft(l, " \t")) + 1
+}
+
+// packerFmt runs `packer fmt -check -diff` on the image directory and reports,
+// for each file it would rewrite, the first line that would change.
+func packerFmt(ctx context.Context, bin string, cat *catalog.Catalog, img *catalog.Image) catalog.Diagnostics {
+	cmd := packerCmd(ctx, bin, filepath.Join(cat.Root, img.Dir), "fmt", "-check", "-diff", ".")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err == nil {
+		return nil
+	}
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return catalog.Diagnostics{failure(img, "packer fmt -check failed: %v: %s", err, strings.TrimSpace(stderr.String()+stdout.String()))}
+	}
+	var diags catalog.Diagnostics
+	for file, line := range unformatted(stdout.String()) {
+		diags = append(diags, catalog.Diagnostic{File: img.Dir + "/" + file, Line: line, Column: 1, Severity: catalog.SeverityError, Image: img.Name,
+			Message: fmt.Sprintf("not formatted the way `packer fmt` writes it (first difference on this line): run `packer fmt %s`", img.Dir)})
+	}
+	return diags
+}
+
+// unformatted reads `packer fmt -diff` output: for every "--- old/FILE" the
+// number of the first line its first hunk removes.
+func unformatted(diff string) map[string]int {
+	out := map[string]int{}
+	file, line := "", 0
+	for _, l := range strings.Split(diff, "\n") {
+		switch {
+		case strings.HasPrefix(l, "--- old/"):
+			file, line = filepath.ToSlash(filepath.Clean(strings.TrimPrefix(l, "--- old/"))), 0
+			out[file] = 1
+		case strings.HasPrefix(l, "+++ "):
+		case strings.HasPrefix(l, "@@ -"):
+			if line == 0 {
+				start, _, _ := strings.Cut(strings.TrimPrefix(l, "@@ -"), ",")
+				start, _, _ = strings.Cut(start, " ")
+				line, _ = strconv.Atoi(start)
+			}
+		case file != "" && line > 0 && out[file] == 1 && strings.HasPrefix(l, "-"):
+			out[file] = line
+			file = ""
+		case file != "" && line > 0 && strings.HasPrefix(l, " "):
+			line++
+		}
+	}
+	return out
+}
