@@ -174,8 +174,13 @@ func (b *run) cleanup() {
 			_ = os.Remove(p)
 		}
 	}
-	if err := os.RemoveAll(b.work); err != nil {
-		b.r.cfg.Log.Warn().Err(err).Str("dir", b.work).Msg("remove build working directory")
+	for _, dir := range []string{b.work, b.tmp} {
+		if dir == "" {
+			continue
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			b.r.cfg.Log.Warn().Err(err).Str("dir", dir).Msg("remove build directory")
+		}
 	}
 }
 

@@ -27,6 +27,7 @@ type run struct {
 	res     *Result
 
 	work     string // per-build working directory, removed at the end
+	tmp      string // packer's TMPDIR: short, as its plugin sockets' paths must be
 	imageDir string // absolute images/<name>/: packer's cwd
 	redactor *redact.Redactor
 
@@ -34,6 +35,8 @@ type run struct {
 	log       *os.File
 	logPath   string
 	lastError string
+	runCtx    context.Context // packer's; once it ends, later steps are cleanup
+	frozen    bool            // LastStep stays: the build failed or is being stopped
 	artifacts []*packer.Artifact
 	written   []string // artifact paths this build created in OutDir
 }
@@ -41,9 +44,18 @@ type run struct {
 func (b *run) prepare() error {
 	b.imageDir = absJoin(b.cat.Root, b.img.Dir)
 	b.work = filepath.Join(b.r.cfg.WorkDir, b.req.BuildID)
-	if err := os.MkdirAll(filepath.Join(b.work, "tmp"), 0o755); err != nil {
+	if err := os.MkdirAll(b.work, 0o755); err != nil {
 		return fmt.Errorf("build %s: working directory: %w", b.img.Name, err)
 	}
+	tmpBase := os.TempDir()
+	if len(tmpBase) > 60 { // packer's plugin sockets live here; a unix socket path has ~107 bytes
+		tmpBase = "/tmp"
+	}
+	tmp, err := os.MkdirTemp(tmpBase, "imagebot-")
+	if err != nil {
+		return fmt.Errorf("build %s: temporary directory: %w", b.img.Name, err)
+	}
+	b.tmp = tmp
 	logDir := b.work
 	if !b.asBase {
 		if err := os.MkdirAll(b.req.OutDir, 0o755); err != nil {
@@ -187,12 +199,15 @@ func (b *run) runPacker(ctx context.Context, extra map[string]string) error {
 		Only:     b.req.Only,
 		Env: []string{
 			"PACKER_CACHE_DIR=" + filepath.Join(b.r.cfg.CacheDir, "packer"),
-			"TMPDIR=" + filepath.Join(b.work, "tmp"),
+			"TMPDIR=" + b.tmp,
 			"PACKER_LOG=0",
 		},
 		Grace: b.r.cfg.Grace,
 		Line:  func(raw string) { b.line(parser, raw) },
 	}
+	b.mu.Lock()
+	b.runCtx = ctx
+	b.mu.Unlock()
 	return packer.Build(ctx, opts)
 }
 
@@ -219,8 +234,17 @@ func (b *run) line(p *packer.Parser, raw string) {
 func (b *run) track(ev packer.Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.runCtx != nil && b.runCtx.Err() != nil {
+		b.frozen = true
+	}
 	switch ev.Kind {
 	case packer.EventStep:
+		if strings.HasPrefix(ev.Text, "Provisioning step had errors") || strings.Contains(ev.Text, "Interrupt") {
+			b.frozen = true
+		}
+		if b.frozen {
+			return
+		}
 		b.res.LastStep = ev.Text
 		if ev.Source != "" {
 			b.res.LastStep = ev.Source + ": " + ev.Text
@@ -230,6 +254,7 @@ func (b *run) track(ev packer.Event) {
 			b.lastError = ev.Text
 		}
 	case packer.EventErrored:
+		b.frozen = true
 		if ev.Source != "" {
 			b.lastError = ev.Text
 		}
