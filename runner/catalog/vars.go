@@ -19,8 +19,48 @@ const (
 	VarCacheDirectory    = "cache_directory"     // shared download cache, by checksum
 )
 
+// vSphere variables, injected where declared into templates with vsphere-iso
+// or vsphere-clone sources. Their values come from imagebot's vSphere
+// configuration and environment (never from the repository) and from the
+// build; runner/vsphere.Vars computes them. For a vsphere-clone image,
+// VarBaseImage is the kept template of its base (vsphere.TemplateName).
+const (
+	VarVCenterServer      = "vcenter_server"      // host[:port] of vCenter
+	VarVCenterUsername    = "vcenter_username"    // e.g. administrator@vsphere.local
+	VarVCenterPassword    = "vcenter_password"    // declare it `sensitive = true`
+	VarInsecureConnection = "insecure_connection" // "true" skips TLS verification
+	VarDatacenter         = "datacenter"
+	VarCluster            = "cluster" // cluster or host (or both)
+	VarHost               = "host"
+	VarDatastore          = "datastore"
+	VarNetwork            = "network"
+	VarFolder             = "folder"   // VM folder under the datacenter's vm folder
+	VarVMName             = "vm_name"  // imagebot-<build id>-<image>: how cleanup finds a build's machines
+	VarVMNotes            = "vm_notes" // the machine's annotation (Packer's notes), naming the build id
+)
+
 // InjectedVariables lists every name above, in a stable order.
 var InjectedVariables = []string{
 	VarImageName, VarImageVersion, VarBuildID, VarOutputDirectory, VarGitSHA,
 	VarBaseImage, VarBaseImageChecksum, VarAccelerator, VarRepoRoot, VarCacheDirectory,
+	VarVCenterServer, VarVCenterUsername, VarVCenterPassword, VarInsecureConnection,
+	VarDatacenter, VarCluster, VarHost, VarDatastore, VarNetwork, VarFolder, VarVMName, VarVMNotes,
+}
+
+// Placeholders are the values `imagebot validate` gives injected variables
+// that only a deployment knows, so that `packer validate` can check the rest
+// of a template without a vCenter.
+var Placeholders = map[string]string{
+	VarVCenterServer:      "vcenter.invalid",
+	VarVCenterUsername:    "validate@vsphere.local",
+	VarVCenterPassword:    "validate-placeholder",
+	VarInsecureConnection: "false",
+	VarDatacenter:         "validate-datacenter",
+	VarCluster:            "validate-cluster",
+	VarHost:               "",
+	VarDatastore:          "validate-datastore",
+	VarNetwork:            "validate-network",
+	VarFolder:             "",
+	VarVMName:             "imagebot-validate-image",
+	VarVMNotes:            "imagebot validate",
 }

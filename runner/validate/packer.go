@@ -68,6 +68,11 @@ func Variables(cat *catalog.Catalog, img *catalog.Image, tmp string) (map[string
 		catalog.VarRepoRoot:          cat.Root,
 		catalog.VarCacheDirectory:    cache,
 	}
+	for k, v := range catalog.Placeholders {
+		if _, ok := injected[k]; !ok {
+			injected[k] = v
+		}
+	}
 	vars := map[string]string{}
 	for k, v := range img.Env.Variables {
 		vars[k] = v
