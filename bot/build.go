@@ -1,0 +1,255 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/rs/zerolog"
+
+	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/queue"
+	"github.com/imagebot/imagebot/runner"
+	"github.com/imagebot/imagebot/runner/packer"
+)
+
+type buildWorker struct {
+	river.WorkerDefaults[BuildArgs]
+	b *Bot
+}
+
+// Timeout is off: the runner enforces each image's own deadline.
+func (w *buildWorker) Timeout(*river.Job[BuildArgs]) time.Duration { return -1 }
+
+// errShutdown makes River keep a build that imagebot's own shutdown
+// interrupted: it is retried (re-run) after the restart.
+var errShutdown = errors.New("imagebot stopped while the build ran; it re-runs after the restart")
+
+// stopping is set while the bot shuts down, to tell a shutdown from /cancel.
+var stopping atomic.Bool
+
+// Work builds one image of one MR commit: fetch, validate, build, publish,
+// record; each step is reported.
+func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error {
+	b, a := w.b, job.Args
+	log := b.log.With().Str("build", a.BuildID).Str("image", a.Image).Str("sha", shortSHA(a.SHA)).Int("mr", a.MR).Logger()
+	note := ""
+	if job.Attempt > 1 {
+		note = "interrupted, re-running"
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	tail := newLogTail(b.cfg.Report.LogTailLines)
+	b.mu.Lock()
+	b.running[a.BuildID], b.tails[a.BuildID] = cancel, tail
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		delete(b.running, a.BuildID)
+		delete(b.tails, a.BuildID)
+		b.mu.Unlock()
+		tail.close()
+	}()
+	if err := b.setBuild(ctx, a, `status = $1, step = $2, note = $3, started_ms = $4, error = ''`,
+		statusRunning, "fetch", note, time.Now().UnixMilli()); err != nil {
+		return err
+	}
+	log.Info().Int("attempt", job.Attempt).Msg("build started")
+	res, files, logURL, err := b.runBuild(ctx, a, tail, log)
+	if err != nil && ctx.Err() != nil && stopping.Load() {
+		_ = b.setBuild(context.WithoutCancel(ctx), a, `status = $1, note = $2`, statusQueued, "interrupted by a restart, will re-run")
+		return errShutdown
+	}
+	status, step, msg := string(runner.StatusFailed), "", ""
+	switch {
+	case err != nil && ctx.Err() != nil:
+		status, msg = string(runner.StatusCancelled), ""
+	case err != nil:
+		msg = err.Error()
+	default:
+		status, step, msg = string(res.Status), res.LastStep, res.Error
+		if res.Status == runner.StatusCancelled && stopping.Load() {
+			_ = b.setBuild(context.WithoutCancel(ctx), a, `status = $1, note = $2`, statusQueued, "interrupted by a restart, will re-run")
+			return errShutdown
+		}
+	}
+	if job.Attempt > 1 && status == string(runner.StatusSucceeded) {
+		note = "interrupted, re-ran"
+	} else if status == string(runner.StatusCancelled) {
+		note = "cancelled"
+	}
+	filesJSON, _ := json.Marshal(files)
+	finished := time.Now()
+	logPath := ""
+	if res != nil {
+		logPath = res.LogPath
+	}
+	err = b.setBuild(context.WithoutCancel(ctx), a, `status = $1, step = $2, note = $3, error = $4, finished_ms = $5,
+		files = $6, log_url = $7, log_tail = $8, log_path = $9`,
+		status, step, note, b.redact(msg), finished.UnixMilli(), string(filesJSON), logURL, b.redact(tail.String()), logPath)
+	if err != nil {
+		return err
+	}
+	b.metrics.builds.WithLabelValues(a.Image, status).Inc()
+	if res != nil && !res.Started.IsZero() {
+		b.metrics.buildDuration.WithLabelValues(a.Image).Observe(finished.Sub(res.Started).Seconds())
+	}
+	log.Info().Str("status", status).Str("error", b.redact(msg)).Msg("build finished")
+	return nil
+}
+
+// runBuild does the work; an error means the build could not be attempted
+// or published.
+func (b *Bot) runBuild(ctx context.Context, a BuildArgs, tail *logTail, log zerolog.Logger) (*runner.Result, []PublishedFile, string, error) {
+	f, err := b.forge(a.Forge)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	user, token := f.CloneAuth()
+	dir, err := b.git.Checkout(ctx, a.Forge+"-"+a.RepoName, a.CloneURL, a.SHA, user, token)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("fetch %s: %w", shortSHA(a.SHA), err)
+	}
+	b.step(ctx, a, "validate")
+	cat, err := b.deps.Catalog(ctx, dir)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("the images at %s do not validate; nothing was built:\n%w", shortSHA(a.SHA), err)
+	}
+	if cat.Images[a.Image] == nil {
+		return nil, nil, "", fmt.Errorf("image %s is not in the catalog at %s", a.Image, shortSHA(a.SHA))
+	}
+	if d := cat.Images[a.Image].Digest; d != a.Digest {
+		log.Warn().Str("queued", a.Digest).Str("now", d).Msg("inputs digest differs from when the build was queued")
+	}
+	out := filepath.Join(b.cfg.Builds.WorkDir, "out", a.BuildID)
+	if err := os.MkdirAll(out, 0o750); err != nil {
+		return nil, nil, "", fmt.Errorf("output directory: %w", err)
+	}
+	req := runner.Request{Image: a.Image, BuildID: a.BuildID, OutDir: out, Force: a.Force, GitSHA: a.SHA, MR: a.MR,
+		TriggeredBy: a.TriggeredBy}
+	if a.Only != "" {
+		req.Only = []string{a.Only}
+	}
+	steps := make(chan string, 1)
+	done := make(chan struct{})
+	go b.stepWriter(ctx, a, steps, done)
+	res, err := b.deps.Builder.Build(ctx, cat, req, func(e packer.Event) {
+		if e.Text != "" {
+			tail.Add(e.Text)
+		}
+		if e.Kind == packer.EventStep {
+			select { // keep only the newest step; never block the build
+			case <-steps:
+			default:
+			}
+			steps <- e.Text
+		}
+	})
+	close(steps)
+	<-done
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("build %s: %w", a.Image, err)
+	}
+	if res.Status != runner.StatusSucceeded {
+		return res, nil, "", nil
+	}
+	b.step(ctx, a, "publish")
+	files, logURL, err := b.deps.Publish.PublishMR(ctx, res, a.MR, a.SHA)
+	if err != nil {
+		return res, nil, "", fmt.Errorf("publish %s: %w", a.Image, err)
+	}
+	_ = os.RemoveAll(out)
+	return res, files, logURL, nil
+}
+
+func (b *Bot) stepWriter(ctx context.Context, a BuildArgs, steps <-chan string, done chan<- struct{}) {
+	defer close(done)
+	for s := range steps {
+		b.step(ctx, a, s)
+	}
+}
+
+func (b *Bot) step(ctx context.Context, a BuildArgs, step string) {
+	tail := ""
+	if t := b.tail(a.BuildID); t != nil {
+		tail = b.redact(t.String())
+	}
+	if err := b.setBuild(ctx, a, `step = $1, log_tail = $2`, strings.TrimSpace(step), tail); err != nil {
+		b.log.Warn().Err(err).Str("build", a.BuildID).Msg("record step")
+	}
+}
+
+// setBuild updates the build and marks the MR's report stale, in one transaction.
+func (b *Bot) setBuild(ctx context.Context, a BuildArgs, sets string, args ...any) error {
+	return b.q.InTx(ctx, func(tx queue.Tx) error {
+		if err := updateBuild(ctx, tx, a.BuildID, sets, args...); err != nil {
+			return err
+		}
+		return bumpReport(ctx, tx, a.Forge, a.Repo, a.MR)
+	})
+}
+
+func (b *Bot) redact(s string) string {
+	for _, sec := range b.secrets() {
+		if len(sec) >= 4 {
+			s = strings.ReplaceAll(s, sec, "[REDACTED]")
+		}
+	}
+	return s
+}
+
+// markAbandoned runs before the queue starts: builds a dead process left
+// running are either queued again (their job was re-queued: "interrupted,
+// re-running") or, on their last attempt, ended as interrupted.
+func (b *Bot) markAbandoned(ctx context.Context) error {
+	return b.q.InTx(ctx, func(tx queue.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT b.id, b.forge, b.repo_json, b.mr, j.state FROM imagebot_build b
+			JOIN river_job j ON j.id = b.job_id WHERE b.status = 'running'`)
+		if err != nil {
+			return fmt.Errorf("find interrupted builds: %w", err)
+		}
+		type ab struct {
+			id, forge, repo, state string
+			mr                     int64
+		}
+		var list []ab
+		for rows.Next() {
+			var x ab
+			if err := rows.Scan(&x.id, &x.forge, &x.repo, &x.mr, &x.state); err != nil {
+				rows.Close()
+				return err
+			}
+			list = append(list, x)
+		}
+		rows.Close()
+		for _, x := range list {
+			var repo forge.Repo
+			_ = json.Unmarshal([]byte(x.repo), &repo)
+			switch x.state {
+			case "available", "retryable", "scheduled":
+				err = updateBuild(ctx, tx, x.id, `status = $1, note = $2`, statusQueued, "interrupted, re-running")
+			case "running":
+				continue // a fleet member still runs it
+			default:
+				err = updateBuild(ctx, tx, x.id, `status = $1, note = $2, error = $3, finished_ms = $4`, "interrupted", "",
+					"imagebot stopped while this build ran, on its last attempt; comment `/retry` to build it again",
+					time.Now().UnixMilli())
+			}
+			if err != nil {
+				return err
+			}
+			if err := bumpReport(ctx, tx, x.forge, repo, int(x.mr)); err != nil {
+				return err
+			}
+			b.log.Warn().Str("build", x.id).Str("job_state", x.state).Msg("build was interrupted by a restart")
+		}
+		return nil
+	})
+}

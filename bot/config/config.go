@@ -1,0 +1,324 @@
+// Package config owns imagebot serve's configuration: the YAML file, the
+// IMAGEBOT_* environment variables that override it, the embedded defaults
+// (SQLite file, builds on this host, artifacts in a local directory) and
+// secrets, which come only from the environment or from files.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is everything imagebot serve and imagebot runner read.
+type Config struct {
+	Listen    string `yaml:"listen"`     // address the HTTP server listens on
+	PublicURL string `yaml:"public_url"` // how forges and browsers reach the server; links in comments use it
+	DataDir   string `yaml:"data_dir"`   // state: database file, work directories, local artifacts
+
+	Database Database `yaml:"database"`
+	Queue    Queue    `yaml:"queue"`
+	GitLab   Forge    `yaml:"gitlab"`
+	GitHub   Forge    `yaml:"github"`
+	Trust    Trust    `yaml:"trust"`
+	Store    Store    `yaml:"store"`
+	Builds   Builds   `yaml:"builds"`
+	Report   Report   `yaml:"report"`
+	Log      Log      `yaml:"log"`
+}
+
+// Database selects where state and the queue live.
+type Database struct {
+	Driver string `yaml:"driver"` // sqlite (default) or postgres
+	Path   string `yaml:"path"`   // sqlite file; default <data_dir>/imagebot.db
+	// URL is the PostgreSQL connection string; a secret (it carries the password).
+	URL     string `yaml:"-" secret:"url"`
+	URLFile string `yaml:"url_file"`
+	// Synchronous is SQLite's synchronous pragma in WAL mode: full (default,
+	// every commit reaches the disk) or normal (survives a crash of imagebot,
+	// not of the machine).
+	Synchronous string `yaml:"synchronous"`
+}
+
+// Queue tunes the River queue and this process's share of its work.
+type Queue struct {
+	EventWorkers  int           `yaml:"event_workers"`  // concurrent webhook-event jobs
+	ReportWorkers int           `yaml:"report_workers"` // concurrent comment/status deliveries
+	BuildWorkers  int           `yaml:"build_workers"`  // concurrent builds on this host; 0: this process builds nothing
+	Capabilities  []string      `yaml:"capabilities"`   // build queues this host serves: kvm, vsphere
+	RescueAfter   time.Duration `yaml:"rescue_after"`   // a running job older than this is presumed dead (PostgreSQL fleets)
+	BatchWindow   time.Duration `yaml:"batch_window"`   // group-commit window for webhook deliveries
+	Work          *bool         `yaml:"work"`           // false: accept webhooks only, leave the work to other processes
+}
+
+// Forge configures one forge. A forge without a webhook secret is disabled.
+type Forge struct {
+	BaseURL           string `yaml:"base_url"` // https://gitlab.com, https://api.github.com
+	Token             string `yaml:"-" secret:"token"`
+	TokenFile         string `yaml:"token_file"`
+	WebhookSecret     string `yaml:"-" secret:"webhook_secret"`
+	WebhookSecretFile string `yaml:"webhook_secret_file"`
+	BotUser           string `yaml:"bot_user"` // the account the token belongs to; its own comments are ignored
+}
+
+// Enabled reports whether webhooks from this forge are accepted.
+func (f Forge) Enabled() bool { return f.WebhookSecret != "" }
+
+// Trust says who may start builds.
+type Trust struct {
+	MinPermission string   `yaml:"min_permission"` // read, write (default), maintain, admin
+	Allow         []string `yaml:"allow"`          // always trusted
+	Deny          []string `yaml:"deny"`           // never trusted
+}
+
+// Store says where artifacts go.
+type Store struct {
+	Kind      string `yaml:"kind"` // local (default) or s3
+	Dir       string `yaml:"dir"`  // local: default <data_dir>/artifacts
+	Endpoint  string `yaml:"endpoint"`
+	Bucket    string `yaml:"bucket"`
+	Region    string `yaml:"region"`
+	Insecure  bool   `yaml:"insecure"` // plain http to the endpoint
+	AccessKey string `yaml:"-" secret:"access_key"`
+	SecretKey string `yaml:"-" secret:"secret_key"`
+	// AccessKeyFile and SecretKeyFile hold the S3 credentials.
+	AccessKeyFile string `yaml:"access_key_file"`
+	SecretKeyFile string `yaml:"secret_key_file"`
+}
+
+// Builds configures how this host builds.
+type Builds struct {
+	WorkDir string `yaml:"work_dir"` // default <data_dir>/work
+	Packer  string `yaml:"packer"`   // packer binary; default: .tools/bin/packer or PATH
+	Git     string `yaml:"git"`      // git binary; default: PATH
+}
+
+// Report tunes the merge-request comment.
+type Report struct {
+	MinEditInterval time.Duration `yaml:"min_edit_interval"` // at most one edit per MR per interval
+	LogTailLines    int           `yaml:"log_tail_lines"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // json (default) or console
+}
+
+// Default is the embedded default: everything on this host under dataDir.
+func Default() Config {
+	work := true
+	return Config{
+		Listen:    "127.0.0.1:8080",
+		PublicURL: "http://127.0.0.1:8080",
+		DataDir:   ".imagebot",
+		Database:  Database{Driver: "sqlite", Synchronous: "full"},
+		Queue: Queue{
+			EventWorkers: 4, ReportWorkers: 4, BuildWorkers: 1,
+			Capabilities: []string{"kvm"}, RescueAfter: 3 * time.Hour,
+			BatchWindow: 0, Work: &work,
+		},
+		GitLab: Forge{BaseURL: "https://gitlab.com"},
+		GitHub: Forge{BaseURL: "https://api.github.com"},
+		Trust:  Trust{MinPermission: "write"},
+		Store:  Store{Kind: "local", Region: "us-east-1"},
+		Report: Report{MinEditInterval: 5 * time.Second, LogTailLines: 30},
+		Log:    Log{Level: "info", Format: "json"},
+	}
+}
+
+// Load reads path (optional: "" means defaults only), applies IMAGEBOT_*
+// environment variables from env (os.Environ() form), reads secret files and
+// fills derived defaults.
+func Load(path string, env []string) (Config, error) {
+	c := Default()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("read config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return c, fmt.Errorf("config %s: %w (secrets go in IMAGEBOT_* variables or *_file keys)", path, err)
+		}
+	}
+	vars := map[string]string{}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "IMAGEBOT_") {
+			vars[k] = v
+		}
+	}
+	if err := applyEnv(reflect.ValueOf(&c).Elem(), "IMAGEBOT", vars); err != nil {
+		return c, err
+	}
+	if err := readSecretFiles(reflect.ValueOf(&c).Elem(), "IMAGEBOT"); err != nil {
+		return c, err
+	}
+	c.fill()
+	return c, c.validate()
+}
+
+func (c *Config) fill() {
+	if c.Database.Path == "" {
+		c.Database.Path = filepath.Join(c.DataDir, "imagebot.db")
+	}
+	if c.Store.Dir == "" {
+		c.Store.Dir = filepath.Join(c.DataDir, "artifacts")
+	}
+	if c.Builds.WorkDir == "" {
+		c.Builds.WorkDir = filepath.Join(c.DataDir, "work")
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+}
+
+func (c *Config) validate() error {
+	switch c.Database.Driver {
+	case "sqlite":
+	case "postgres":
+		if c.Database.URL == "" {
+			return errors.New("config database: driver postgres needs IMAGEBOT_DATABASE_URL or database.url_file")
+		}
+	default:
+		return fmt.Errorf("config database.driver: %q is not sqlite or postgres", c.Database.Driver)
+	}
+	switch c.Database.Synchronous {
+	case "full", "normal":
+	default:
+		return fmt.Errorf("config database.synchronous: %q is not full or normal", c.Database.Synchronous)
+	}
+	switch c.Store.Kind {
+	case "local":
+	case "s3":
+		if c.Store.Endpoint == "" || c.Store.Bucket == "" {
+			return errors.New("config store: kind s3 needs endpoint and bucket")
+		}
+	default:
+		return fmt.Errorf("config store.kind: %q is not local or s3", c.Store.Kind)
+	}
+	switch c.Trust.MinPermission {
+	case "read", "write", "maintain", "admin":
+	default:
+		return fmt.Errorf("config trust.min_permission: %q is not read, write, maintain or admin", c.Trust.MinPermission)
+	}
+	if c.Queue.EventWorkers < 1 || c.Queue.ReportWorkers < 1 || c.Queue.BuildWorkers < 0 {
+		return errors.New("config queue: event_workers and report_workers must be at least 1, build_workers at least 0")
+	}
+	return nil
+}
+
+// Working reports whether this process works jobs (false: webhook intake only).
+func (c Config) Working() bool { return c.Queue.Work == nil || *c.Queue.Work }
+
+// applyEnv sets every field from IMAGEBOT_<YAML_PATH> (secrets from
+// IMAGEBOT_<PATH_TO_SECRET>), e.g. IMAGEBOT_GITLAB_TOKEN, IMAGEBOT_QUEUE_BUILD_WORKERS.
+func applyEnv(v reflect.Value, prefix string, vars map[string]string) error {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		if s := f.Tag.Get("secret"); s != "" {
+			name = s
+		}
+		if name == "" || name == "-" {
+			continue
+		}
+		key := prefix + "_" + strings.ToUpper(name)
+		fv := v.Field(i)
+		if f.Type.Kind() == reflect.Struct {
+			if err := applyEnv(fv, key, vars); err != nil {
+				return err
+			}
+			continue
+		}
+		val, ok := vars[key]
+		if !ok {
+			continue
+		}
+		if err := setField(fv, val); err != nil {
+			return fmt.Errorf("environment %s: %w", key, err)
+		}
+	}
+	return nil
+}
+
+func setField(fv reflect.Value, val string) error {
+	switch fv.Interface().(type) {
+	case string:
+		fv.SetString(val)
+	case int:
+		n, err := strconv.Atoi(val)
+		if err != nil {
+			return fmt.Errorf("%q is not a number", val)
+		}
+		fv.SetInt(int64(n))
+	case bool:
+		b, err := strconv.ParseBool(val)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", val)
+		}
+		fv.SetBool(b)
+	case *bool:
+		b, err := strconv.ParseBool(val)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", val)
+		}
+		fv.Set(reflect.ValueOf(&b))
+	case time.Duration:
+		d, err := time.ParseDuration(val)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration (e.g. 5s)", val)
+		}
+		fv.SetInt(int64(d))
+	case []string:
+		var list []string
+		for _, s := range strings.Split(val, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				list = append(list, s)
+			}
+		}
+		fv.Set(reflect.ValueOf(list))
+	default:
+		return fmt.Errorf("unsupported field type %s", fv.Type())
+	}
+	return nil
+}
+
+// readSecretFiles fills each secret field from its <name>File field when the
+// secret is not already set from the environment.
+func readSecretFiles(v reflect.Value, prefix string) error {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Type.Kind() == reflect.Struct {
+			name := strings.Split(f.Tag.Get("yaml"), ",")[0]
+			if err := readSecretFiles(v.Field(i), prefix+"_"+strings.ToUpper(name)); err != nil {
+				return err
+			}
+			continue
+		}
+		secret := f.Tag.Get("secret")
+		if secret == "" || v.Field(i).String() != "" {
+			continue
+		}
+		file := v.FieldByName(f.Name + "File")
+		if !file.IsValid() || file.String() == "" {
+			continue
+		}
+		data, err := os.ReadFile(file.String())
+		if err != nil {
+			return fmt.Errorf("read %s_file for %s_%s: %w", secret, prefix, strings.ToUpper(secret), err)
+		}
+		v.Field(i).SetString(strings.TrimSpace(string(data)))
+	}
+	return nil
+}

@@ -1,0 +1,238 @@
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/imagebot/imagebot/bot/command"
+	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/queue"
+	"github.com/imagebot/imagebot/runner/catalog"
+)
+
+// BuildArgs is the job that builds one image of one MR commit. The unique
+// fields make the same image at the same commit and inputs digest (and
+// retry generation) one job, however often it is asked for.
+type BuildArgs struct {
+	BuildID     string     `json:"build_id"`
+	Forge       string     `json:"forge" river:"unique"`
+	RepoName    string     `json:"repo_name" river:"unique"`
+	Repo        forge.Repo `json:"repo"`
+	CloneURL    string     `json:"clone_url"`
+	MR          int        `json:"mr"`
+	SHA         string     `json:"sha" river:"unique"`
+	Image       string     `json:"image" river:"unique"`
+	Digest      string     `json:"digest" river:"unique"`
+	Gen         int        `json:"gen" river:"unique"` // bumped by /retry and --force
+	Force       bool       `json:"force,omitempty"`
+	Only        string     `json:"only,omitempty" river:"unique"`
+	TriggeredBy string     `json:"triggered_by"`
+}
+
+// Kind names the job for River.
+func (BuildArgs) Kind() string { return "imagebot_build" }
+
+// capability says which build hosts can build img: vsphere or kvm (QEMU).
+func capability(img *catalog.Image) string {
+	for _, s := range img.Template.Sources {
+		if strings.HasPrefix(s.Type, "vsphere") {
+			return "vsphere"
+		}
+	}
+	return "kvm"
+}
+
+func newID() string {
+	var x [6]byte
+	_, _ = rand.Read(x[:])
+	return time.Now().UTC().Format("20060102-150405-") + hex.EncodeToString(x[:])
+}
+
+// enqueueBuilds queues a build per named image at the MR head (no names:
+// the images the MR changes). gens, when set, gives each image's retry generation.
+func (b *Bot) enqueueBuilds(ctx context.Context, f forge.Forge, forgeName string, repo forge.Repo, mr forge.MergeRequest,
+	names []string, force bool, only string, gens map[string]int, actor string) ([]string, error) {
+	cat, notices, err := b.checkout(ctx, f, repo, mr)
+	if err != nil || cat == nil {
+		return notices, err
+	}
+	if len(names) == 0 {
+		names = b.changedImages(ctx, f, repo, mr, cat)
+		if len(names) == 0 {
+			return []string{"`/build`: this merge request changes no image; name one, e.g. `/build " + firstOr(cat.Order, "<image>") + "`"}, nil
+		}
+	}
+	url := repo.CloneURL
+	if mr.FromFork && mr.SourceRepo.CloneURL != "" {
+		url = mr.SourceRepo.CloneURL
+	}
+	err = b.q.InTx(ctx, func(tx queue.Tx) error {
+		if err := upsertMR(ctx, tx, forgeName, repo, mr.Number, mr.HeadSHA); err != nil {
+			return err
+		}
+		for _, name := range names {
+			img := cat.Images[name]
+			if img == nil {
+				notices = append(notices, "`/build`: "+command.UnknownImage(name, cat.Order).Error())
+				continue
+			}
+			gen := gens[name]
+			if force && gen == 0 {
+				gen = int(time.Now().Unix())
+			}
+			args := BuildArgs{BuildID: newID(), Forge: forgeName, RepoName: repo.FullName, Repo: repo, CloneURL: url,
+				MR: mr.Number, SHA: mr.HeadSHA, Image: name, Digest: img.Digest, Gen: gen, Force: force, Only: only,
+				TriggeredBy: actor}
+			res, err := tx.Insert(ctx, args, &river.InsertOpts{Queue: buildQueue(capability(img)), MaxAttempts: 2,
+				UniqueOpts: river.UniqueOpts{ByArgs: true}})
+			if err != nil {
+				return fmt.Errorf("enqueue build of %s: %w", name, err)
+			}
+			if res.UniqueSkippedAsDuplicate {
+				notices = append(notices, fmt.Sprintf("%s at %s (%s) is already %s; not queued again (`/build %s --force` rebuilds)",
+					name, shortSHA(mr.HeadSHA), shortDigest(img.Digest), jobStateWords(res.Job.State), name))
+				continue
+			}
+			repoJSON, _ := json.Marshal(repo)
+			if _, err := tx.Exec(ctx, `INSERT INTO imagebot_build (id, job_id, forge, repo, repo_json, mr, sha, image, digest, gen,
+				status, triggered_by, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+				args.BuildID, res.Job.ID, forgeName, repo.FullName, string(repoJSON), mr.Number, mr.HeadSHA, name, img.Digest,
+				gen, statusQueued, actor, time.Now().UnixMilli()); err != nil {
+				return fmt.Errorf("record build of %s: %w", name, err)
+			}
+		}
+		return bumpReport(ctx, tx, forgeName, repo, mr.Number)
+	})
+	return notices, err
+}
+
+func firstOr(list []string, def string) string {
+	if len(list) > 0 {
+		return list[0]
+	}
+	return def
+}
+
+func shortDigest(d string) string {
+	d = strings.TrimPrefix(d, "sha256:")
+	if len(d) > 12 {
+		return "sha256:" + d[:12]
+	}
+	return d
+}
+
+func jobStateWords(s rivertype.JobState) string {
+	switch s {
+	case rivertype.JobStateCompleted:
+		return "built"
+	case rivertype.JobStateRunning:
+		return "building"
+	default:
+		return "queued"
+	}
+}
+
+// retry re-queues, at the MR's current head, every image whose latest
+// build did not succeed.
+func (b *Bot) retry(ctx context.Context, f forge.Forge, ev forge.Event, mr forge.MergeRequest) ([]string, error) {
+	var builds []Build
+	err := b.q.InTx(ctx, func(tx queue.Tx) error {
+		var err error
+		builds, err = mrBuilds(ctx, tx, ev.Forge, ev.Repo.FullName, mr.Number)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	gens := map[string]int{}
+	var names []string
+	for _, bd := range builds {
+		if bd.Done() && bd.Status != "succeeded" {
+			names = append(names, bd.Image)
+			gens[bd.Image] = bd.Gen + 1
+		}
+	}
+	if len(names) == 0 {
+		return []string{"`/retry`: no failed build to retry on this merge request"}, nil
+	}
+	return b.enqueueBuilds(ctx, f, ev.Forge, ev.Repo, mr, names, false, "", gens, ev.Actor)
+}
+
+// cancelMR cancels an MR's queued builds, and its running ones unless
+// queuedOnly, optionally only of some images.
+func (b *Bot) cancelMR(ctx context.Context, forgeName string, repo forge.Repo, mr int, images []string, queuedOnly bool, why string) error {
+	return b.cancelWhere(ctx, forgeName, repo, mr, func(bd Build) bool {
+		if queuedOnly && bd.Status != statusQueued {
+			return false
+		}
+		return len(images) == 0 || contains(images, bd.Image)
+	}, why)
+}
+
+// supersede cancels the builds of an MR's older heads after a push.
+func (b *Bot) supersede(ctx context.Context, ev forge.Event) error {
+	head := ev.MR.HeadSHA
+	return b.cancelWhere(ctx, ev.Forge, ev.Repo, ev.MR.Number, func(bd Build) bool { return bd.SHA != head },
+		"superseded by a push ("+shortSHA(head)+")")
+}
+
+func (b *Bot) cancelWhere(ctx context.Context, forgeName string, repo forge.Repo, mr int, match func(Build) bool, why string) error {
+	var running []string
+	err := b.q.InTx(ctx, func(tx queue.Tx) error {
+		builds, err := queryBuilds(ctx, tx, `WHERE forge = $1 AND repo = $2 AND mr = $3 AND status IN ('queued', 'running')`,
+			forgeName, repo.FullName, mr)
+		if err != nil {
+			return err
+		}
+		if len(builds) == 0 {
+			return nil
+		}
+		for _, bd := range builds {
+			if !match(bd) {
+				continue
+			}
+			if err := tx.Cancel(ctx, bd.JobID); err != nil {
+				return fmt.Errorf("cancel job %d: %w", bd.JobID, err)
+			}
+			if bd.Status == statusQueued {
+				err = updateBuild(ctx, tx, bd.ID, `status = $1, note = $2, finished_ms = $3`, "cancelled", why, time.Now().UnixMilli())
+			} else {
+				running = append(running, bd.ID)
+				err = updateBuild(ctx, tx, bd.ID, `note = $1`, "cancelling: "+why)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return bumpReport(ctx, tx, forgeName, repo, mr)
+	})
+	if err != nil {
+		return err
+	}
+	// Builds running here stop now; elsewhere River tells their runner.
+	b.mu.Lock()
+	for _, id := range running {
+		if cancel := b.running[id]; cancel != nil {
+			cancel()
+		}
+	}
+	b.mu.Unlock()
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

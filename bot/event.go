@@ -1,0 +1,291 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/imagebot/imagebot/bot/command"
+	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/queue"
+	"github.com/imagebot/imagebot/bot/trust"
+	"github.com/imagebot/imagebot/runner/catalog"
+)
+
+const (
+	queueEvents  = "events"
+	queueReports = "reports"
+)
+
+func buildQueue(capability string) string { return "build_" + capability }
+
+// EventArgs is the job that handles one stored webhook delivery.
+type EventArgs struct {
+	Event forge.Event `json:"event"`
+}
+
+// Kind names the job for River.
+func (EventArgs) Kind() string { return "imagebot_event" }
+
+type eventWorker struct {
+	river.WorkerDefaults[EventArgs]
+	b *Bot
+}
+
+func (w *eventWorker) Timeout(*river.Job[EventArgs]) time.Duration { return 10 * time.Minute }
+
+// Work handles one event: commands in a comment, a push to an MR, an MR
+// closed or merged, a push to the default branch.
+func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error {
+	b, ev := w.b, job.Args.Event
+	log := b.log.With().Str("forge", ev.Forge).Str("delivery", ev.DeliveryID).Str("event", string(ev.Type)).Logger()
+	f, err := b.forge(ev.Forge)
+	if err != nil {
+		log.Warn().Err(err).Msg("event dropped")
+		return nil
+	}
+	switch ev.Type {
+	case forge.MergeRequestComment:
+		if ev.MR == nil || b.isBot(ev.Forge, ev.Actor) {
+			return nil
+		}
+		return b.handleComment(ctx, f, ev)
+	case forge.MergeRequestUpdated:
+		if ev.MR == nil {
+			return nil
+		}
+		return b.supersede(ctx, ev)
+	case forge.MergeRequestClosed, forge.MergeRequestMerged:
+		if ev.MR == nil {
+			return nil
+		}
+		return b.cancelMR(ctx, ev.Forge, ev.Repo, ev.MR.Number, nil, true,
+			fmt.Sprintf("merge request %s", strings.TrimPrefix(string(ev.Type), "mr_")))
+	case forge.Push:
+		if b.deps.OnPush != nil && ev.Ref == "refs/heads/"+ev.Repo.DefaultBranch {
+			return b.deps.OnPush(ctx, ev)
+		}
+	}
+	return nil
+}
+
+func (b *Bot) isBot(forgeName, actor string) bool {
+	user := b.cfg.GitLab.BotUser
+	if forgeName == "github" {
+		user = b.cfg.GitHub.BotUser
+	}
+	return user != "" && strings.EqualFold(strings.TrimPrefix(actor, "@"), user)
+}
+
+// handleComment runs the commands of one comment, in order.
+func (b *Bot) handleComment(ctx context.Context, f forge.Forge, ev forge.Event) error {
+	cmds, perr := command.Parse(ev.Comment)
+	var notices []string
+	for _, se := range command.SyntaxErrors(perr) {
+		notices = append(notices, "@"+ev.Actor+": "+se.Reply())
+	}
+	if len(cmds) == 0 && len(notices) == 0 {
+		return nil
+	}
+	mr := *ev.MR
+	if mr.HeadSHA == "" || mr.Author == "" {
+		got, err := f.GetMergeRequest(ctx, ev.Repo, mr.Number)
+		if err != nil {
+			return fmt.Errorf("get merge request !%d: %w", mr.Number, err)
+		}
+		mr = got
+	}
+	for _, c := range cmds {
+		n, err := b.runCommand(ctx, f, ev, mr, c)
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.String(), err)
+		}
+		notices = append(notices, n...)
+	}
+	return b.notify(ctx, ev.Forge, ev.Repo, mr.Number, mr.HeadSHA, notices...)
+}
+
+func (b *Bot) runCommand(ctx context.Context, f forge.Forge, ev forge.Event, mr forge.MergeRequest, c command.Command) ([]string, error) {
+	actor := "@" + strings.TrimPrefix(ev.Actor, "@")
+	switch c.Kind {
+	case command.Help:
+		return []string{actor + ": " + command.HelpText()}, nil
+	case command.OkToBuild:
+		return b.approve(ctx, f, ev, mr)
+	case command.Cancel:
+		d, err := b.deps.Trust.Actor(ctx, f, ev.Repo, ev.Actor)
+		if err != nil {
+			return nil, err
+		}
+		if !d.Allowed {
+			return []string{"`/cancel` refused: " + d.Reason}, nil
+		}
+		return nil, b.cancelMR(ctx, ev.Forge, ev.Repo, mr.Number, c.Images, false, "cancelled by "+actor)
+	case command.Build, command.Retry:
+		d, err := b.authorize(ctx, f, ev.Repo, mr, ev.Actor)
+		if err != nil {
+			return nil, err
+		}
+		if !d.Allowed {
+			if err := b.saveRefused(ctx, ev, mr, c); err != nil {
+				return nil, err
+			}
+			return []string{fmt.Sprintf("`%s` refused: %s", c.String(), d.Reason)}, nil
+		}
+		if c.Kind == command.Retry {
+			return b.retry(ctx, f, ev, mr)
+		}
+		return b.enqueueBuilds(ctx, f, ev.Forge, ev.Repo, mr, c.Images, c.Force, c.Only, nil, ev.Actor)
+	}
+	return nil, nil
+}
+
+// authorize applies the trust policy; an MR approved at its head may be
+// built by its own author too.
+func (b *Bot) authorize(ctx context.Context, f forge.Forge, repo forge.Repo, mr forge.MergeRequest, actor string) (trust.Decision, error) {
+	appr, err := b.approval(ctx, f.Name(), repo, mr)
+	if err != nil {
+		return trust.Decision{}, err
+	}
+	d, err := b.deps.Trust.MayBuild(ctx, f, repo, mr, actor, appr)
+	if err != nil || d.Allowed {
+		return d, err
+	}
+	if appr != nil && appr.Covers(repo, mr) && strings.EqualFold(strings.TrimPrefix(actor, "@"), strings.TrimPrefix(mr.Author, "@")) {
+		return b.deps.Trust.MergeRequest(ctx, f, repo, mr, appr)
+	}
+	return d, nil
+}
+
+func (b *Bot) approval(ctx context.Context, forgeName string, repo forge.Repo, mr forge.MergeRequest) (*trust.Approval, error) {
+	var a trust.Approval
+	var at int64
+	err := b.q.InTx(ctx, func(tx queue.Tx) error {
+		return queue.QueryRow(ctx, tx, `SELECT sha, by_user, at_ms FROM imagebot_approval
+			WHERE forge = $1 AND repo = $2 AND mr = $3 ORDER BY at_ms DESC LIMIT 1`,
+			[]any{forgeName, repo.FullName, mr.Number}, &a.HeadSHA, &a.By, &at)
+	})
+	if errors.Is(err, queue.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load approval of !%d: %w", mr.Number, err)
+	}
+	a.Forge, a.Repo, a.MR, a.At = forgeName, repo.FullName, mr.Number, msTime(at)
+	return &a, nil
+}
+
+// approve handles /ok-to-build: record the approval for the head commit and
+// run the build commands refused at that commit.
+func (b *Bot) approve(ctx context.Context, f forge.Forge, ev forge.Event, mr forge.MergeRequest) ([]string, error) {
+	a, d, err := b.deps.Trust.Approve(ctx, f, ev.Repo, mr, ev.Actor, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if !d.Allowed {
+		return []string{"`/ok-to-build` refused: " + d.Reason}, nil
+	}
+	var refused []string
+	err = b.q.InTx(ctx, func(tx queue.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO imagebot_approval (forge, repo, mr, sha, by_user, at_ms)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (forge, repo, mr, sha) DO NOTHING`,
+			ev.Forge, ev.Repo.FullName, mr.Number, a.HeadSHA, a.By, a.At.UnixMilli()); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT command FROM imagebot_refused WHERE forge = $1 AND repo = $2 AND mr = $3 AND sha = $4`,
+			ev.Forge, ev.Repo.FullName, mr.Number, mr.HeadSHA)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c string
+			if err := rows.Scan(&c); err != nil {
+				return err
+			}
+			refused = append(refused, c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record approval: %w", err)
+	}
+	notices := []string{d.Reason}
+	sort.Strings(refused)
+	for _, text := range refused {
+		cmds, _ := command.Parse(text)
+		for _, c := range cmds {
+			var n []string
+			if c.Kind == command.Retry {
+				n, err = b.retry(ctx, f, ev, mr)
+			} else {
+				n, err = b.enqueueBuilds(ctx, f, ev.Forge, ev.Repo, mr, c.Images, c.Force, c.Only, nil, mr.Author)
+			}
+			if err != nil {
+				return nil, err
+			}
+			notices = append(notices, n...)
+		}
+	}
+	return notices, nil
+}
+
+func (b *Bot) saveRefused(ctx context.Context, ev forge.Event, mr forge.MergeRequest, c command.Command) error {
+	return b.q.InTx(ctx, func(tx queue.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO imagebot_refused (forge, repo, mr, sha, command, actor)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (forge, repo, mr, sha, command) DO NOTHING`,
+			ev.Forge, ev.Repo.FullName, mr.Number, mr.HeadSHA, c.String(), ev.Actor)
+		return err
+	})
+}
+
+// checkout fetches the MR head and loads its catalog. A catalog that does
+// not validate comes back as a notice with every file:line, and no catalog.
+func (b *Bot) checkout(ctx context.Context, f forge.Forge, repo forge.Repo, mr forge.MergeRequest) (*catalog.Catalog, []string, error) {
+	user, token := f.CloneAuth()
+	url := repo.CloneURL
+	if mr.FromFork && mr.SourceRepo.CloneURL != "" {
+		url = mr.SourceRepo.CloneURL
+	}
+	dir, err := b.git.Checkout(ctx, f.Name()+"-"+repo.FullName, url, mr.HeadSHA, user, token)
+	if err != nil {
+		return nil, nil, err
+	}
+	cat, err := b.deps.Catalog(ctx, dir)
+	if err != nil {
+		return nil, []string{fmt.Sprintf("The images at %s do not validate; nothing was built:\n```\n%s\n```",
+			shortSHA(mr.HeadSHA), strings.TrimSpace(err.Error()))}, nil
+	}
+	return cat, nil, nil
+}
+
+// changedImages compares the MR head's catalog with its target branch's.
+func (b *Bot) changedImages(ctx context.Context, f forge.Forge, repo forge.Repo, mr forge.MergeRequest, head *catalog.Catalog) []string {
+	user, token := f.CloneAuth()
+	var base *catalog.Catalog
+	if dir, err := b.git.CheckoutBranch(ctx, f.Name()+"-"+repo.FullName, repo.CloneURL, mr.TargetBranch, user, token); err == nil {
+		base, _ = b.deps.Catalog(ctx, dir)
+	} else {
+		b.log.Warn().Err(err).Msg("fetch target branch; treating every image as changed")
+	}
+	var out []string
+	for _, name := range head.Order {
+		if base != nil && base.Images[name] != nil && base.Images[name].Digest == head.Images[name].Digest {
+			continue
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+func shortSHA(sha string) string {
+	if len(sha) > 8 {
+		return sha[:8]
+	}
+	return sha
+}

@@ -1,0 +1,131 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+// Delivery is one webhook delivery, identified by the forge's delivery id.
+type Delivery struct {
+	Forge string
+	ID    string
+	Event string
+}
+
+type acceptReq struct {
+	ctx  context.Context
+	d    Delivery
+	args river.JobArgs
+	opts *river.InsertOpts
+	dup  bool
+	err  error
+	done chan struct{}
+}
+
+// maxBatch bounds one group commit.
+const maxBatch = 512
+
+// Accept records the delivery and enqueues args in one transaction, unless
+// the delivery id was seen before (dup true: nothing enqueued). It returns
+// once that transaction has committed. Concurrent calls share a commit.
+func (q *Queue) Accept(ctx context.Context, d Delivery, args river.JobArgs, opts *river.InsertOpts) (dup bool, err error) {
+	r := &acceptReq{ctx: ctx, d: d, args: args, opts: opts, done: make(chan struct{})}
+	select {
+	case q.batch <- r:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	select {
+	case <-r.done:
+		return r.dup, r.err
+	case <-ctx.Done():
+		// The batch may still commit; a redelivery is then a duplicate.
+		return false, ctx.Err()
+	}
+}
+
+func (q *Queue) runBatcher() {
+	defer close(q.done)
+	batch := make([]*acceptReq, 0, maxBatch)
+	for first := range q.batch {
+		batch = append(batch[:0], first)
+		var timer <-chan time.Time
+		if q.window > 0 {
+			timer = time.After(q.window)
+		}
+	collect:
+		for len(batch) < maxBatch {
+			select {
+			case r, ok := <-q.batch:
+				if !ok {
+					break collect
+				}
+				batch = append(batch, r)
+			case <-timer:
+				break collect
+			default:
+				if timer == nil {
+					break collect
+				}
+				select {
+				case r, ok := <-q.batch:
+					if !ok {
+						break collect
+					}
+					batch = append(batch, r)
+				case <-timer:
+					break collect
+				}
+			}
+		}
+		q.commitBatch(batch)
+	}
+}
+
+func (q *Queue) commitBatch(batch []*acceptReq) {
+	live := batch[:0:0]
+	for _, r := range batch {
+		if r.ctx.Err() != nil {
+			r.err = r.ctx.Err()
+			close(r.done)
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	now := time.Now().UnixMilli()
+	err := q.InTx(ctx, func(tx Tx) error {
+		var params []river.InsertManyParams
+		for _, r := range live {
+			n, err := tx.Exec(ctx, `INSERT INTO imagebot_delivery (forge, id, event, received_ms)
+				VALUES ($1, $2, $3, $4) ON CONFLICT (forge, id) DO NOTHING`, r.d.Forge, r.d.ID, r.d.Event, now)
+			if err != nil {
+				return fmt.Errorf("record delivery %s %s: %w", r.d.Forge, r.d.ID, err)
+			}
+			r.dup = n == 0
+			if !r.dup && r.args != nil {
+				params = append(params, river.InsertManyParams{Args: r.args, InsertOpts: r.opts})
+			}
+		}
+		if len(params) == 0 {
+			return nil
+		}
+		if _, err := tx.InsertMany(ctx, params); err != nil {
+			return fmt.Errorf("enqueue %d events: %w", len(params), err)
+		}
+		return nil
+	})
+	for _, r := range live {
+		if err != nil {
+			r.err, r.dup = err, false
+		}
+		close(r.done)
+	}
+}

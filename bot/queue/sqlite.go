@@ -1,0 +1,103 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+)
+
+func openSQLite(ctx context.Context, o Options) (backend, error) {
+	if err := os.MkdirAll(filepath.Dir(o.Path), 0o750); err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	sync := "FULL"
+	if o.Synchronous == "normal" {
+		sync = "NORMAL"
+	}
+	v := url.Values{}
+	v.Add("_pragma", "journal_mode(WAL)")
+	v.Add("_pragma", "synchronous("+sync+")")
+	v.Add("_pragma", "busy_timeout(10000)")
+	v.Add("_pragma", "foreign_keys(ON)")
+	v.Add("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+o.Path+"?"+v.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", o.Path, err)
+	}
+	// One connection: SQLite has one writer; River and the webhook batcher
+	// take turns instead of failing with SQLITE_BUSY.
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxIdleTime(0)
+	db.SetConnMaxLifetime(0)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", o.Path, err)
+	}
+	client, err := newClient(ctx, riversqlite.New(db), o, true)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite queue: %w", err)
+	}
+	b := &riverBackend[*sql.Tx]{
+		name:   "sqlite",
+		client: client,
+		begin:  func(ctx context.Context) (*sql.Tx, error) { return db.BeginTx(ctx, nil) },
+		commit: func(_ context.Context, tx *sql.Tx) error { return tx.Commit() },
+		rollback: func(_ context.Context, tx *sql.Tx) error {
+			return tx.Rollback()
+		},
+		exec: func(ctx context.Context, tx *sql.Tx, q string, args ...any) (int64, error) {
+			res, err := tx.ExecContext(ctx, q, args...)
+			if err != nil {
+				return 0, err
+			}
+			return res.RowsAffected()
+		},
+		query: func(ctx context.Context, tx *sql.Tx, q string, args ...any) (Rows, error) {
+			rows, err := tx.QueryContext(ctx, q, args...)
+			if err != nil {
+				return nil, err
+			}
+			return sqlRows{rows}, nil
+		},
+		pingFn:  db.PingContext,
+		closeFn: func() { db.Close() },
+	}
+	if o.RequeueRunning {
+		if err := requeueRunningSQLite(ctx, b); err != nil {
+			b.close()
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { _ = r.Rows.Close() }
+
+// requeueRunningSQLite hands jobs that a dead process left running back to
+// the queue: this process is the only one using the file, so nothing else
+// can be running them. A job on its last attempt is discarded instead; its
+// worker never saw the end, so the bot reports it as interrupted.
+func requeueRunningSQLite(ctx context.Context, b *riverBackend[*sql.Tx]) error {
+	now := time.Now().UTC().Round(time.Millisecond).Format("2006-01-02 15:04:05.000")
+	return b.inTx(ctx, func(tx Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE river_job SET state = 'discarded', finalized_at = $1
+			WHERE state = 'running' AND attempt >= max_attempts`, now); err != nil {
+			return fmt.Errorf("discard interrupted jobs: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = $1
+			WHERE state = 'running'`, now); err != nil {
+			return fmt.Errorf("requeue interrupted jobs: %w", err)
+		}
+		return nil
+	})
+}
