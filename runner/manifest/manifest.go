@@ -164,14 +164,16 @@ func CheckSecrets(data []byte, secrets []string) error {
 	}
 	var v any
 	fields := map[string]bool{}
-	if json.Unmarshal(data, &v) == nil {
-		walk("", v, func(path, s string) {
-			for _, n := range needles {
-				if strings.Contains(s, string(n)) {
-					fields[path] = true
-				}
+	has := func(s string) bool {
+		for _, n := range needles {
+			if strings.Contains(s, string(n)) {
+				return true
 			}
-		})
+		}
+		return false
+	}
+	if json.Unmarshal(data, &v) == nil {
+		walk("", v, has, func(path string) { fields[path] = true })
 	}
 	if len(fields) == 0 {
 		fields["(undecodable)"] = true
@@ -184,26 +186,37 @@ func CheckSecrets(data []byte, secrets []string) error {
 	return &SecretError{Fields: names}
 }
 
-// walk calls fn with the path and text of every key and string value in v.
-func walk(path string, v any, fn func(path, s string)) {
+// walk calls found with the path of every key or value of v for which has
+// is true. A key holding a secret is named "<key>" so the path stays clean.
+func walk(path string, v any, has func(string) bool, found func(path string)) {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, e := range t {
-			p := k
-			if path != "" {
-				p = path + "." + k
+			name := k
+			if has(k) {
+				name = "<key>"
 			}
-			fn(p, k)
-			walk(p, e, fn)
+			p := name
+			if path != "" {
+				p = path + "." + name
+			}
+			if has(k) {
+				found(p)
+			}
+			walk(p, e, has, found)
 		}
 	case []any:
 		for i, e := range t {
-			walk(fmt.Sprintf("%s[%d]", path, i), e, fn)
+			walk(fmt.Sprintf("%s[%d]", path, i), e, has, found)
 		}
 	case string:
-		fn(path, t)
+		if has(t) {
+			found(path)
+		}
 	case float64, bool, nil:
-		fn(path, fmt.Sprint(t))
+		if has(fmt.Sprint(t)) {
+			found(path)
+		}
 	}
 }
 

@@ -303,6 +303,9 @@ func (img *Image) l2Table(off uint64) ([]uint64, error) {
 // Allocated reports whether any cluster touching [off, off+n) holds data
 // (plain or compressed). Unallocated and zero-flagged clusters read as zeros.
 func (img *Image) Allocated(off, n int64) (bool, error) {
+	if off < 0 || n < 0 {
+		return false, errors.New("qcow2: negative offset or length")
+	}
 	end := min(off+n, img.Size())
 	for c := off / img.cs; c*img.cs < end; c++ {
 		cl, err := img.lookup(c)
