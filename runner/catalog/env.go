@@ -29,6 +29,7 @@ type envParser struct {
 	file  string // repository-relative
 	env   Env
 	pos   map[string]Pos // where each key path ("base", "inputs.0", "variables.x") was written
+	key   Pos            // the key whose value is being decoded
 	diags Diagnostics
 }
 
@@ -46,6 +47,7 @@ func parseEnv(image, file string, src []byte) (Env, map[string]Pos, Diagnostics)
 		return p.env, p.pos, p.diags
 	}
 	root := doc.Content[0]
+	p.key = Pos{File: file, Line: 1, Column: 1}
 	p.mapping(root, "", map[string]envField{
 		"name":        {required: true, decode: func(p *envParser, n *yaml.Node) { p.env.Name = p.str(n, "name") }},
 		"version":     {required: true, decode: (*envParser).version},
@@ -102,6 +104,7 @@ func kindName(n *yaml.Node) string {
 // mapping decodes a YAML mapping against a fixed set of keys. Unknown keys,
 // duplicates and missing required keys are errors.
 func (p *envParser) mapping(n *yaml.Node, prefix string, fields map[string]envField) {
+	parent := p.key
 	where := "env.yaml"
 	if prefix != "" {
 		where = strings.TrimSuffix(prefix, ".")
@@ -124,11 +127,12 @@ func (p *envParser) mapping(n *yaml.Node, prefix string, fields map[string]envFi
 		}
 		seen[k.Value] = true
 		p.pos[prefix+k.Value] = p.at(v)
+		p.key = p.at(k)
 		f.decode(p, v)
 	}
 	for _, name := range sortedKeys(fields) {
 		if fields[name].required && !seen[name] {
-			p.errAt(p.at(n), "%s is missing the required key %q", where, prefix+name)
+			p.errAt(parent, "%s is missing the required key %q", where, prefix+name)
 		}
 	}
 }
@@ -260,13 +264,13 @@ func (p *envParser) stringMap(n *yaml.Node, field string) map[string]string {
 }
 
 func (p *envParser) timeout(n *yaml.Node) {
-	s := p.str(n, "timeout")
-	if s == "" {
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		p.errAt(p.at(n), "timeout must be a duration such as 45m or 1h30m, found %s", kindName(n))
 		return
 	}
-	d, err := time.ParseDuration(s)
+	d, err := time.ParseDuration(n.Value)
 	if err != nil || d <= 0 {
-		p.errAt(p.at(n), "timeout %q is not a positive duration: write e.g. 45m, 1h30m", s)
+		p.errAt(p.at(n), "timeout %q is not a positive duration with a unit: write e.g. 45m, 1h30m", n.Value)
 		return
 	}
 	p.env.Timeout = d

@@ -184,8 +184,15 @@ func (f *refFinder) block(b *hclsyntax.Block) {
 			skip = append(skip, a.Expr.Range())
 		}
 	}
-	for _, a := range b.Body.Attributes {
-		f.scan(a.Expr, skip)
+	for name, a := range b.Body.Attributes {
+		// A static local is a value, not a use: its uses are resolved where they are.
+		strs := true
+		if b.Type == "locals" || (b.Type == "local" && name == "expression") {
+			if v, d := a.Expr.Value(f.ctx); !d.HasErrors() && v.IsWhollyKnown() {
+				strs = false
+			}
+		}
+		f.scan(a.Expr, skip, strs)
 	}
 	f.blocks(b.Body.Blocks)
 }
@@ -263,8 +270,9 @@ func (f *refFinder) relName(abs string) string {
 }
 
 // scan looks inside an expression for file functions and for strings that
-// reach into kickstart/ or resources/. Expressions inside skip are done already.
-func (f *refFinder) scan(e hclsyntax.Expression, skip []hcl.Range) {
+// reach into kickstart/ or resources/ (unless strings is false). Expressions
+// inside skip are done already.
+func (f *refFinder) scan(e hclsyntax.Expression, skip []hcl.Range, strings bool) {
 	var calls []*hclsyntax.FunctionCallExpr
 	var strs []hclsyntax.Expression
 	parts := map[hclsyntax.Expression]bool{}
@@ -294,7 +302,7 @@ func (f *refFinder) scan(e hclsyntax.Expression, skip []hcl.Range) {
 		f.fileCall(c)
 	}
 	for _, s := range strs {
-		if parts[s] || inside(s.Range(), skip) {
+		if !strings || parts[s] || inside(s.Range(), skip) {
 			continue
 		}
 		f.checkString(s)
