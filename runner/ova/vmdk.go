@@ -195,7 +195,7 @@ func writeStreamVMDK(ctx context.Context, w io.Writer, d Disk, opts vmdkOptions)
 	if err := ctx.Err(); err != nil {
 		return info, err
 	}
-	t.flushBefore(sw, grains)
+	t.flush(sw)
 	if sw.off/sector > 1<<32-1-int64(len(t.gd)) {
 		return info, errors.New("compressed disk too large for 32-bit grain table entries")
 	}
@@ -258,10 +258,14 @@ func newTables(grains int64) *tables {
 
 // flushBefore writes the current grain table if grain lies beyond it.
 func (t *tables) flushBefore(sw *sectorWriter, grain int64) {
-	idx := grain / gtEntries
-	if t.cur == idx {
-		return
+	if idx := grain / gtEntries; t.cur != idx {
+		t.flush(sw)
+		t.cur = idx
 	}
+}
+
+// flush writes the current grain table when it maps any grain.
+func (t *tables) flush(sw *sectorWriter) {
 	if t.cur >= 0 && t.filled {
 		sw.write(metaMarker(gtSectors, markerGT))
 		t.gd[t.cur] = uint32(sw.off / sector)
@@ -271,7 +275,7 @@ func (t *tables) flushBefore(sw *sectorWriter, grain int64) {
 		}
 		sw.write(b[:])
 	}
-	t.cur, t.filled, t.gt = idx, false, [gtEntries]uint32{}
+	t.filled, t.gt = false, [gtEntries]uint32{}
 }
 
 func (t *tables) set(grain int64, sec uint32) {
