@@ -28,6 +28,9 @@ type LocalFile struct {
 type PublishOptions struct {
 	Retry Retry
 	Log   *zerolog.Logger // nil: no logging
+	// Progress, when set, is called as a file's bytes are read for upload
+	// (sent restarts from 0 when an upload is retried). It must be quick.
+	Progress func(key string, sent, total int64)
 }
 
 // Published is what a successful Publish stored, the manifest last.
@@ -66,7 +69,7 @@ func Publish(ctx context.Context, st Store, prefix string, files []LocalFile, ma
 	if err := prepare(ctx, st, ref, manifestKey, opts.Retry); err != nil {
 		return Published{}, err
 	}
-	p := &publisher{st: st, ref: ref, retry: opts.Retry, log: log}
+	p := &publisher{st: st, ref: ref, retry: opts.Retry, log: log, progress: opts.Progress}
 	out, err := p.run(ctx, files, manifest)
 	if err != nil {
 		p.cleanup(ctx, errors.Is(err, ErrExists))
@@ -128,8 +131,9 @@ type publisher struct {
 	st      Store
 	ref     Ref
 	retry   Retry
-	log     zerolog.Logger
-	written []string
+	log      zerolog.Logger
+	progress func(key string, sent, total int64)
+	written  []string
 }
 
 func (p *publisher) run(ctx context.Context, files []LocalFile, manifest []byte) (Published, error) {
@@ -186,7 +190,11 @@ func (p *publisher) putFile(ctx context.Context, f LocalFile) (Object, error) {
 		}
 		defer fh.Close()
 		p.written = appendOnce(p.written, key)
-		obj, err = p.st.Put(ctx, key, fh, fi.Size(), PutOptions{SHA256: want, ContentType: f.ContentType})
+		var r io.Reader = fh
+		if p.progress != nil {
+			r = &progressReader{r: fh, key: key, total: fi.Size(), fn: p.progress}
+		}
+		obj, err = p.st.Put(ctx, key, r, fi.Size(), PutOptions{SHA256: want, ContentType: f.ContentType})
 		if err == nil {
 			err = checkObject(obj, fi.Size(), want)
 		}
@@ -301,6 +309,21 @@ func HashFile(ctx context.Context, path string) (string, error) {
 		return "", fmt.Errorf("hash %s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+type progressReader struct {
+	r     io.Reader
+	key   string
+	sent  int64
+	total int64
+	fn    func(key string, sent, total int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.sent += int64(n)
+	p.fn(p.key, p.sent, p.total)
+	return n, err
 }
 
 type ctxReader struct {
