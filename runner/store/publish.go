@@ -128,9 +128,9 @@ func prepare(ctx context.Context, st Store, ref Ref, manifestKey string, retry R
 }
 
 type publisher struct {
-	st      Store
-	ref     Ref
-	retry   Retry
+	st       Store
+	ref      Ref
+	retry    Retry
 	log      zerolog.Logger
 	progress func(key string, sent, total int64)
 	written  []string
