@@ -97,7 +97,9 @@ func (s *Server) buildEvents(w http.ResponseWriter, r *http.Request) {
 				n--
 			}
 			offset += int64(n)
-			if err := ev.send("log", strconv.FormatInt(offset, 10), string(data[:n])); err != nil {
+			// The page adds the newline back after each event.
+			chunk := strings.TrimSuffix(string(data[:n]), "\n")
+			if err := ev.send("log", strconv.FormatInt(offset, 10), chunk); err != nil {
 				return
 			}
 			data = data[n:]

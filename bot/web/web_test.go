@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -291,3 +292,5 @@ func TestBuildEventsStreamNewLinesAndEnd(t *testing.T) {
 		t.Errorf("resumed stream:\n%s", rest)
 	}
 }
+
+func sha256sum(b []byte) [32]byte { return sha256.Sum256(b) }
