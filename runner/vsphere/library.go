@@ -3,6 +3,8 @@ package vsphere
 import (
 	"archive/tar"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -153,8 +155,17 @@ func uploadItem(ctx context.Context, m *library.Manager, rc *rest.Client, itemID
 		}
 		p := soap.DefaultUpload
 		p.ContentLength = e.size
-		if err := rc.Upload(ctx, io.NewSectionReader(ova.f, e.offset, e.size), u, &p); err != nil {
+		h := sha256.New()
+		body := io.TeeReader(io.NewSectionReader(ova.f, e.offset, e.size), h)
+		if err := rc.Upload(ctx, body, u, &p); err != nil {
 			return fmt.Errorf("upload %s: %w", name, err)
+		}
+		// vCenter checks the sums it was given too; checking here as well
+		// costs no extra read and fails the session on any vCenter.
+		if want := ova.sums[name]; want != nil && strings.EqualFold(want.Algorithm, "SHA256") {
+			if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, want.Checksum) {
+				return fmt.Errorf("upload %s: checksum mismatch: sha256 %s, the OVA's manifest says %s", name, got, want.Checksum)
+			}
 		}
 	}
 	if err := m.CompleteLibraryItemUpdateSession(ctx, session); err != nil {
