@@ -80,6 +80,11 @@ func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error
 			return errShutdown
 		}
 	}
+	if step == "" {
+		tail.mu.Lock()
+		step = tail.step
+		tail.mu.Unlock()
+	}
 	if job.Attempt > 1 && status == string(runner.StatusSucceeded) {
 		note = "interrupted, re-ran"
 	} else if status == string(runner.StatusCancelled) {
@@ -87,13 +92,9 @@ func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error
 	}
 	filesJSON, _ := json.Marshal(files)
 	finished := time.Now()
-	logPath := ""
-	if res != nil {
-		logPath = res.LogPath
-	}
 	err = b.setBuild(context.WithoutCancel(ctx), a, `status = $1, step = $2, note = $3, error = $4, finished_ms = $5,
-		files = $6, log_url = $7, log_tail = $8, log_path = $9`,
-		status, step, note, b.redact(msg), finished.UnixMilli(), string(filesJSON), logURL, b.redact(tail.String()), logPath)
+		files = $6, log_url = $7, log_tail = $8`,
+		status, step, note, b.redact(msg), finished.UnixMilli(), string(filesJSON), logURL, b.redact(tail.String()))
 	if err != nil {
 		return err
 	}
@@ -132,6 +133,9 @@ func (b *Bot) runBuild(ctx context.Context, a BuildArgs, tail *logTail, log zero
 	if err := os.MkdirAll(out, 0o750); err != nil {
 		return nil, nil, "", fmt.Errorf("output directory: %w", err)
 	}
+	if err := b.setBuild(ctx, a, `log_path = $1`, filepath.Join(out, "build.log")); err != nil {
+		return nil, nil, "", err
+	}
 	req := runner.Request{Image: a.Image, BuildID: a.BuildID, OutDir: out, Force: a.Force, GitSHA: a.SHA, MR: a.MR,
 		TriggeredBy: a.TriggeredBy}
 	if a.Only != "" {
@@ -165,7 +169,11 @@ func (b *Bot) runBuild(ctx context.Context, a BuildArgs, tail *logTail, log zero
 	if err != nil {
 		return res, nil, "", fmt.Errorf("publish %s: %w", a.Image, err)
 	}
-	_ = os.RemoveAll(out)
+	for _, f := range res.Files { // the published artifacts; build.log stays for the log API
+		if f.Path != res.LogPath {
+			_ = os.Remove(f.Path)
+		}
+	}
 	return res, files, logURL, nil
 }
 
@@ -180,6 +188,9 @@ func (b *Bot) step(ctx context.Context, a BuildArgs, step string) {
 	tail := ""
 	if t := b.tail(a.BuildID); t != nil {
 		tail = b.redact(t.String())
+		t.mu.Lock()
+		t.step = strings.TrimSpace(step)
+		t.mu.Unlock()
 	}
 	if err := b.setBuild(ctx, a, `step = $1, log_tail = $2`, strings.TrimSpace(step), tail); err != nil {
 		b.log.Warn().Err(err).Str("build", a.BuildID).Msg("record step")

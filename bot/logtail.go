@@ -11,6 +11,7 @@ type logTail struct {
 	mu    sync.Mutex
 	max   int
 	lines []string
+	step  string // the latest step
 	subs  map[chan string]struct{}
 }
 

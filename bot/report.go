@@ -233,5 +233,5 @@ func (b *Bot) view(s mrState) report.View {
 func (b *Bot) secrets() []string {
 	c := b.cfg
 	return []string{c.GitLab.Token, c.GitLab.WebhookSecret, c.GitHub.Token, c.GitHub.WebhookSecret,
-		c.Store.AccessKey, c.Store.SecretKey, c.Database.URL}
+		c.Database.URL}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -17,6 +18,9 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/imagebot/imagebot/runner"
+	"github.com/imagebot/imagebot/runner/store"
 )
 
 // Config is everything imagebot serve and imagebot runner read.
@@ -25,15 +29,18 @@ type Config struct {
 	PublicURL string `yaml:"public_url"` // how forges and browsers reach the server; links in comments use it
 	DataDir   string `yaml:"data_dir"`   // state: database file, work directories, local artifacts
 
-	Database Database `yaml:"database"`
-	Queue    Queue    `yaml:"queue"`
-	GitLab   Forge    `yaml:"gitlab"`
-	GitHub   Forge    `yaml:"github"`
-	Trust    Trust    `yaml:"trust"`
-	Store    Store    `yaml:"store"`
-	Builds   Builds   `yaml:"builds"`
-	Report   Report   `yaml:"report"`
-	Log      Log      `yaml:"log"`
+	Database Database        `yaml:"database"`
+	Queue    Queue           `yaml:"queue"`
+	GitLab   Forge           `yaml:"gitlab"`
+	GitHub   Forge           `yaml:"github"`
+	Trust    Trust           `yaml:"trust"`
+	Store    store.Config    `yaml:"store"`  // local directory (default) or S3; see runner/store
+	Runner   runner.Settings `yaml:"runner"` // how this host builds; see runner
+	Builds   Builds          `yaml:"builds"`
+	Report   Report          `yaml:"report"`
+	Log      Log             `yaml:"log"`
+
+	derivedURL bool // PublicURL came from Listen
 }
 
 // Database selects where state and the queue live.
@@ -80,25 +87,9 @@ type Trust struct {
 	Deny          []string `yaml:"deny"`           // never trusted
 }
 
-// Store says where artifacts go.
-type Store struct {
-	Kind      string `yaml:"kind"` // local (default) or s3
-	Dir       string `yaml:"dir"`  // local: default <data_dir>/artifacts
-	Endpoint  string `yaml:"endpoint"`
-	Bucket    string `yaml:"bucket"`
-	Region    string `yaml:"region"`
-	Insecure  bool   `yaml:"insecure"` // plain http to the endpoint
-	AccessKey string `yaml:"-" secret:"access_key"`
-	SecretKey string `yaml:"-" secret:"secret_key"`
-	// AccessKeyFile and SecretKeyFile hold the S3 credentials.
-	AccessKeyFile string `yaml:"access_key_file"`
-	SecretKeyFile string `yaml:"secret_key_file"`
-}
-
-// Builds configures how this host builds.
+// Builds configures the bot's side of a build.
 type Builds struct {
-	WorkDir string `yaml:"work_dir"` // default <data_dir>/work
-	Packer  string `yaml:"packer"`   // packer binary; default: .tools/bin/packer or PATH
+	WorkDir string `yaml:"work_dir"` // checkouts and build outputs; default <data_dir>/work
 	Git     string `yaml:"git"`      // git binary; default: PATH
 }
 
@@ -118,10 +109,9 @@ type Log struct {
 func Default() Config {
 	work := true
 	return Config{
-		Listen:    "127.0.0.1:8080",
-		PublicURL: "http://127.0.0.1:8080",
-		DataDir:   ".imagebot",
-		Database:  Database{Driver: "sqlite", Synchronous: "full"},
+		Listen:   "127.0.0.1:8080",
+		DataDir:  ".imagebot",
+		Database: Database{Driver: "sqlite", Synchronous: "full"},
 		Queue: Queue{
 			EventWorkers: 4, ReportWorkers: 4, BuildWorkers: 1,
 			Capabilities: []string{"kvm"}, RescueAfter: 3 * time.Hour,
@@ -130,7 +120,6 @@ func Default() Config {
 		GitLab: Forge{BaseURL: "https://gitlab.com"},
 		GitHub: Forge{BaseURL: "https://api.github.com"},
 		Trust:  Trust{MinPermission: "write"},
-		Store:  Store{Kind: "local", Region: "us-east-1"},
 		Report: Report{MinEditInterval: 5 * time.Second, LogTailLines: 30},
 		Log:    Log{Level: "info", Format: "json"},
 	}
@@ -172,13 +161,26 @@ func (c *Config) fill() {
 	if c.Database.Path == "" {
 		c.Database.Path = filepath.Join(c.DataDir, "imagebot.db")
 	}
-	if c.Store.Dir == "" {
-		c.Store.Dir = filepath.Join(c.DataDir, "artifacts")
+	if c.PublicURL == "" {
+		c.derivedURL = true
+		c.PublicURL = urlOf(c.Listen)
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.Store.Local == nil && c.Store.S3 == nil {
+		c.Store.Local = &store.LocalConfig{Dir: filepath.Join(c.DataDir, "artifacts")}
+	}
+	if c.Store.Local != nil && c.Store.Local.BaseURL == "" {
+		c.Store.Local.BaseURL = c.PublicURL + "/download"
 	}
 	if c.Builds.WorkDir == "" {
 		c.Builds.WorkDir = filepath.Join(c.DataDir, "work")
 	}
-	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.Runner.WorkDir == "" {
+		c.Runner.WorkDir = filepath.Join(c.DataDir, "runner")
+	}
+	if c.Runner.CacheDir == "" {
+		c.Runner.CacheDir = filepath.Join(c.DataDir, "cache")
+	}
 }
 
 func (c *Config) validate() error {
@@ -196,14 +198,8 @@ func (c *Config) validate() error {
 	default:
 		return fmt.Errorf("config database.synchronous: %q is not full or normal", c.Database.Synchronous)
 	}
-	switch c.Store.Kind {
-	case "local":
-	case "s3":
-		if c.Store.Endpoint == "" || c.Store.Bucket == "" {
-			return errors.New("config store: kind s3 needs endpoint and bucket")
-		}
-	default:
-		return fmt.Errorf("config store.kind: %q is not local or s3", c.Store.Kind)
+	if err := c.Store.Validate(); err != nil {
+		return fmt.Errorf("config store: %w", err)
 	}
 	switch c.Trust.MinPermission {
 	case "read", "write", "maintain", "admin":
@@ -321,4 +317,27 @@ func readSecretFiles(v reflect.Value, prefix string) error {
 		v.Field(i).SetString(strings.TrimSpace(string(data)))
 	}
 	return nil
+}
+
+// SetListen changes the listen address (and the public URL when it was
+// derived from the listen address).
+func (c *Config) SetListen(addr string) {
+	c.Listen = addr
+	if c.derivedURL {
+		c.PublicURL = urlOf(addr)
+		if c.Store.Local != nil && strings.HasSuffix(c.Store.Local.BaseURL, "/download") {
+			c.Store.Local.BaseURL = c.PublicURL + "/download"
+		}
+	}
+}
+
+func urlOf(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "http://" + listen
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

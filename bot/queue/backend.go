@@ -64,7 +64,7 @@ func riverLogger() *slog.Logger {
 
 func (b *riverBackend[TTx]) dialect() string                 { return b.name }
 func (b *riverBackend[TTx]) start(ctx context.Context) error { return b.client.Start(ctx) }
-func (b *riverBackend[TTx]) stop(ctx context.Context) error  { return b.client.Stop(ctx) }
+func (b *riverBackend[TTx]) stop(ctx context.Context) error  { return b.client.StopAndCancel(ctx) }
 func (b *riverBackend[TTx]) ping(ctx context.Context) error  { return b.pingFn(ctx) }
 func (b *riverBackend[TTx]) close()                          { b.closeFn() }
 func (b *riverBackend[TTx]) subscribe(kinds ...river.EventKind) (<-chan *river.Event, func()) {

@@ -1,0 +1,85 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/imagebot/imagebot/bot/queue"
+	"github.com/imagebot/imagebot/bot/web"
+	"github.com/imagebot/imagebot/runner/store"
+)
+
+// WebBuilds is the bot's build history as the web pages read it.
+func (b *Bot) WebBuilds() web.Builds { return webBuilds{b} }
+
+type webBuilds struct{ b *Bot }
+
+func (w webBuilds) Recent(ctx context.Context, limit int) ([]web.Build, error) {
+	bs, err := w.b.RecentBuilds(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]web.Build, 0, len(bs))
+	for _, bd := range bs {
+		out = append(out, toWeb(bd))
+	}
+	return out, nil
+}
+
+func (w webBuilds) Build(ctx context.Context, id string) (web.Build, error) {
+	bd, err := w.b.GetBuild(ctx, id)
+	if errors.Is(err, queue.ErrNoRows) {
+		return web.Build{}, web.ErrNotFound
+	}
+	if err != nil {
+		return web.Build{}, err
+	}
+	return toWeb(bd), nil
+}
+
+// Log reads the runner's redacted build.log on this host from offset.
+func (w webBuilds) Log(ctx context.Context, id string, offset int64) ([]byte, bool, error) {
+	bd, err := w.b.GetBuild(ctx, id)
+	if errors.Is(err, queue.ErrNoRows) {
+		return nil, false, web.ErrNotFound
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if bd.logPath == "" {
+		if bd.Done() {
+			return []byte(bd.LogTail), true, nil
+		}
+		return nil, false, nil
+	}
+	f, err := os.Open(bd.logPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, bd.Done(), nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read log of %s: %w", id, err)
+	}
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return nil, false, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	return data, bd.Done() && len(data) < 1<<20, err
+}
+
+func toWeb(bd Build) web.Build {
+	wb := web.Build{ID: bd.ID, Image: bd.Image, Kind: "mr", MR: bd.MR, SHA: bd.SHA, Repo: bd.Repo,
+		MRURL: bd.forgeRepo().WebURL, Status: bd.Status, Step: bd.Step, Queued: bd.Created, Started: bd.Started,
+		Finished: bd.Finished, Error: bd.Error, TriggeredBy: bd.TriggeredBy}
+	if bd.Step != "" {
+		wb.Steps = []web.Step{{Name: bd.Step, Started: bd.Started, Finished: bd.Finished, Failed: bd.Done() && bd.Status != "succeeded"}}
+	}
+	if bd.Status == "succeeded" && bd.MR > 0 {
+		ref := store.MRBuild(bd.Image, bd.MR, bd.SHA)
+		wb.Artifact = fmt.Sprintf("mr%d-%s", ref.MR, ref.SHA)
+	}
+	return wb
+}

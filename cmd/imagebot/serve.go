@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/imagebot/imagebot/bot"
+	"github.com/imagebot/imagebot/bot/config"
+	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/forge/gitlab"
+	"github.com/imagebot/imagebot/bot/trust"
+	"github.com/imagebot/imagebot/bot/web"
+	"github.com/imagebot/imagebot/runner"
+	"github.com/imagebot/imagebot/runner/catalog"
+	"github.com/imagebot/imagebot/runner/packer"
+	"github.com/imagebot/imagebot/runner/store"
+	"github.com/imagebot/imagebot/runner/store/local"
+)
+
+func init() {
+	register(command{name: "serve", summary: "serve the webhook bot, its queue and its web page", run: runServe})
+}
+
+func runServe(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "configuration file (default .imagebot/config.yaml when present)")
+	listen := fs.String("listen", "", "listen address (overrides listen:)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *cfgPath == "" {
+		if _, err := os.Stat(".imagebot/config.yaml"); err == nil {
+			*cfgPath = ".imagebot/config.yaml"
+		}
+	}
+	cfg, err := config.Load(*cfgPath, os.Environ())
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.SetListen(*listen)
+	}
+	log := newLogger(cfg.Log)
+	deps, st, err := serveDeps(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	b, err := bot.New(ctx, deps)
+	if err != nil {
+		return err
+	}
+	srv := bot.NewServer(b)
+	if st != nil {
+		page, err := web.New(web.Options{Store: st, Builds: b.WebBuilds(), Log: log})
+		if err != nil {
+			b.Close(context.Background())
+			return err
+		}
+		srv.Mount("/", page)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		b.Close(context.Background())
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	if err := b.Start(ctx); err != nil {
+		b.Close(context.Background())
+		return err
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	log.Info().Str("listen", ln.Addr().String()).Str("database", cfg.Database.Driver).
+		Str("gitlab_webhook", cfg.PublicURL+"/webhooks/gitlab").Str("github_webhook", cfg.PublicURL+"/webhooks/github").
+		Str("page", cfg.PublicURL+"/").Msg("imagebot serving")
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+	}
+	log.Info().Msg("shutting down: running builds are re-queued for the next start")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = hs.Shutdown(sctx)
+	b.Close(sctx)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func newLogger(c config.Log) zerolog.Logger {
+	lvl, err := zerolog.ParseLevel(c.Level)
+	if err != nil || c.Level == "" {
+		lvl = zerolog.InfoLevel
+	}
+	var l zerolog.Logger
+	if c.Format == "console" {
+		l = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr})
+	} else {
+		l = zerolog.New(os.Stderr)
+	}
+	return l.Level(lvl).With().Timestamp().Logger()
+}
+
+// serveDeps builds the bot's parts from the configuration: forges, trust,
+// the runner on this host, the catalog loader and the artifact store.
+func serveDeps(ctx context.Context, cfg config.Config, log zerolog.Logger) (bot.Deps, store.Store, error) {
+	d := bot.Deps{Config: cfg, Log: log, Forges: map[string]forge.Forge{}}
+	if err := addForges(cfg, log, d.Forges); err != nil {
+		return d, nil, err
+	}
+	d.Trust = trust.Policy{MinPermission: permission(cfg.Trust.MinPermission), Allow: cfg.Trust.Allow, Deny: cfg.Trust.Deny}
+	d.Catalog = func(ctx context.Context, root string) (*catalog.Catalog, error) {
+		cat, diags := catalog.LoadContext(ctx, root)
+		if diags.HasErrors() {
+			return nil, diags.Err()
+		}
+		return cat, nil
+	}
+	st, err := openServeStore(ctx, cfg.Store, log)
+	if err != nil {
+		return d, nil, err
+	}
+	d.Publish = &bot.StorePublisher{Store: st, Log: log}
+	if cfg.Working() && cfg.Queue.BuildWorkers > 0 {
+		wd, _ := os.Getwd()
+		rc := cfg.Runner.Config(wd)
+		rc.Log = log
+		if rc.Packer, err = packer.Locate(cfg.Runner.Packer, wd); err != nil {
+			log.Warn().Err(err).Msg("no packer: this imagebot accepts webhooks but builds nothing (run deploy/install-tools.sh)")
+		} else if r, err := runner.New(rc); err != nil {
+			return d, nil, err
+		} else {
+			d.Builder = r
+		}
+	}
+	return d, st, nil
+}
+
+func addForges(cfg config.Config, log zerolog.Logger, out map[string]forge.Forge) error {
+	if cfg.GitLab.Enabled() {
+		if cfg.GitLab.Token == "" {
+			log.Warn().Msg("gitlab: webhook secret set but no token (IMAGEBOT_GITLAB_TOKEN): cannot reach the forge until configured")
+		} else {
+			g, err := gitlab.New(gitlab.Config{BaseURL: cfg.GitLab.BaseURL, Token: cfg.GitLab.Token,
+				WebhookSecret: cfg.GitLab.WebhookSecret, BotUser: cfg.GitLab.BotUser, Log: log})
+			if err != nil {
+				return err
+			}
+			out[g.Name()] = g
+		}
+	}
+	return addGitHub(cfg, log, out)
+}
+
+// addGitHub is filled in when the GitHub adapter is available.
+var addGitHub = func(cfg config.Config, log zerolog.Logger, out map[string]forge.Forge) error {
+	if cfg.GitHub.Enabled() {
+		log.Warn().Msg("github: this build of imagebot has no GitHub adapter yet")
+	}
+	return nil
+}
+
+func permission(name string) forge.Permission {
+	switch name {
+	case "read":
+		return forge.PermissionRead
+	case "maintain":
+		return forge.PermissionMaintain
+	case "admin":
+		return forge.PermissionAdmin
+	}
+	return forge.PermissionWrite
+}
+
+func openServeStore(ctx context.Context, c store.Config, log zerolog.Logger) (store.Store, error) {
+	if c.Local != nil {
+		if err := os.MkdirAll(c.Local.Dir, 0o750); err != nil {
+			return nil, fmt.Errorf("artifact directory: %w", err)
+		}
+		abs, _ := filepath.Abs(c.Local.Dir)
+		lc := *c.Local
+		lc.Dir = abs
+		return local.New(lc)
+	}
+	return openS3(ctx, c, log)
+}
+
+// openS3 is filled in when the S3 backend is available.
+var openS3 = func(ctx context.Context, c store.Config, log zerolog.Logger) (store.Store, error) {
+	return nil, errors.New("store: this build of imagebot has no S3 backend yet")
+}
