@@ -349,8 +349,9 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 }
 
 // AbortIncomplete aborts the unfinished multipart uploads under prefix and
-// returns their keys. MinIO also drops stale ones by itself (after 24h by
-// default).
+// returns their keys. MinIO lists unfinished uploads only by exact key, so
+// there prefix must be a whole key; AWS S3 takes any prefix. MinIO also
+// drops stale uploads by itself (after 24h by default).
 func (s *Store) AbortIncomplete(ctx context.Context, prefix string) ([]string, error) {
 	var keys []string
 	for up := range s.c.ListIncompleteUploads(ctx, s.bucket, prefix, true) {

@@ -80,6 +80,11 @@ func TestS3MultipartUploadIsVerifiedListedPresignedAndDownloaded(t *testing.T) {
 	if !strings.HasSuffix(info.ChecksumSHA256, "-5") {
 		t.Fatalf("server checksum %q, want a composite over 5 parts", info.ChecksumSHA256)
 	}
+	sumKey := key + store.SHA256Suffix
+	small, err := srv.Client(t).StatObject(ctx, st.Bucket(), sumKey, minio.StatObjectOptions{Checksum: true})
+	if err != nil || small.ChecksumSHA256 == "" || strings.Contains(small.ChecksumSHA256, "-") {
+		t.Fatalf("single-PUT %s checksum %q, %v; want a plain SHA-256", sumKey, small.ChecksumSHA256, err)
+	}
 	obj, err := st.Stat(ctx, key)
 	if err != nil || obj.SHA256 != files[0].SHA256 {
 		t.Fatalf("stat = %+v, %v; want sha256 %s", obj, err, files[0].SHA256)
@@ -128,7 +133,7 @@ func TestS3UploadOfBytesDifferentFromTheExpectedChecksumCreatesNoObject(t *testi
 	if _, err := st.Stat(ctx, key); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("stat after a refused upload: %v, want ErrNotFound", err)
 	}
-	if keys, _ := st.AbortIncomplete(ctx, ""); len(keys) != 0 {
+	if keys, _ := st.AbortIncomplete(ctx, key); len(keys) != 0 {
 		t.Fatalf("refused upload left unfinished uploads %v", keys)
 	}
 }
@@ -183,7 +188,7 @@ func TestS3CancelledPublishLeavesNothingVisible(t *testing.T) {
 	if builds, _ := store.Builds(bg, st, "deb12"); len(builds) != 0 {
 		t.Fatalf("cancelled publish is visible: %+v", builds)
 	}
-	if keys, _ := st.AbortIncomplete(bg, ""); len(keys) != 0 {
+	if keys, _ := st.AbortIncomplete(bg, ref.Key("deb12-1.0.0.qcow2")); len(keys) != 0 {
 		t.Fatalf("cancelled publish left unfinished multipart uploads %v", keys)
 	}
 }
@@ -245,11 +250,14 @@ func TestS3LongOutageIsAClearErrorAndNothingVisible(t *testing.T) {
 	if objs, _ := st.List(context.Background(), ref.Prefix()); len(objs) != 0 {
 		t.Fatalf("failed publish left visible objects %v", objs)
 	}
-	// The server died before the client could abort its multipart upload;
-	// deleting the build's keys (what a retried publish's cleanup does)
-	// aborts it.
-	if _, err := st.AbortIncomplete(context.Background(), ref.Prefix()); err != nil {
+	// The server died before the client could abort its multipart upload:
+	// it is still there, and Delete (what a publish's cleanup calls) aborts it.
+	key := ref.Key("deb12-1.0.0.qcow2")
+	if err := st.Delete(context.Background(), key); err != nil {
 		t.Fatal(err)
+	}
+	if keys, err := st.AbortIncomplete(context.Background(), key); err != nil || len(keys) != 0 {
+		t.Fatalf("after Delete, unfinished uploads %v, %v", keys, err)
 	}
 }
 
