@@ -19,7 +19,7 @@ import (
 // those from its secrets at build time, which validation does not have.
 const sensitivePlaceholder = "validate-placeholder"
 
-// checkWithPacker runs `packer validate` and `packer fmt -check` for one image.
+// checkWithPacker runs `packer validate` for one image.
 func checkWithPacker(ctx context.Context, bin string, cat *catalog.Catalog, img *catalog.Image) catalog.Diagnostics {
 	tmp, err := os.MkdirTemp("", "imagebot-validate-")
 	if err != nil {
@@ -30,8 +30,7 @@ func checkWithPacker(ctx context.Context, bin string, cat *catalog.Catalog, img 
 	if err != nil {
 		return catalog.Diagnostics{failure(img, "%v", err)}
 	}
-	diags := packerValidate(ctx, bin, cat, img, vars, tmp)
-	return append(diags, packerFmt(ctx, bin, cat, img)...)
+	return packerValidate(ctx, bin, cat, img, vars, tmp)
 }
 
 func failure(img *catalog.Image, format string, args ...any) catalog.Diagnostic {
@@ -195,26 +194,33 @@ func firstColumn(file string, line int) int {
 	return len(l) - len(strings.TrimLeft(l, " \t")) + 1
 }
 
-// packerFmt runs `packer fmt -check -diff` on the image directory and reports,
-// for each file it would rewrite, the first line that would change.
-func packerFmt(ctx context.Context, bin string, cat *catalog.Catalog, img *catalog.Image) catalog.Diagnostics {
-	cmd := packerCmd(ctx, bin, filepath.Join(cat.Root, img.Dir), "fmt", "-check", "-diff", ".")
+// packerFmt runs `packer fmt -check -diff -recursive` once over images/ (one
+// process, not one per image) and reports, for each file of the named images
+// it would rewrite, the first line that would change.
+func packerFmt(ctx context.Context, bin string, cat *catalog.Catalog, names []string) catalog.Diagnostics {
+	cmd := packerCmd(ctx, bin, filepath.Join(cat.Root, "images"), "fmt", "-check", "-diff", "-recursive", ".")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	if err == nil {
+	if err == nil || ctx.Err() != nil {
 		return nil
 	}
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return catalog.Diagnostics{failure(img, "packer fmt -check failed: %v: %s", err, strings.TrimSpace(stderr.String()+stdout.String()))}
+		return catalog.Diagnostics{{File: "images", Severity: catalog.SeverityError,
+			Message: fmt.Sprintf("packer fmt -check failed: %v: %s", err, strings.TrimSpace(stderr.String()+stdout.String()))}}
+	}
+	wanted := map[string]bool{}
+	for _, n := range names {
+		wanted[n] = true
 	}
 	var diags catalog.Diagnostics
 	for file, line := range unformatted(stdout.String()) {
-		diags = append(diags, catalog.Diagnostic{File: img.Dir + "/" + file, Line: line, Column: 1, Severity: catalog.SeverityError, Image: img.Name,
-			Message: fmt.Sprintf("not formatted the way `packer fmt` writes it (first difference on this line): run `packer fmt %s`", img.Dir)})
+		name, _, _ := strings.Cut(file, "/")
+		if !wanted[name] {
+			continue
+		}
+		diags = append(diags, catalog.Diagnostic{File: "images/" + file, Line: line, Column: 1, Severity: catalog.SeverityError, Image: name,
+			Message: fmt.Sprintf("not formatted the way `packer fmt` writes it (first difference on this line): run `packer fmt images/%s`", name)})
 	}
 	return diags
 }

@@ -61,9 +61,16 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if jobs <= 0 {
 		jobs = runtime.NumCPU()
 	}
-	results := make([]catalog.Diagnostics, len(names))
+	results := make([]catalog.Diagnostics, len(names)+1)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, jobs)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sem <- struct{}{}
+		defer func() { <-sem }()
+		results[len(names)] = packerFmt(ctx, bin, cat, names)
+	}()
 	for i, name := range names {
 		img := cat.Images[name]
 		if img == nil || len(img.Template.Sources) == 0 {
@@ -80,7 +87,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			defer func() { <-sem }()
 			t := time.Now()
 			results[i] = checkWithPacker(ctx, bin, cat, img)
-			opts.Log.Debug().Str("image", name).Dur("took", time.Since(t)).Int("problems", len(results[i])).Msg("packer validate and fmt")
+			opts.Log.Debug().Str("image", name).Dur("took", time.Since(t)).Int("problems", len(results[i])).Msg("packer validate")
 		}()
 	}
 	wg.Wait()

@@ -1,0 +1,149 @@
+package validate
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/imagebot/imagebot/runner/catalog"
+	"github.com/imagebot/imagebot/runner/testenv"
+)
+
+func run(t testing.TB, root string, images ...string) *Report {
+	t.Helper()
+	rep, err := Run(context.Background(), Options{Root: root, Images: images, Packer: testenv.Tool(t, "packer")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func find(rep *Report, file string) *catalog.Diagnostic {
+	for i, d := range rep.Diagnostics {
+		if d.File == file {
+			return &rep.Diagnostics[i]
+		}
+	}
+	return nil
+}
+
+// Problems only Packer sees (an argument its builder does not know, a file
+// `packer fmt` would rewrite) come back located like the catalog's own.
+func TestPackerProblemsAreLocated(t *testing.T) {
+	rep := run(t, "testdata/packer-errors")
+	if rep.Errors != 2 || rep.OK() {
+		t.Fatalf("want 2 errors, got:\n%s", rep.Diagnostics.Error())
+	}
+	web := find(rep, "images/web/web.pkr.hcl")
+	if web == nil || web.Line != 12 || web.Column != 3 || !strings.Contains(web.Message, `Unsupported argument`) || !strings.Contains(web.Message, `"bogus_option"`) {
+		t.Errorf("web: got %v, want images/web/web.pkr.hcl:12:3 about bogus_option", web)
+	}
+	tidy := find(rep, "images/tidy/tidy.pkr.hcl")
+	if tidy == nil || tidy.Line != 12 || !strings.Contains(tidy.Message, "packer fmt images/tidy") {
+		t.Errorf("tidy: got %v, want images/tidy/tidy.pkr.hcl:12 asking for packer fmt", tidy)
+	}
+}
+
+func TestRepositoryImagesPass(t *testing.T) {
+	rep := run(t, testenv.RepoRoot(t))
+	if !rep.OK() {
+		t.Fatalf("the repository's images do not validate:\n%s", rep.Diagnostics.Error())
+	}
+	if len(rep.Images) < 1 {
+		t.Fatal("no images checked")
+	}
+}
+
+func TestUnknownImageIsNamedWithClosestMatch(t *testing.T) {
+	rep := run(t, "testdata/packer-errors", "tidy", "webb")
+	if len(rep.Images) != 1 || rep.Images[0] != "tidy" {
+		t.Errorf("checked %v, want [tidy]", rep.Images)
+	}
+	d := find(rep, "images/webb")
+	if d == nil || !strings.Contains(d.Message, `no image named "webb" (did you mean "web"?)`) {
+		t.Errorf("got %v", rep.Diagnostics)
+	}
+	if find(rep, "images/web/web.pkr.hcl") != nil {
+		t.Error("a problem of an image not asked for was reported")
+	}
+}
+
+func TestVariablesInjectedOnlyWhereDeclared(t *testing.T) {
+	cat, diags := catalog.Load("testdata/packer-errors")
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	tmp := t.TempDir()
+	vars, err := Variables(cat, cat.Images["web"], tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vars) != 2 || vars["api_token"] != sensitivePlaceholder || vars["output_directory"] != filepath.Join(tmp, "output") {
+		t.Errorf("vars %v: want output_directory (fresh) and the sensitive placeholder only", vars)
+	}
+	if _, err := os.Stat(vars["output_directory"]); !os.IsNotExist(err) {
+		t.Errorf("output_directory must not exist yet: %v", err)
+	}
+}
+
+// BenchmarkValidate50Images: the catalog's checks plus packer validate and
+// fmt for 50 generated images, in parallel bounded by NumCPU.
+func BenchmarkValidate50Images(b *testing.B) {
+	root := b.TempDir()
+	packer := testenv.Tool(b, "packer")
+	writeFile := func(p, s string) {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	writeFile(filepath.Join(root, "kickstart/shared/ks.cfg"), "text\n")
+	for i := range 50 {
+		name := fmt.Sprintf("img%02d", i)
+		dir := filepath.Join(root, "images", name)
+		base := ""
+		if i%5 != 0 {
+			base = fmt.Sprintf("base: img%02d\n", i-i%5)
+		}
+		writeFile(filepath.Join(dir, "env.yaml"), fmt.Sprintf("name: %s\nversion: 1.0.%d\ndescription: generated\nos:\n  family: linux\n  name: debian\n  version: \"12\"\n  arch: x86_64\nformats: [qcow2, ova]\n%s", name, i, base))
+		writeFile(filepath.Join(dir, "provisioner.sh"), "#!/bin/bash\nset -eu\nif true; then echo ok; fi\n")
+		writeFile(filepath.Join(dir, name+".pkr.hcl"), fmt.Sprintf(`variable "output_directory" {
+  type = string
+}
+
+source "qemu" "%s" {
+  iso_url          = "https://example.com/debian.iso"
+  iso_checksum     = "none"
+  output_directory = var.output_directory
+  http_content = {
+    "/ks.cfg" = file("${path.root}/../../kickstart/shared/ks.cfg")
+  }
+  ssh_username = "root"
+  ssh_password = "x"
+}
+
+build {
+  sources = ["source.qemu.%s"]
+
+  provisioner "shell" {
+    script = "provisioner.sh"
+  }
+}
+`, name, name))
+	}
+	b.ResetTimer()
+	for range b.N {
+		rep, err := Run(context.Background(), Options{Root: root, Packer: packer})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !rep.OK() || len(rep.Images) != 50 {
+			b.Fatalf("%d images, %d errors:\n%s", len(rep.Images), rep.Errors, rep.Diagnostics.Error())
+		}
+	}
+}
