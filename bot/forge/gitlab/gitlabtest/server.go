@@ -7,8 +7,6 @@
 package gitlabtest
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/forge/internal/fakeapi"
 )
 
 // Access levels as GitLab numbers them.
@@ -43,14 +42,8 @@ type Status struct {
 	Name, State, TargetURL, Description string
 }
 
-// Fault makes matching requests fail. Zero Method or PathContains match all.
-type Fault struct {
-	Method       string
-	PathContains string
-	Code         int    // e.g. 500, 429
-	RetryAfter   string // Retry-After header value, "" for none
-	Times        int    // how many requests fail; 0 means 1
-}
+// Fault makes matching requests fail (Code, RetryAfter, Times...).
+type Fault = fakeapi.Fault
 
 type mrKey struct {
 	project int64
@@ -79,8 +72,7 @@ type Server struct {
 	nextNote int64
 	statuses map[string][]Status // sha -> calls in order
 	mrs      map[mrKey]forge.MergeRequest
-	faults   []Fault
-	calls    []string
+	faults   fakeapi.Faults
 }
 
 // New starts a server for project 42 "infra/images" (the fixtures' project)
@@ -141,14 +133,7 @@ func (s *Server) SetMergeRequest(project int64, mr forge.MergeRequest) {
 }
 
 // Inject makes the next matching requests fail with f.Code.
-func (s *Server) Inject(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if f.Times <= 0 {
-		f.Times = 1
-	}
-	s.faults = append(s.faults, f)
-}
+func (s *Server) Inject(f Fault) { s.faults.Inject(f) }
 
 // Comments returns the notes on an MR, oldest first (copies).
 func (s *Server) Comments(project int64, mr int) []Note {
@@ -182,11 +167,7 @@ func (s *Server) LastStatus(sha, name string) Status {
 }
 
 // Calls lists "METHOD /path" of every request received, faults included.
-func (s *Server) Calls() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.calls...)
-}
+func (s *Server) Calls() []string { return s.faults.Calls() }
 
 var (
 	reNotes     = regexp.MustCompile(`^/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes$`)
@@ -198,21 +179,12 @@ var (
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.EscapedPath()
-	s.mu.Lock()
-	s.calls = append(s.calls, r.Method+" "+path)
-	fault, faulted := s.takeFault(r.Method, path)
-	s.mu.Unlock()
-
 	if got := r.Header.Get("Private-Token"); got != s.Token {
-		s.t.Errorf("gitlabtest: %s %s with token %q, want the bot's token", r.Method, path, redact(got))
+		s.t.Errorf("gitlabtest: %s %s with token %s, want the bot's token", r.Method, path, fakeapi.Redact(got))
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "401 Unauthorized"})
 		return
 	}
-	if faulted {
-		if fault.RetryAfter != "" {
-			w.Header().Set("Retry-After", fault.RetryAfter)
-		}
-		writeJSON(w, fault.Code, map[string]string{"message": http.StatusText(fault.Code)})
+	if s.faults.Serve(w, r) {
 		return
 	}
 	var m []string
@@ -233,21 +205,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.t.Errorf("gitlabtest: unexpected request %s %s", r.Method, r.URL.RequestURI())
 		writeJSON(w, http.StatusNotFound, map[string]string{"message": "404 Not Found"})
 	}
-}
-
-func (s *Server) takeFault(method, path string) (Fault, bool) {
-	for i := range s.faults {
-		f := &s.faults[i]
-		if (f.Method == "" || f.Method == method) && strings.Contains(path, f.PathContains) {
-			out := *f
-			f.Times--
-			if f.Times == 0 {
-				s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			}
-			return out, true
-		}
-	}
-	return Fault{}, false
 }
 
 // project resolves a numeric id or a URL-encoded path.
@@ -469,34 +426,13 @@ func (s *Server) getMR(w http.ResponseWriter, m []string) {
 	})
 }
 
-// decode reads a JSON body, failing the test on a wrong content type or a
-// field the adapter should not send.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		s.t.Errorf("gitlabtest: %s %s with Content-Type %q, want application/json", r.Method, r.URL.Path, ct)
-	}
-	var buf bytes.Buffer
-	_, _ = buf.ReadFrom(r.Body)
-	dec := json.NewDecoder(&buf)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		s.t.Errorf("gitlabtest: %s %s: body %s: %v", r.Method, r.URL.Path, buf.String(), err)
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
-		return false
-	}
-	return true
+	return fakeapi.Decode(s.t, "gitlabtest", w, r, v)
 }
 
-func match(re *regexp.Regexp, path string, m *[]string) bool {
-	*m = re.FindStringSubmatch(path)
-	return *m != nil
-}
+func match(re *regexp.Regexp, path string, m *[]string) bool { return fakeapi.Match(re, path, m) }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func writeJSON(w http.ResponseWriter, code int, v any) { fakeapi.WriteJSON(w, code, v) }
 
 func deref(p *string) string {
 	if p == nil {
@@ -510,11 +446,4 @@ func nullable(s string) any {
 		return nil
 	}
 	return s
-}
-
-func redact(tok string) string {
-	if len(tok) <= 4 {
-		return strings.Repeat("*", len(tok))
-	}
-	return tok[:2] + "…" + strconv.Itoa(len(tok)) + " chars"
 }
