@@ -61,6 +61,10 @@ func (r *Runner) build(ctx context.Context, cat *catalog.Catalog, req Request, o
 	b.execute(ctx)
 	b.res.Finished = time.Now().UTC()
 	b.close()
+	if err := b.seal(); err != nil {
+		b.res.Status = StatusFailed
+		b.res.Error = b.redactor.String("manifest: " + err.Error())
+	}
 	return b.res, nil
 }
 
@@ -124,7 +128,9 @@ func (b *run) execute(ctx context.Context) {
 	}
 	runCtx, cancel := context.WithTimeoutCause(ctx, timeout, errTimedOut)
 	defer cancel()
+	packerStart := time.Now()
 	err := b.runPacker(runCtx, vars)
+	b.logf("packer ran %.1fs", time.Since(packerStart).Seconds())
 	switch {
 	case errors.Is(context.Cause(runCtx), errTimedOut) && ctx.Err() == nil:
 		fail(StatusTimedOut, "timed out after %s at step %q", timeout, b.res.LastStep)
@@ -153,7 +159,9 @@ func (b *run) finishFrom(ctx context.Context, entry *baseEntry, fail func(Status
 		b.res.Status = StatusSucceeded
 		return
 	}
+	finishStart := time.Now()
 	files, err := b.finish(ctx, entry)
+	b.logf("artifacts finished in %.1fs", time.Since(finishStart).Seconds())
 	if err != nil {
 		if ctx.Err() != nil {
 			fail(StatusCancelled, "cancelled while finishing artifacts: %v", context.Cause(ctx))

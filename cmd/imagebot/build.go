@@ -20,6 +20,9 @@ import (
 	"github.com/imagebot/imagebot/runner/packer"
 )
 
+// buildOut is where `imagebot build` prints (tests capture it).
+var buildOut io.Writer = os.Stdout
+
 func init() {
 	register(command{name: "build", summary: "build one image with Packer on this host", run: runBuild})
 }
@@ -95,7 +98,7 @@ func runBuild(ctx context.Context, args []string) error {
 	if *out == "" {
 		*out = filepath.Join(root, "out", name, v)
 	}
-	p := newProgress(os.Stdout, *verbose)
+	p := newProgress(buildOut, *verbose)
 	defer p.stop()
 	res, err := r.Build(ctx, cat, runner.Request{
 		Image: name, Version: v, OutDir: *out, Force: *force, Only: only,
@@ -105,7 +108,7 @@ func runBuild(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	printResult(os.Stdout, res)
+	printResult(buildOut, res)
 	if res.Status != runner.StatusSucceeded {
 		return exitError{1}
 	}
@@ -177,9 +180,10 @@ type progress struct {
 	once    sync.Once
 }
 
-func newProgress(w *os.File, verbose bool) *progress {
+func newProgress(w io.Writer, verbose bool) *progress {
+	f, isFile := w.(*os.File)
 	p := &progress{w: w, verbose: verbose, start: time.Now(), done: make(chan struct{}),
-		tty: isatty.IsTerminal(w.Fd())}
+		tty: isFile && isatty.IsTerminal(f.Fd())}
 	if p.tty {
 		go p.tick()
 	}
