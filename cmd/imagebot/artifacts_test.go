@@ -136,7 +136,9 @@ func TestArtifactsCLIListsShowsAndVerifiesDownloadsFromMinIO(t *testing.T) {
 	}
 }
 
-func regexpLine(out, pattern string) bool { return regexp.MustCompile(`(?m)` + pattern).MatchString(out) }
+func regexpLine(out, pattern string) bool {
+	return regexp.MustCompile(`(?m)` + pattern).MatchString(out)
+}
 
 // TestArtifactsCLIPrintsReadableTables shows the output people read (see -v).
 func TestArtifactsCLIPrintsReadableTables(t *testing.T) {
