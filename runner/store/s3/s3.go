@@ -161,6 +161,9 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 		PartSize:    uint64(partSize),
 		NumThreads:  1,
 		Checksum:    minio.ChecksumSHA256,
+		// The SHA-256 checksum of each part already protects the bytes;
+		// signing the payload's SHA-256 too would hash everything again.
+		DisableContentSha256: true,
 	}
 	if opts.SHA256 != "" {
 		po.UserMetadata = map[string]string{metaSHA256: opts.SHA256}
