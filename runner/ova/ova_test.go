@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -55,10 +56,15 @@ func makeDisk(t testing.TB, dir, name, size string) string {
 	return p
 }
 
+// ovaContents is an extracted OVA: every entry is written to dir, and
+// small ones are kept in files too.
 type ovaContents struct {
 	names []string
+	dir   string
 	files map[string][]byte
 }
+
+func (c ovaContents) path(name string) string { return filepath.Join(c.dir, name) }
 
 func readOVA(t testing.TB, path string) ovaContents {
 	t.Helper()
@@ -67,7 +73,7 @@ func readOVA(t testing.TB, path string) ovaContents {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	c := ovaContents{files: map[string][]byte{}}
+	c := ovaContents{dir: t.TempDir(), files: map[string][]byte{}}
 	tr := tar.NewReader(bufio.NewReader(f))
 	for {
 		h, err := tr.Next()
@@ -77,12 +83,26 @@ func readOVA(t testing.TB, path string) ovaContents {
 		if err != nil {
 			t.Fatal(err)
 		}
-		data, err := io.ReadAll(tr)
+		if filepath.Base(h.Name) != h.Name {
+			t.Fatalf("entry %q is not a plain file name", h.Name)
+		}
+		out, err := os.Create(c.path(h.Name))
 		if err != nil {
 			t.Fatal(err)
 		}
+		var small bytes.Buffer
+		w := io.Writer(out)
+		if h.Size < 16<<20 {
+			w = io.MultiWriter(out, &small)
+		}
+		if _, err := io.Copy(w, tr); err != nil {
+			t.Fatal(err)
+		}
+		out.Close()
 		c.names = append(c.names, h.Name)
-		c.files[h.Name] = data
+		if h.Size < 16<<20 {
+			c.files[h.Name] = small.Bytes()
+		}
 	}
 	return c
 }
@@ -100,11 +120,10 @@ func verifyMF(t testing.TB, c ovaContents, mfName string) {
 		if m == nil {
 			t.Fatalf(".mf line %q is not SHA256(name)= hex", l)
 		}
-		data, ok := c.files[m[1]]
-		if !ok {
+		if !slices.Contains(c.names, m[1]) {
 			t.Fatalf(".mf names %s, not in the OVA", m[1])
 		}
-		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != m[2] {
+		if sha256File(t, c.path(m[1])) != m[2] {
 			t.Fatalf(".mf line for %s does not verify", m[1])
 		}
 		seen[m[1]] = true
@@ -118,12 +137,16 @@ func verifyMF(t testing.TB, c ovaContents, mfName string) {
 
 func sha256File(t testing.TB, p string) string {
 	t.Helper()
-	data, err := os.ReadFile(p)
+	f, err := os.Open(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:])
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // checkOVA asserts the layout every OVA must have and returns its contents.
@@ -145,7 +168,8 @@ func checkOVA(t testing.TB, res *Result, name string) ovaContents {
 		t.Fatalf(".sha256 holds %q, want %q", line, want)
 	}
 	for i, e := range res.Entries {
-		if e.Name != c.names[i] || e.Size != int64(len(c.files[e.Name])) {
+		fi, err := os.Stat(c.path(e.Name))
+		if err != nil || e.Name != c.names[i] || e.Size != fi.Size() {
 			t.Errorf("entry %d %+v does not match the tar", i, e)
 		}
 	}
@@ -174,10 +198,7 @@ func TestExportedVMDKIsIdenticalToSourceDisk(t *testing.T) {
 				t.Fatal(err)
 			}
 			c := checkOVA(t, res, "app")
-			vmdk := filepath.Join(t.TempDir(), "app-disk1.vmdk")
-			if err := os.WriteFile(vmdk, c.files["app-disk1.vmdk"], 0o644); err != nil {
-				t.Fatal(err)
-			}
+			vmdk := c.path("app-disk1.vmdk")
 			run(t, "qemu-img", "check", "-q", vmdk)
 			info := run(t, "qemu-img", "info", vmdk)
 			if !strings.Contains(info, "create type: streamOptimized") || !strings.Contains(info, "compressed: true") {
@@ -206,7 +227,7 @@ func TestExportSkipsZeroGrains(t *testing.T) {
 		t.Fatalf("populated %d capacity %d, want %d and %d", res.DiskPopulated, res.DiskCapacity, grainSize, 4<<20)
 	}
 	c := checkOVA(t, res, "z")
-	if n := len(c.files["z-disk1.vmdk"]); n > 80*1024 {
+	if n := len(c.files["z-disk1.vmdk"]); n == 0 || n > 80*1024 {
 		t.Fatalf("VMDK of one non-zero grain is %d bytes", n)
 	}
 }
