@@ -16,6 +16,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // An image's directory name: it becomes part of artifact keys and URLs.
@@ -115,28 +119,57 @@ func unwrapPathError(err error) error {
 	return err
 }
 
+// loadTemplate parses <name>.pkr.hcl and any other *.pkr.hcl beside it:
+// Packer runs on the directory, so together they are the template.
 func (li *loadedImage) loadTemplate(root string) {
 	img := li.img
 	tplFile := img.Dir + "/" + img.Name + ".pkr.hcl"
 	img.Template.Path = tplFile
-	src, err := os.ReadFile(filepath.Join(root, tplFile))
-	if err != nil {
-		others, _ := filepath.Glob(filepath.Join(root, img.Dir, "*.pkr.hcl"))
+	dir := filepath.Join(root, img.Dir)
+	if _, err := os.Stat(filepath.Join(root, tplFile)); err != nil {
+		others, _ := filepath.Glob(filepath.Join(dir, "*.pkr.hcl"))
 		hint := ""
 		if len(others) > 0 {
-			hint = fmt.Sprintf(" (found %s: the template must be named after the directory)", filepath.Base(others[0]))
+			hint = fmt.Sprintf(" (found %s: the main template is named after the directory)", filepath.Base(others[0]))
 		}
 		li.errorf(Pos{File: tplFile}, "cannot read the Packer template: %v%s", unwrapPathError(err), hint)
 		return
 	}
-	pt, tpl, d := parseTemplate(img.Name, tplFile, src)
-	img.Template = tpl
-	li.diags = append(li.diags, d...)
-	if pt == nil {
-		return
+	if jsons, _ := filepath.Glob(filepath.Join(dir, "*.pkr.json")); len(jsons) > 0 {
+		li.errorf(Pos{File: img.Dir + "/" + filepath.Base(jsons[0])}, "imagebot reads HCL2 templates only: convert it with `packer hcl2_upgrade` or remove it")
 	}
+	files := []string{filepath.Join(dir, img.Name+".pkr.hcl")} // the main template first
+	others, _ := filepath.Glob(filepath.Join(dir, "*.pkr.hcl"))
+	for _, f := range others {
+		if filepath.Base(f) != img.Name+".pkr.hcl" {
+			files = append(files, f)
+		}
+	}
+	var pts []*parsedTemplate
+	var merged Template
+	merged.Path = tplFile
+	for _, abs := range files {
+		rel := img.Dir + "/" + filepath.Base(abs)
+		src, err := os.ReadFile(abs)
+		if err != nil {
+			li.errorf(Pos{File: rel}, "cannot read %s: %v", filepath.Base(abs), unwrapPathError(err))
+			continue
+		}
+		pt, tpl, d := parseTemplate(img.Name, rel, src)
+		li.diags = append(li.diags, d...)
+		if pt == nil {
+			img.Template = merged
+			return // a syntax error: references cannot be trusted
+		}
+		pts = append(pts, pt)
+		merged.Variables = append(merged.Variables, tpl.Variables...)
+		merged.Sources = append(merged.Sources, tpl.Sources...)
+		merged.Builds = append(merged.Builds, tpl.Builds...)
+	}
+	img.Template = merged
+	li.diags = append(li.diags, checkTemplate(img.Name, merged)...)
 	declared := map[string]bool{}
-	for _, v := range tpl.Variables {
+	for _, v := range merged.Variables {
 		declared[v.Name] = true
 	}
 	for _, k := range sortedKeys(img.Env.Variables) {
@@ -148,9 +181,41 @@ func (li *loadedImage) loadTemplate(root string) {
 			li.errorf(p, "variable %q is not declared in %s (Packer refuses a value for an undeclared variable)", k, tplFile)
 		}
 	}
-	refs, rd := findRefs(pt, root, filepath.Join(root, img.Dir), img.Env.Variables, tpl.Variables)
+	vals := li.autoVars(dir)
+	for k, v := range img.Env.Variables {
+		vals[k] = cty.StringVal(v)
+	}
+	refs, rd := findRefs(pts, root, dir, vals, merged.Variables)
 	img.Template.Files = refs
 	li.diags = append(li.diags, rd...)
+}
+
+// autoVars reads the static values of *.auto.pkrvars.hcl files, which
+// Packer loads by itself when it runs on the directory.
+func (li *loadedImage) autoVars(dir string) map[string]cty.Value {
+	vals := map[string]cty.Value{}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.auto.pkrvars.hcl"))
+	sort.Strings(files)
+	for _, abs := range files {
+		rel := li.img.Dir + "/" + filepath.Base(abs)
+		src, err := os.ReadFile(abs)
+		if err != nil {
+			li.errorf(Pos{File: rel}, "cannot read %s: %v", filepath.Base(abs), unwrapPathError(err))
+			continue
+		}
+		f, hd := hclsyntax.ParseConfig(src, rel, hcl.InitialPos)
+		li.diags = append(li.diags, fromHCL(li.img.Name, hd)...)
+		if hd.HasErrors() {
+			continue
+		}
+		attrs, _ := f.Body.JustAttributes()
+		for name, a := range attrs {
+			if v, d := a.Expr.Value(nil); !d.HasErrors() && v.IsWhollyKnown() {
+				vals[name] = v
+			}
+		}
+	}
+	return vals
 }
 
 func (li *loadedImage) checkInputs(root string) {

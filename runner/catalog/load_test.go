@@ -71,8 +71,14 @@ func TestLoadGoodFixture(t *testing.T) {
 	if len(base.Template.Files) != 1 || base.Template.Files[0].Attr != "templatefile()" || base.Template.Files[0].Pos.Line != 9 {
 		t.Errorf("base template files %+v, want kickstart/base/ks.cfg from templatefile() on line 9", base.Template.Files)
 	}
-	if got := cat.Images["web"].Inputs; !contains(got, "resources/motd.sh") {
+	// web's script path comes from a variable declared in a second file and
+	// set in web.auto.pkrvars.hcl: Packer reads the directory, so must we.
+	web := cat.Images["web"]
+	if got := web.Inputs; !contains(got, "resources/motd.sh") {
 		t.Errorf("web inputs %v lack resources/motd.sh (its provisioner script)", got)
+	}
+	if len(web.Template.Files) != 1 || web.Template.Files[0].Attr != "script" || len(web.Template.Variables) != 1 || web.Template.Variables[0].Pos.File != "images/web/variables.pkr.hcl" {
+		t.Errorf("web template %+v", web.Template)
 	}
 	if got := cat.Images["declared"].Inputs; !contains(got, "kickstart/declared/ks.cfg") {
 		t.Errorf("declared inputs %v lack kickstart/declared/ks.cfg (a declared input directory)", got)

@@ -31,7 +31,8 @@ var fileFuncs = map[string]bool{
 
 // refFinder walks a template's syntax tree for every file it references.
 type refFinder struct {
-	pt       *parsedTemplate
+	pts      []*parsedTemplate
+	pt       *parsedTemplate // the file being walked
 	root     string // absolute repository root
 	imageDir string // absolute image directory: Packer's working directory and path.root
 	ctx      *hcl.EvalContext
@@ -42,22 +43,29 @@ type refFinder struct {
 // findRefs returns the files and directories the template references, with
 // env.yaml's variables applied. Anything that reaches into kickstart/ or
 // resources/ but cannot be resolved statically is an error.
-func findRefs(pt *parsedTemplate, root, imageDir string, vars map[string]string, declared []Variable) ([]FileRef, Diagnostics) {
-	f := &refFinder{pt: pt, root: root, imageDir: imageDir}
+// pts are the template's files (Packer reads every *.pkr.hcl of the
+// directory as one template); vars are env.yaml's over *.auto.pkrvars.hcl's.
+func findRefs(pts []*parsedTemplate, root, imageDir string, vars map[string]cty.Value, declared []Variable) ([]FileRef, Diagnostics) {
+	f := &refFinder{pts: pts, root: root, imageDir: imageDir}
 	f.ctx = f.evalContext(vars, declared)
-	f.blocks(pt.body.Blocks)
+	for _, pt := range pts {
+		f.pt = pt
+		f.blocks(pt.body.Blocks)
+	}
 	return f.refs, f.diags
 }
 
-func (f *refFinder) evalContext(vars map[string]string, declared []Variable) *hcl.EvalContext {
+func (f *refFinder) evalContext(vars map[string]cty.Value, declared []Variable) *hcl.EvalContext {
 	values := map[string]cty.Value{}
 	for _, v := range declared {
 		val := cty.DynamicVal
-		if d, ok := f.pt.defaults[v.Name]; ok {
-			val = d
+		for _, pt := range f.pts {
+			if d, ok := pt.defaults[v.Name]; ok {
+				val = d
+			}
 		}
 		if s, ok := vars[v.Name]; ok {
-			val = cty.StringVal(s)
+			val = s
 		}
 		if isInjected(v.Name) {
 			val = cty.DynamicVal
@@ -91,15 +99,17 @@ func isInjected(name string) bool {
 // so that locals may use each other; the rest stay unknown.
 func (f *refFinder) locals(ctx *hcl.EvalContext) cty.Value {
 	exprs := map[string]hcl.Expression{}
-	for _, b := range f.pt.body.Blocks {
-		switch {
-		case b.Type == "locals":
-			for name, a := range b.Body.Attributes {
-				exprs[name] = a.Expr
-			}
-		case b.Type == "local" && len(b.Labels) == 1:
-			if a, ok := b.Body.Attributes["expression"]; ok {
-				exprs[b.Labels[0]] = a.Expr
+	for _, pt := range f.pts {
+		for _, b := range pt.body.Blocks {
+			switch {
+			case b.Type == "locals":
+				for name, a := range b.Body.Attributes {
+					exprs[name] = a.Expr
+				}
+			case b.Type == "local" && len(b.Labels) == 1:
+				if a, ok := b.Body.Attributes["expression"]; ok {
+					exprs[b.Labels[0]] = a.Expr
+				}
 			}
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/zclconf/go-cty/cty"
 )
 
 // A template's references are found wherever Packer reads a local file, and
@@ -92,7 +94,11 @@ build {
 			if pt == nil {
 				t.Fatalf("parse: %s", diags.Error())
 			}
-			refs, rd := findRefs(pt, root, filepath.Join(root, "images/x"), tt.vars, tpl.Variables)
+			vars := map[string]cty.Value{}
+			for k, v := range tt.vars {
+				vars[k] = cty.StringVal(v)
+			}
+			refs, rd := findRefs([]*parsedTemplate{pt}, root, filepath.Join(root, "images/x"), vars, tpl.Variables)
 			var got []string
 			for _, r := range refs {
 				got = append(got, r.Path+"@"+r.Attr)

@@ -66,20 +66,32 @@ func parseTemplate(image, file string, src []byte) (*parsedTemplate, Template, D
 			tpl.Builds = append(tpl.Builds, pt.build(b, &diags))
 		}
 	}
+	return pt, tpl, diags
+}
+
+// checkTemplate checks what only the whole template (every file) can show:
+// at least one source and build, and builds using declared sources.
+func checkTemplate(image string, tpl Template) Diagnostics {
+	var diags Diagnostics
+	at := Pos{File: tpl.Path, Line: 1, Column: 1}
 	if len(tpl.Sources) == 0 {
-		diags = append(diags, errorAt(image, Pos{File: file, Line: 1, Column: 1}, `template declares no source block (e.g. source "qemu" "base" { ... })`))
+		diags = append(diags, errorAt(image, at, `template declares no source block (e.g. source "qemu" "base" { ... })`))
 	}
 	if len(tpl.Builds) == 0 {
-		diags = append(diags, errorAt(image, Pos{File: file, Line: 1, Column: 1}, "template declares no build block"))
+		diags = append(diags, errorAt(image, at, "template declares no build block"))
+	}
+	declared := map[string]bool{}
+	for _, s := range tpl.Sources {
+		declared[s.Ref()] = true
 	}
 	for _, b := range tpl.Builds {
 		for _, ref := range b.Sources {
-			if _, ok := seenSrc[ref]; !ok {
-				diags = append(diags, errorAt(image, b.Pos, "build uses source %q, which the template does not declare (declared: %s)", ref, strings.Join(sortedKeys(seenSrc), ", ")))
+			if !declared[ref] {
+				diags = append(diags, errorAt(image, b.Pos, "build uses source %q, which the template does not declare (declared: %s)", ref, strings.Join(sortedKeys(declared), ", ")))
 			}
 		}
 	}
-	return pt, tpl, diags
+	return diags
 }
 
 func (pt *parsedTemplate) pos(r hcl.Range) Pos {

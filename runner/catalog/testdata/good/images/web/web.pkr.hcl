@@ -6,6 +6,6 @@ build {
   sources = ["source.null.x"]
 
   provisioner "shell-local" {
-    script = "../../resources/motd.sh"
+    script = var.motd_script
   }
 }

@@ -1,0 +1,4 @@
+variable "motd_script" {
+  type    = string
+  default = "missing.sh"
+}

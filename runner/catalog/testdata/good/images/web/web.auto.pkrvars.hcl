@@ -1,0 +1,1 @@
+motd_script = "../../resources/motd.sh"
