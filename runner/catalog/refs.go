@@ -33,8 +33,8 @@ var fileFuncs = map[string]bool{
 type refFinder struct {
 	pts      []*parsedTemplate
 	pt       *parsedTemplate // the file being walked
-	root     string // absolute repository root
-	imageDir string // absolute image directory: Packer's working directory and path.root
+	root     string          // absolute repository root
+	imageDir string          // absolute image directory: Packer's working directory and path.root
 	ctx      *hcl.EvalContext
 	refs     []FileRef
 	diags    Diagnostics
