@@ -45,6 +45,10 @@ type S3Config struct {
 	SecretKeyFile string `yaml:"secret_key_file" json:"secret_key_file,omitempty"`
 	// Insecure talks plain HTTP instead of HTTPS.
 	Insecure bool `yaml:"insecure" json:"insecure"`
+	// PublicEndpoint, when set, is the scheme://host[:port] that download
+	// links are presigned for, when browsers reach the server by another
+	// name than imagebot does (e.g. https://minio.example.com).
+	PublicEndpoint string `yaml:"public_endpoint" json:"public_endpoint,omitempty"`
 	// PresignExpiry is how long download URLs stay valid (default 24h).
 	PresignExpiry time.Duration `yaml:"presign_expiry" json:"presign_expiry"`
 	// RetentionDays: MR builds expire after this many days through a bucket
@@ -75,6 +79,9 @@ func (c Config) Validate() error {
 		}
 		if c.S3.Bucket == "" {
 			return fmt.Errorf("storage.s3.bucket: required")
+		}
+		if p := c.S3.PublicEndpoint; p != "" && !strings.HasPrefix(p, "http://") && !strings.HasPrefix(p, "https://") {
+			return fmt.Errorf("storage.s3.public_endpoint: want http(s)://host[:port], got %q", p)
 		}
 		if c.S3.RetentionDays < 0 {
 			return fmt.Errorf("storage.s3.retention_days: %d is negative", c.S3.RetentionDays)

@@ -25,6 +25,7 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -55,6 +56,7 @@ const (
 // Store is a bucket holding the layout of package store.
 type Store struct {
 	c        *minio.Client
+	presign  *minio.Client // c, or a client for the public endpoint
 	bucket   string
 	partSize uint64
 	expiry   time.Duration
@@ -74,6 +76,10 @@ func New(ctx context.Context, cfg store.S3Config, log *zerolog.Logger) (*Store, 
 	if err != nil {
 		return nil, err
 	}
+	presign, err := presignClient(cfg, access, secret)
+	if err != nil {
+		return nil, err
+	}
 	c, err := minio.New(cfg.Endpoint, &minio.Options{
 		Creds:           credentials.NewStaticV4(access, secret, ""),
 		Secure:          !cfg.Insecure,
@@ -86,7 +92,10 @@ func New(ctx context.Context, cfg store.S3Config, log *zerolog.Logger) (*Store, 
 	if err != nil {
 		return nil, fmt.Errorf("storage.s3: %w", err)
 	}
-	s := &Store{c: c, bucket: cfg.Bucket, partSize: defaultPartSize, expiry: defaultExpiry, log: zerolog.Nop()}
+	if presign == nil {
+		presign = c
+	}
+	s := &Store{c: c, presign: presign, bucket: cfg.Bucket, partSize: defaultPartSize, expiry: defaultExpiry, log: zerolog.Nop()}
 	if log != nil {
 		s.log = *log
 	}
@@ -108,6 +117,31 @@ func New(ctx context.Context, cfg store.S3Config, log *zerolog.Logger) (*Store, 
 		}
 	}
 	return s, nil
+}
+
+// presignClient returns a client for the public endpoint, or nil. Presigning
+// is computed locally; the region is fixed so it never asks the server.
+func presignClient(cfg store.S3Config, access, secret string) (*minio.Client, error) {
+	if cfg.PublicEndpoint == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(cfg.PublicEndpoint)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("storage.s3.public_endpoint %q: want http(s)://host[:port]", cfg.PublicEndpoint)
+	}
+	region := cfg.Region
+	if region == "" {
+		region = "us-east-1"
+	}
+	c, err := minio.New(u.Host, &minio.Options{
+		Creds:  credentials.NewStaticV4(access, secret, ""),
+		Secure: u.Scheme == "https",
+		Region: region,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage.s3.public_endpoint: %w", err)
+	}
+	return c, nil
 }
 
 func (s *Store) ensureBucket(ctx context.Context, create bool) error {
@@ -375,7 +409,7 @@ func (s *Store) URL(ctx context.Context, key string, expiry time.Duration) (stri
 	if expiry <= 0 {
 		expiry = s.expiry
 	}
-	u, err := s.c.PresignedGetObject(ctx, s.bucket, key, min(expiry, maxPresign), nil)
+	u, err := s.presign.PresignedGetObject(ctx, s.bucket, key, min(expiry, maxPresign), nil)
 	if err != nil {
 		return "", fmt.Errorf("presign %s: %w", key, mapErr(err))
 	}

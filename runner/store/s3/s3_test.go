@@ -344,3 +344,29 @@ func TestS3CredentialsNeverAppearInErrors(t *testing.T) {
 		t.Fatalf("error leaks the secret: %v", err)
 	}
 }
+
+func TestS3PresignsForThePublicEndpoint(t *testing.T) {
+	srv := miniotest.Start(t)
+	// Browsers reach the server as "localhost"; imagebot as 127.0.0.1.
+	port := srv.Endpoint[strings.LastIndex(srv.Endpoint, ":"):]
+	st := newStore(t, srv, func(c *store.S3Config) { c.PublicEndpoint = "http://localhost" + port })
+	ctx := context.Background()
+	key := "deb12/releases/1.0.0/deb12-1.0.0.qcow2"
+	data := []byte("public bytes")
+	if _, err := st.Put(ctx, key, bytes.NewReader(data), int64(len(data)), store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := st.URL(ctx, key, 0)
+	if err != nil || !strings.HasPrefix(u, "http://localhost"+port+"/") {
+		t.Fatalf("URL = %s, %v", u, err)
+	}
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !bytes.Equal(got, data) {
+		t.Fatalf("GET %s: %s %q", u, resp.Status, got)
+	}
+}
