@@ -17,18 +17,18 @@ func TestCleanupRemovesOnlyTheCancelledBuildsMarkedMachines(t *testing.T) {
 	before := sim.vmNames(t)
 	mine := []vmSpec{
 		// what Packer's vsphere-iso leaves when killed mid-install: running, notes set
-		{name: VMName("b1", "centos7-base"), annotation: Notes("b1", "centos7-base", "1.0.0"), poweredOn: true},
+		{Name: VMName("b1", "centos7-base"), Annotation: Notes("b1", "centos7-base", "1.0.0"), PoweredOn: true},
 		// marked only through extraConfig (configuration_parameters)
-		{name: VMName("b1", "centos7-app"), extra: ConfigurationParameters("b1")},
+		{Name: VMName("b1", "centos7-app"), Extra: ConfigurationParameters("b1")},
 		// converted to a template before the build failed later (export)
-		{name: VMName("b1", "centos7-tpl"), annotation: Notes("b1", "centos7-tpl", "1.0.0"), template: true},
+		{Name: VMName("b1", "centos7-tpl"), Annotation: Notes("b1", "centos7-tpl", "1.0.0"), Template: true},
 	}
 	others := []vmSpec{
-		{name: VMName("b1", "by-hand")}, // right name, no mark
-		{name: VMName("b1", "other"), annotation: Notes("b2", "other", "1.0.0"), poweredOn: true}, // name and mark disagree
-		{name: VMName("b1-2", "app"), annotation: Notes("b1-2", "app", "1.0.0")},                  // a build id that extends b1
-		{name: "prod-db", annotation: Notes("b1", "centos7-base", "1.0.0"), poweredOn: true},      // cloned from b1's output by someone
-		{name: VMName("b2", "app"), annotation: Notes("b2", "app", "1.0.0"), poweredOn: true},     // another build, running
+		{Name: VMName("b1", "by-hand")}, // right name, no mark
+		{Name: VMName("b1", "other"), Annotation: Notes("b2", "other", "1.0.0"), PoweredOn: true}, // name and mark disagree
+		{Name: VMName("b1-2", "app"), Annotation: Notes("b1-2", "app", "1.0.0")},                  // a build id that extends b1
+		{Name: "prod-db", Annotation: Notes("b1", "centos7-base", "1.0.0"), PoweredOn: true},      // cloned from b1's output by someone
+		{Name: VMName("b2", "app"), Annotation: Notes("b2", "app", "1.0.0"), PoweredOn: true},     // another build, running
 	}
 	for _, v := range append(slices.Clone(mine), others...) {
 		sim.createVM(t, v)
@@ -40,7 +40,7 @@ func TestCleanupRemovesOnlyTheCancelledBuildsMarkedMachines(t *testing.T) {
 	}
 	var want []string
 	for _, v := range mine {
-		want = append(want, v.name)
+		want = append(want, v.Name)
 	}
 	sort.Strings(want)
 	sort.Strings(removed)
@@ -49,13 +49,13 @@ func TestCleanupRemovesOnlyTheCancelledBuildsMarkedMachines(t *testing.T) {
 	}
 	after := sim.vmNames(t)
 	for _, v := range mine {
-		if after[v.name] {
-			t.Errorf("%s still exists", v.name)
+		if after[v.Name] {
+			t.Errorf("%s still exists", v.Name)
 		}
 	}
 	for _, v := range others {
-		if !after[v.name] {
-			t.Errorf("%s was touched: it is not build b1's", v.name)
+		if !after[v.Name] {
+			t.Errorf("%s was touched: it is not build b1's", v.Name)
 		}
 	}
 	for name := range before {
@@ -72,10 +72,10 @@ func TestCleanupRemovesOnlyTheCancelledBuildsMarkedMachines(t *testing.T) {
 
 func TestSweepRemovesOnlyOldMarkedLeftoversOfInactiveBuilds(t *testing.T) {
 	sim := startVCSim(t)
-	old := sim.createVM(t, vmSpec{name: VMName("old1", "app"), annotation: Notes("old1", "app", "1.0.0"), poweredOn: true})
-	oldActive := sim.createVM(t, vmSpec{name: VMName("old2", "app"), annotation: Notes("old2", "app", "1.0.0")})
-	oldUnmarked := sim.createVM(t, vmSpec{name: VMName("old3", "app")})
-	sim.createVM(t, vmSpec{name: VMName("new1", "app"), annotation: Notes("new1", "app", "1.0.0")})
+	old := sim.createVM(t, vmSpec{Name: VMName("old1", "app"), Annotation: Notes("old1", "app", "1.0.0"), PoweredOn: true})
+	oldActive := sim.createVM(t, vmSpec{Name: VMName("old2", "app"), Annotation: Notes("old2", "app", "1.0.0")})
+	oldUnmarked := sim.createVM(t, vmSpec{Name: VMName("old3", "app")})
+	sim.createVM(t, vmSpec{Name: VMName("new1", "app"), Annotation: Notes("new1", "app", "1.0.0")})
 	// vCenter sets createDate itself; age three machines in the simulator's inventory.
 	for _, vm := range []types.ManagedObjectReference{old.Reference(), oldActive.Reference(), oldUnmarked.Reference()} {
 		sim.age(t, vm, 48*time.Hour)
@@ -98,7 +98,7 @@ func TestSweepRemovesOnlyOldMarkedLeftoversOfInactiveBuilds(t *testing.T) {
 
 func TestKeepRenamesTheBaseTemplateOutOfCleanupsReach(t *testing.T) {
 	sim := startVCSim(t)
-	sim.createVM(t, vmSpec{name: VMName("b7", "centos7-base"), annotation: Notes("b7", "centos7-base", "1.0.0"), template: true})
+	sim.createVM(t, vmSpec{Name: VMName("b7", "centos7-base"), Annotation: Notes("b7", "centos7-base", "1.0.0"), Template: true})
 	name := TemplateName("centos7-base", "sha256:0123456789abcdef")
 	if err := Keep(context.Background(), sim.cfg, "b7", name); err != nil {
 		t.Fatal(err)
@@ -111,7 +111,7 @@ func TestKeepRenamesTheBaseTemplateOutOfCleanupsReach(t *testing.T) {
 	}
 
 	// A rebuild of the same inputs replaces the kept template...
-	sim.createVM(t, vmSpec{name: VMName("b8", "centos7-base"), annotation: Notes("b8", "centos7-base", "1.0.0"), template: true})
+	sim.createVM(t, vmSpec{Name: VMName("b8", "centos7-base"), Annotation: Notes("b8", "centos7-base", "1.0.0"), Template: true})
 	if err := Keep(context.Background(), sim.cfg, "b8", name); err != nil {
 		t.Fatalf("replacing a kept template: %v", err)
 	}
@@ -120,8 +120,8 @@ func TestKeepRenamesTheBaseTemplateOutOfCleanupsReach(t *testing.T) {
 		t.Fatalf("after second keep: %v", names)
 	}
 	// ...but never a machine imagebot did not keep.
-	sim.createVM(t, vmSpec{name: "centos7-base-fedcba987654"})
-	sim.createVM(t, vmSpec{name: VMName("b9", "centos7-base"), annotation: Notes("b9", "centos7-base", "1.0.0"), template: true})
+	sim.createVM(t, vmSpec{Name: "centos7-base-fedcba987654"})
+	sim.createVM(t, vmSpec{Name: VMName("b9", "centos7-base"), Annotation: Notes("b9", "centos7-base", "1.0.0"), Template: true})
 	err := Keep(context.Background(), sim.cfg, "b9", "centos7-base-fedcba987654")
 	if err == nil || !strings.Contains(err.Error(), "is not a template imagebot kept") {
 		t.Fatalf("err = %v", err)
@@ -131,12 +131,12 @@ func TestKeepRenamesTheBaseTemplateOutOfCleanupsReach(t *testing.T) {
 // age moves a machine's creation date back, as only vCenter itself can.
 func (s *vcsim) age(t *testing.T, ref types.ManagedObjectReference, by time.Duration) {
 	t.Helper()
-	obj := s.model.Map().Get(ref)
+	obj := s.Model.Map().Get(ref)
 	vm, ok := obj.(*simulator.VirtualMachine)
 	if !ok {
 		t.Fatalf("%v is %T", ref, obj)
 	}
-	s.model.Map().WithLock(s.model.Service.Context, vm, func() {
+	s.Model.Map().WithLock(s.Model.Service.Context, vm, func() {
 		d := vm.Config.CreateDate.Add(-by)
 		vm.Config.CreateDate = &d
 	})

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,9 +25,9 @@ const PasswordEnv = "IMAGEBOT_VSPHERE_PASSWORD"
 // Config is one deployment's vCenter. Everything comes from imagebot's
 // configuration and environment, never from the images repository.
 type Config struct {
-	URL          string `yaml:"url"`      // "vcenter.example.com", "host:port" or "https://host/sdk"
-	Username     string `yaml:"username"` // e.g. administrator@vsphere.local
-	Password     string `yaml:"-"`        // never read from YAML: see PasswordFile and PasswordEnv
+	URL          string `yaml:"url"`                 // "vcenter.example.com", "host:port" or "https://host/sdk"
+	Username     string `yaml:"username"`            // e.g. administrator@vsphere.local
+	Password     string `yaml:"-" secret:"password"` // never read from YAML: see PasswordFile and PasswordEnv
 	PasswordFile string `yaml:"password_file,omitempty"`
 	Insecure     bool   `yaml:"insecure,omitempty"` // skip TLS verification (self-signed vCenter)
 	CAFile       string `yaml:"ca_file,omitempty"`  // PEM roots to verify vCenter's certificate with
@@ -46,6 +47,46 @@ type Config struct {
 	// Timeout bounds every call to vCenter (preflight fails within it).
 	// Zero means 30 seconds.
 	Timeout time.Duration `yaml:"timeout,omitempty"`
+}
+
+// FromEnv reads a configuration from IMAGEBOT_VSPHERE_<KEY> variables
+// (env in os.Environ() form), KEY being a yaml key above in upper case:
+// IMAGEBOT_VSPHERE_URL, _USERNAME, _PASSWORD (or _PASSWORD_FILE), _INSECURE,
+// _CA_FILE, _DATACENTER, _CLUSTER, _HOST, _RESOURCE_POOL, _DATASTORE,
+// _NETWORK, _FOLDER, _CONTENT_LIBRARY, _LEFTOVER_MAX_AGE, _TIMEOUT. It is
+// the same naming the bot's configuration uses for a `vsphere:` section.
+func FromEnv(env []string) (Config, error) {
+	get := func(k string) string {
+		for i := len(env) - 1; i >= 0; i-- {
+			if name, val, ok := strings.Cut(env[i], "="); ok && name == "IMAGEBOT_VSPHERE_"+k {
+				return val
+			}
+		}
+		return ""
+	}
+	c := Config{
+		URL: get("URL"), Username: get("USERNAME"), Password: get("PASSWORD"), PasswordFile: get("PASSWORD_FILE"),
+		CAFile: get("CA_FILE"), Datacenter: get("DATACENTER"), Cluster: get("CLUSTER"), Host: get("HOST"),
+		ResourcePool: get("RESOURCE_POOL"), Datastore: get("DATASTORE"), Network: get("NETWORK"),
+		Folder: get("FOLDER"), ContentLibrary: get("CONTENT_LIBRARY"),
+	}
+	var err error
+	if v := get("INSECURE"); v != "" {
+		if c.Insecure, err = strconv.ParseBool(v); err != nil {
+			return c, fmt.Errorf("IMAGEBOT_VSPHERE_INSECURE=%q: want true or false", v)
+		}
+	}
+	for _, d := range []struct {
+		key string
+		dst *time.Duration
+	}{{"LEFTOVER_MAX_AGE", &c.LeftoverMaxAge}, {"TIMEOUT", &c.Timeout}} {
+		if v := get(d.key); v != "" {
+			if *d.dst, err = time.ParseDuration(v); err != nil {
+				return c, fmt.Errorf("IMAGEBOT_VSPHERE_%s=%q: want a duration such as 24h", d.key, v)
+			}
+		}
+	}
+	return c, c.ResolvePassword()
 }
 
 // ResolvePassword fills Password from PasswordFile, or else from the

@@ -99,8 +99,8 @@ func TestTwoStageFlowKeepsTheBaseTemplateAndCleansUpAfterTheClone(t *testing.T) 
 
 	// Stage 1: vsphere-iso leaves a marked template; the build succeeds.
 	bv := Vars(sim.cfg, Build{ID: "b1", Version: "1.0.0", Image: base, Catalog: cat})
-	sim.createVM(t, vmSpec{name: bv[catalog.VarVMName], annotation: bv[catalog.VarVMNotes],
-		extra: map[string]string{ExtraConfigKey: "b1"}, template: true})
+	sim.createVM(t, vmSpec{Name: bv[catalog.VarVMName], Annotation: bv[catalog.VarVMNotes],
+		Extra: map[string]string{ExtraConfigKey: "b1"}, Template: true})
 	removed, err := Finish(ctx, sim.cfg, "b1", true, KeepName(base))
 	if err != nil || len(removed) != 0 {
 		t.Fatalf("finish base: removed %q, %v", removed, err)
@@ -116,7 +116,7 @@ func TestTwoStageFlowKeepsTheBaseTemplateAndCleansUpAfterTheClone(t *testing.T) 
 		t.Fatalf("clone of %q, kept %q", av[catalog.VarBaseImage], KeepName(base))
 	}
 	// The clone inherits the template's annotation; Packer's notes replace it.
-	sim.createVM(t, vmSpec{name: av[catalog.VarVMName], annotation: av[catalog.VarVMNotes], poweredOn: true})
+	sim.createVM(t, vmSpec{Name: av[catalog.VarVMName], Annotation: av[catalog.VarVMNotes], PoweredOn: true})
 	removed, err = Finish(ctx, sim.cfg, "b2", false, KeepName(app))
 	if err != nil || !slices.Equal(removed, []string{"imagebot-b2-centos7-appliance"}) {
 		t.Fatalf("finish cancelled clone: removed %q, %v", removed, err)

@@ -5,45 +5,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/vapi/library"
-	"github.com/vmware/govmomi/vapi/rest"
 )
-
-// libraryManager logs in to the simulator's vAPI as the test's own client.
-func (s *vcsim) libraryManager(t *testing.T) *library.Manager {
-	t.Helper()
-	ctx := context.Background()
-	rc := rest.NewClient(s.client)
-	if err := rc.Login(ctx, url.UserPassword(simUser, simPassword)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rc.Logout(context.Background()) })
-	return library.NewManager(rc)
-}
-
-func (s *vcsim) createLibrary(t *testing.T, name string) string {
-	t.Helper()
-	ctx := context.Background()
-	ds, err := find.NewFinder(s.client).Datastore(ctx, "/DC0/datastore/LocalDS_0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := s.libraryManager(t).CreateLibrary(ctx, library.Library{
-		Name: name, Type: "LOCAL",
-		Storage: []library.StorageBacking{{DatastoreID: ds.Reference().Value, Type: "DATASTORE"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
 
 const testOVF = `<?xml version="1.0" encoding="UTF-8"?>
 <Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1">

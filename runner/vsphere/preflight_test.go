@@ -10,7 +10,7 @@ import (
 
 func TestPreflightPassesOnCompleteInventoryAndNamesEachMissingPiece(t *testing.T) {
 	sim := startVCSim(t)
-	base := sim.createVM(t, vmSpec{name: "centos7-base-0123456789ab", template: true})
+	base := sim.createVM(t, vmSpec{Name: "centos7-base-0123456789ab", Template: true})
 	_ = base
 
 	tests := []struct {
