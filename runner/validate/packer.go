@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/imagebot/imagebot/runner/catalog"
 )
@@ -19,8 +21,13 @@ import (
 // those from its secrets at build time, which validation does not have.
 const sensitivePlaceholder = "validate-placeholder"
 
+// packerTimeout bounds one packer run: validate takes well under a second.
+const packerTimeout = 2 * time.Minute
+
 // checkWithPacker runs `packer validate` for one image.
 func checkWithPacker(ctx context.Context, bin string, cat *catalog.Catalog, img *catalog.Image) catalog.Diagnostics {
+	ctx, cancel := context.WithTimeout(ctx, packerTimeout)
+	defer cancel()
 	tmp, err := os.MkdirTemp("", "imagebot-validate-")
 	if err != nil {
 		return catalog.Diagnostics{failure(img, "cannot make a temporary directory for packer validate: %v", err)}
@@ -86,10 +93,14 @@ func Variables(cat *catalog.Catalog, img *catalog.Image, tmp string) (map[string
 	return vars, nil
 }
 
+// packerCmd runs packer in its own process group so that cancelling stops
+// the plugin processes it starts too.
 func packerCmd(ctx context.Context, bin, dir string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1", "PACKER_NO_COLOR=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	return cmd
 }
 
@@ -109,6 +120,9 @@ func packerValidate(ctx context.Context, bin string, cat *catalog.Catalog, img *
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
+	if ctx.Err() == context.DeadlineExceeded {
+		return catalog.Diagnostics{failure(img, "packer validate did not finish within %s", packerTimeout)}
+	}
 	diags := parseValidate(cat.Root, img, stdout.String())
 	if err != nil && ctx.Err() == nil && !hasErrors(diags) {
 		msg := strings.TrimSpace(stderr.String())
@@ -198,6 +212,8 @@ func firstColumn(file string, line int) int {
 // process, not one per image) and reports, for each file of the named images
 // it would rewrite, the first line that would change.
 func packerFmt(ctx context.Context, bin string, cat *catalog.Catalog, names []string) catalog.Diagnostics {
+	ctx, cancel := context.WithTimeout(ctx, packerTimeout)
+	defer cancel()
 	cmd := packerCmd(ctx, bin, filepath.Join(cat.Root, "images"), "fmt", "-check", "-diff", "-recursive", ".")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
