@@ -82,10 +82,15 @@ func Handler(st Store) http.Handler {
 			ctype = "application/octet-stream"
 		}
 		w.Header().Set("Content-Type", ctype)
-		w.Header().Set("Content-Length", strconv.FormatInt(obj.Size, 10))
 		if obj.SHA256 != "" {
 			w.Header().Set("X-Checksum-Sha256", obj.SHA256)
 		}
+		if rs, ok := rc.(io.ReadSeeker); ok {
+			// Range requests let a multi-GiB download resume.
+			http.ServeContent(w, r, path.Base(key), obj.Modified, rs)
+			return
+		}
+		w.Header().Set("Content-Length", strconv.FormatInt(obj.Size, 10))
 		if r.Method == http.MethodHead {
 			return
 		}

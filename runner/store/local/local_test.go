@@ -133,3 +133,27 @@ func TestLocalHandlerServesOnlyLayoutKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestLocalDownloadRouteResumesWithRange(t *testing.T) {
+	st := newServed(t)
+	ctx := context.Background()
+	key := "deb12/releases/1.0.0/deb12-1.0.0.qcow2"
+	if _, err := st.Put(ctx, key, strings.NewReader("0123456789"), 10, store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := st.URL(ctx, key, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", u, nil)
+	req.Header.Set("Range", "bytes=4-")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusPartialContent || string(got) != "456789" {
+		t.Fatalf("range GET: %s %q", resp.Status, got)
+	}
+}
