@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/imagebot/imagebot/runner/catalog/catalogtest"
 )
 
 // copyTree copies src to dst, giving every file and directory the mtime at.
@@ -193,5 +195,19 @@ func TestAffectedBetweenGitRevisions(t *testing.T) {
 	}
 	if _, _, err := AffectedRevisions(ctx, root, "HEAD", "no-such-rev"); err == nil {
 		t.Error("an unknown revision gave no error")
+	}
+}
+
+// BenchmarkLoad50Images: the catalog alone (YAML, HCL, references, bash -n,
+// digests) over 50 generated images.
+func BenchmarkLoad50Images(b *testing.B) {
+	root := b.TempDir()
+	catalogtest.Generate(b, root, 50)
+	b.ResetTimer()
+	for range b.N {
+		cat, diags := Load(root)
+		if diags.HasErrors() || len(cat.Images) != 50 || cat.Images["img49"].Digest == "" {
+			b.Fatalf("load: %d images\n%s", len(cat.Images), diags.Error())
+		}
 	}
 }

@@ -2,13 +2,13 @@ package validate
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/imagebot/imagebot/runner/catalog"
+	"github.com/imagebot/imagebot/runner/catalog/catalogtest"
 	"github.com/imagebot/imagebot/runner/testenv"
 )
 
@@ -94,48 +94,7 @@ func TestVariablesInjectedOnlyWhereDeclared(t *testing.T) {
 func BenchmarkValidate50Images(b *testing.B) {
 	root := b.TempDir()
 	packer := testenv.Tool(b, "packer")
-	writeFile := func(p, s string) {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
-	writeFile(filepath.Join(root, "kickstart/shared/ks.cfg"), "text\n")
-	for i := range 50 {
-		name := fmt.Sprintf("img%02d", i)
-		dir := filepath.Join(root, "images", name)
-		base := ""
-		if i%5 != 0 {
-			base = fmt.Sprintf("base: img%02d\n", i-i%5)
-		}
-		writeFile(filepath.Join(dir, "env.yaml"), fmt.Sprintf("name: %s\nversion: 1.0.%d\ndescription: generated\nos:\n  family: linux\n  name: debian\n  version: \"12\"\n  arch: x86_64\nformats: [qcow2, ova]\n%s", name, i, base))
-		writeFile(filepath.Join(dir, "provisioner.sh"), "#!/bin/bash\nset -eu\nif true; then echo ok; fi\n")
-		writeFile(filepath.Join(dir, name+".pkr.hcl"), fmt.Sprintf(`variable "output_directory" {
-  type = string
-}
-
-source "qemu" "%s" {
-  iso_url          = "https://example.com/debian.iso"
-  iso_checksum     = "none"
-  output_directory = var.output_directory
-  http_content = {
-    "/ks.cfg" = file("${path.root}/../../kickstart/shared/ks.cfg")
-  }
-  ssh_username = "root"
-  ssh_password = "x"
-}
-
-build {
-  sources = ["source.qemu.%s"]
-
-  provisioner "shell" {
-    script = "provisioner.sh"
-  }
-}
-`, name, name))
-	}
+	catalogtest.Generate(b, root, 50)
 	b.ResetTimer()
 	for range b.N {
 		rep, err := Run(context.Background(), Options{Root: root, Packer: packer})
