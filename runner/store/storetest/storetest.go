@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -40,6 +41,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"URLDownloadsTheBytes", testURL},
 		{"PublishVerifiesAndShowsBuildOnlyWithManifest", testPublish},
 		{"ReleasePublishedTwiceIsRefused", testReleaseTwice},
+		{"RacingReleasePublishersOnlyOneWins", testReleaseRace},
 		{"FailedPublishLeavesNothingVisible", testFailedPublish},
 		{"RepublishedMRBuildReplacesTheOld", testRepublishMR},
 		{"PromoteCopiesMRBuildToRelease", testPromote},
@@ -323,6 +325,38 @@ func testReleaseTwice(t *testing.T, st store.Store) {
 	}
 	if m, _ := store.ReadManifest(ctx(t), st, ref); string(m) != `{"n":1}` {
 		t.Fatalf("manifest changed to %q", m)
+	}
+}
+
+func testReleaseRace(t *testing.T, st store.Store) {
+	ref := store.Release("deb12", "3.0.0")
+	files := build(t, "deb12", "3.0.0")
+	const n = 4
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := store.Publish(ctx(t), st, ref.Prefix(), files, []byte(fmt.Sprintf(`{"publisher":%d}`, i)), store.PublishOptions{})
+			errs <- err
+		}()
+	}
+	won := 0
+	for range n {
+		err := <-errs
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, store.ErrExists):
+			t.Errorf("losing publisher: %v, want ErrExists", err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d publishers succeeded, want exactly 1", won)
+	}
+	if _, err := store.Files(ctx(t), st, ref); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Verify(ctx(t), st, ref.Key("deb12-3.0.0.qcow2"), -1, files[0].SHA256); err != nil {
+		t.Fatal(err)
 	}
 }
 
