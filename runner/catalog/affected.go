@@ -76,7 +76,8 @@ func ChangedPaths(ctx context.Context, root, from, to string) ([]string, error) 
 			return nil, fmt.Errorf("git diff: revision %q is not valid", rev)
 		}
 	}
-	cmd := exec.CommandContext(ctx, "git", "-C", root, "diff", "--name-only", "--no-renames", "-z", from, to, "--")
+	// --relative: paths relative to root even when root is below the git top level.
+	cmd := exec.CommandContext(ctx, "git", "-C", root, "diff", "--name-only", "--no-renames", "--relative", "-z", from, to, "--")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -125,7 +126,16 @@ func AffectedRevisions(ctx context.Context, root, from, to string) ([]string, Di
 			return nil, nil, fmt.Errorf("affected: %w", err)
 		}
 		defer os.RemoveAll(tmp)
-		if err := exportRevision(ctx, root, target, tmp); err != nil {
+		out, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--show-toplevel", "--show-prefix").Output()
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if err != nil || len(lines) == 0 {
+			return nil, nil, fmt.Errorf("git rev-parse --show-toplevel in %s: %v", root, err)
+		}
+		tree := target
+		if len(lines) > 1 && strings.TrimSuffix(lines[1], "/") != "" {
+			tree += ":" + strings.TrimSuffix(lines[1], "/") // root is a subdirectory of the git repository
+		}
+		if err := exportRevision(ctx, lines[0], tree, tmp); err != nil {
 			return nil, nil, err
 		}
 		dir = tmp

@@ -193,6 +193,21 @@ func TestAffectedBetweenGitRevisions(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, []string{"base", "child", "grandchild"}) {
 		t.Errorf("HEAD~2..HEAD~1: %v, %v; want [base child grandchild]", got, err)
 	}
+	// The images repository may be a subdirectory of the git repository.
+	sub := filepath.Join(t.TempDir(), "mono")
+	copyTree(t, "testdata/good", filepath.Join(sub, "infra/images-repo"), time.Now())
+	git(t, sub, "init", "-q", "-b", "main")
+	git(t, sub, "add", ".")
+	git(t, sub, "commit", "-q", "-m", "one")
+	writeFile(t, filepath.Join(sub, "infra/images-repo/kickstart/declared/ks.cfg"), "changed\n")
+	writeFile(t, filepath.Join(sub, "README.md"), "outside\n")
+	git(t, sub, "add", ".")
+	git(t, sub, "commit", "-q", "-m", "two")
+	git(t, sub, "commit", "-q", "--allow-empty", "-m", "three")
+	got, _, err = AffectedRevisions(ctx, filepath.Join(sub, "infra/images-repo"), "HEAD~2", "HEAD~1")
+	if err != nil || !reflect.DeepEqual(got, []string{"declared"}) {
+		t.Errorf("subdirectory repository: %v, %v; want [declared]", got, err)
+	}
 	if _, _, err := AffectedRevisions(ctx, root, "HEAD", "no-such-rev"); err == nil {
 		t.Error("an unknown revision gave no error")
 	}
