@@ -37,6 +37,9 @@ func (g *GitHub) ParseWebhook(r *http.Request, body []byte) (forge.Event, error)
 	}
 	switch p := payload.(type) {
 	case *gh.PullRequestEvent:
+		if p.PullRequest == nil {
+			return forge.Event{}, fmt.Errorf("github pull_request delivery %s: no pull_request in payload", ev.DeliveryID)
+		}
 		pullRequest(&ev, p)
 	case *gh.IssueCommentEvent:
 		g.issueComment(&ev, p)
@@ -91,7 +94,7 @@ func (g *GitHub) issueComment(ev *forge.Event, p *gh.IssueCommentEvent) {
 		ev.Actor = p.GetSender().GetLogin()
 	}
 	issue := p.GetIssue()
-	if !issue.IsPullRequest() {
+	if issue == nil || !issue.IsPullRequest() { // IsPullRequest has a value receiver
 		return
 	}
 	// The payload has no head commit: the bot reads it with GetMergeRequest.
@@ -138,7 +141,7 @@ func mrOf(pr *gh.PullRequest, base forge.Repo) forge.MergeRequest {
 		Number: pr.GetNumber(), Title: pr.GetTitle(), Author: pr.GetUser().GetLogin(),
 		HeadSHA: head.GetSHA(), HeadBranch: head.GetRef(), TargetBranch: pr.GetBase().GetRef(),
 		HeadRef:  fmt.Sprintf("refs/pull/%d/head", pr.GetNumber()),
-		FromFork: head.GetRepo().GetID() != pr.GetBase().GetRepo().GetID() || head.Repo == nil,
+		FromFork: head.GetRepo().GetID() != pr.GetBase().GetRepo().GetID() || head.GetRepo() == nil,
 		Draft:    pr.GetDraft(), State: prState(pr.GetState(), !pr.GetMerged()), WebURL: pr.GetHTMLURL(),
 		SourceRepo: base,
 	}

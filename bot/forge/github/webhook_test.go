@@ -17,7 +17,7 @@ const (
 	token  = "ghs_testtoken"
 )
 
-func newAdapter(t *testing.T, baseURL string) *github.GitHub {
+func newAdapter(t testing.TB, baseURL string) *github.GitHub {
 	t.Helper()
 	g, err := github.New(github.Config{BaseURL: baseURL, Token: token, WebhookSecret: secret, BotUser: "imagebot"})
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 
 const secret = "hook-s3cret"
 
-func newAdapter(t *testing.T, baseURL string) *gitlab.GitLab {
+func newAdapter(t testing.TB, baseURL string) *gitlab.GitLab {
 	t.Helper()
 	g, err := gitlab.New(gitlab.Config{BaseURL: baseURL, Token: "glpat-test-token", WebhookSecret: secret, BotUser: "imagebot"})
 	if err != nil {
