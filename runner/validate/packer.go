@@ -47,8 +47,8 @@ func failure(img *catalog.Image, format string, args ...any) catalog.Diagnostic 
 // Variables returns the -var set `packer validate` gets for img: env.yaml's
 // variables, then the injected ones the template declares with placeholder
 // values that pass validation (output_directory is a fresh path under tmp
-// that does not exist), then placeholders for sensitive variables without a
-// default.
+// that does not exist; catalog.Placeholders for vCenter settings), then
+// placeholders for sensitive variables without a default.
 func Variables(cat *catalog.Catalog, img *catalog.Image, tmp string) (map[string]string, error) {
 	base := filepath.Join(tmp, "base.qcow2")
 	if err := os.WriteFile(base, nil, 0o644); err != nil {
@@ -75,6 +75,11 @@ func Variables(cat *catalog.Catalog, img *catalog.Image, tmp string) (map[string
 		catalog.VarCacheDirectory:    cache,
 	}
 	for k, v := range catalog.Placeholders {
+		if _, ok := injected[k]; !ok {
+			injected[k] = v
+		}
+	}
+	for k, v := range catalog.Placeholders { // what only a deployment knows (vCenter, ...)
 		if _, ok := injected[k]; !ok {
 			injected[k] = v
 		}
