@@ -214,3 +214,20 @@ func orUnknown(s string) string {
 	}
 	return s
 }
+
+// ParsePermission reads a minimum permission as a setting gives it, in
+// either forge's words: read (guest, reporter, triage), write (developer),
+// maintain (maintainer), admin (owner).
+func ParsePermission(s string) (forge.Permission, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "read", "guest", "reporter", "triage":
+		return forge.PermissionRead, nil
+	case "", "write", "developer":
+		return forge.PermissionWrite, nil
+	case "maintain", "maintainer":
+		return forge.PermissionMaintain, nil
+	case "admin", "owner":
+		return forge.PermissionAdmin, nil
+	}
+	return forge.PermissionNone, fmt.Errorf("permission %q: want read, write, maintain or admin (or GitLab's reporter, developer, maintainer, owner)", s)
+}

@@ -158,3 +158,18 @@ func TestMemberMRBuildsWithoutApproval(t *testing.T) {
 		t.Fatalf("%+v, %v", d, err)
 	}
 }
+
+func TestParsePermission(t *testing.T) {
+	for in, want := range map[string]forge.Permission{
+		"read": forge.PermissionRead, "Reporter": forge.PermissionRead, "write": forge.PermissionWrite,
+		"developer": forge.PermissionWrite, "": forge.PermissionWrite, "maintainer": forge.PermissionMaintain,
+		"admin": forge.PermissionAdmin, "owner": forge.PermissionAdmin,
+	} {
+		if got, err := ParsePermission(in); err != nil || got != want {
+			t.Errorf("ParsePermission(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := ParsePermission("root"); err == nil {
+		t.Error("root accepted")
+	}
+}
