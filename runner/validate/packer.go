@@ -144,30 +144,53 @@ func hasErrors(ds catalog.Diagnostics) bool { return ds.HasErrors() }
 // "  on rocky9.pkr.hcl line 12, in source "qemu" "x":"
 var packerLocRE = regexp.MustCompile(`(?m)^\s*on (\S+) line (\d+)(?:, in [^\n]*)?:\s*$`)
 
-// parseValidate turns packer's machine-readable output into diagnostics:
-// ui,error lines are errors, ui,say lines starting "Warning:" are warnings.
+// Packer names an unset variable but not where it was declared.
+var unsetVarRE = regexp.MustCompile(`^Error: Unset variable "([^"]+)"`)
+
+// parseValidate turns packer's machine-readable output into diagnostics.
+// One ui line may hold several messages (on failure packer sends its
+// warnings and every error as one ui,error), so each is split at the lines
+// starting "Error: " or "Warning: ".
 func parseValidate(root string, img *catalog.Image, out string) catalog.Diagnostics {
 	var diags catalog.Diagnostics
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.SplitN(line, ",", 5)
-		if len(f) < 5 || f[2] != "ui" {
+		if len(f) < 5 || f[2] != "ui" || (f[3] != "error" && f[3] != "say") {
 			continue
 		}
-		text := unescapeMachine(f[4])
-		sev := catalog.SeverityError
-		switch {
-		case f[3] == "error":
-		case f[3] == "say" && strings.HasPrefix(text, "Warning: "):
-			if strings.HasPrefix(text, "Warning: Bundled plugins used") {
+		for _, msg := range splitMessages(unescapeMachine(f[4])) {
+			sev := catalog.SeverityError
+			switch {
+			case strings.HasPrefix(msg, "Warning: Bundled plugins used"):
 				continue // 1.9.x bundles qemu and vsphere on purpose: no `packer init` download
+			case strings.HasPrefix(msg, "Warning: "):
+				sev = catalog.SeverityWarning
+			case strings.HasPrefix(msg, "Error: "):
+			case f[3] == "error":
+			default:
+				continue // ordinary output such as "The configuration is valid."
 			}
-			sev = catalog.SeverityWarning
-		default:
-			continue
+			diags = append(diags, packerDiagnostic(root, img, sev, msg))
 		}
-		diags = append(diags, packerDiagnostic(root, img, sev, text))
 	}
 	return diags
+}
+
+// splitMessages cuts text before every line that starts "Error: " or "Warning: ".
+func splitMessages(text string) []string {
+	var out []string
+	var cur []string
+	for _, l := range strings.Split(text, "\n") {
+		if (strings.HasPrefix(l, "Error: ") || strings.HasPrefix(l, "Warning: ")) && len(cur) > 0 {
+			out = append(out, strings.Join(cur, "\n"))
+			cur = nil
+		}
+		cur = append(cur, l)
+	}
+	if strings.TrimSpace(strings.Join(cur, "")) != "" {
+		out = append(out, strings.Join(cur, "\n"))
+	}
+	return out
 }
 
 func unescapeMachine(s string) string {
@@ -185,6 +208,15 @@ func packerDiagnostic(root string, img *catalog.Image, sev catalog.Severity, tex
 		d.Line, _ = strconv.Atoi(m[2])
 		d.Column = firstColumn(filepath.Join(root, filepath.FromSlash(d.File)), d.Line)
 		text = strings.Replace(text, m[0], "", 1)
+	}
+	if d.Line == 0 {
+		if m := unsetVarRE.FindStringSubmatch(text); m != nil {
+			for _, v := range img.Template.Variables {
+				if v.Name == m[1] {
+					d.File, d.Line, d.Column = v.Pos.File, v.Pos.Line, v.Pos.Column
+				}
+			}
+		}
 	}
 	text = strings.Replace(text, "(source code not available)", "", 1)
 	text = strings.TrimPrefix(strings.TrimPrefix(text, "Error: "), "Warning: ")

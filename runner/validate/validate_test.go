@@ -106,3 +106,28 @@ func BenchmarkValidate50Images(b *testing.B) {
 		}
 	}
 }
+
+// On failure packer 1.9 sends its warnings and all its errors as one
+// ui,error line (captured from a real run): each becomes its own diagnostic.
+func TestParseValidateSplitsCombinedMessages(t *testing.T) {
+	out, err := os.ReadFile("testdata/unset-variables.machine.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := &catalog.Image{Name: "centos7-base", Dir: "images/centos7-base", Template: catalog.Template{
+		Path:      "images/centos7-base/centos7-base.pkr.hcl",
+		Variables: []catalog.Variable{{Name: "network", Pos: catalog.Pos{File: "images/centos7-base/centos7-base.pkr.hcl", Line: 80, Column: 1}}},
+	}}
+	diags := parseValidate(t.TempDir(), img, string(out))
+	if len(diags) < 5 || diags.Warnings() != 0 {
+		t.Fatalf("got %d diagnostics (%d warnings):\n%s", len(diags), diags.Warnings(), diags.Error())
+	}
+	for _, d := range diags {
+		if d.Severity != catalog.SeverityError || !strings.HasPrefix(d.Message, `packer validate: Unset variable "`) || strings.Contains(d.Message, "Bundled") {
+			t.Errorf("diagnostic %s", d)
+		}
+		if strings.Contains(d.Message, `"network"`) && d.Line != 80 {
+			t.Errorf("unset variable not located at its declaration: %s", d)
+		}
+	}
+}
