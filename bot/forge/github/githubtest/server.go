@@ -155,6 +155,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if v := r.Header.Get("X-GitHub-Api-Version"); v != "2022-11-28" {
 		s.t.Errorf("githubtest: %s %s with X-GitHub-Api-Version %q, want 2022-11-28", r.Method, path, v)
 	}
+	if a := r.Header.Get("Accept"); !strings.HasPrefix(a, "application/vnd.github") {
+		s.t.Errorf("githubtest: %s %s with Accept %q, want application/vnd.github...", r.Method, path, a)
+	}
+	if r.URL.RawQuery != "" {
+		s.t.Errorf("githubtest: %s %s with unexpected query %q", r.Method, path, r.URL.RawQuery)
+	}
 	if s.faults.Serve(w, r) {
 		return
 	}

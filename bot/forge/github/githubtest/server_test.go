@@ -47,6 +47,7 @@ func TestServerFailsTheTestOnUnexpectedRequests(t *testing.T) {
 				req.Header.Set("X-GitHub-Api-Version", tt.version)
 			}
 			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/vnd.github.v3+json")
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)

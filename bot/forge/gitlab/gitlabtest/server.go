@@ -184,6 +184,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "401 Unauthorized"})
 		return
 	}
+	if a := r.Header.Get("Accept"); a != "application/json" {
+		s.t.Errorf("gitlabtest: %s %s with Accept %q, want application/json", r.Method, path, a)
+	}
+	if r.URL.RawQuery != "" && path != "/api/v4/users" {
+		s.t.Errorf("gitlabtest: %s %s with unexpected query %q", r.Method, path, r.URL.RawQuery)
+	}
 	if s.faults.Serve(w, r) {
 		return
 	}

@@ -44,6 +44,7 @@ func TestServerFailsTheTestOnUnexpectedRequests(t *testing.T) {
 			req, _ := http.NewRequest(tt.method, s.URL+tt.path, strings.NewReader(tt.body))
 			req.Header.Set("Private-Token", tt.token)
 			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json")
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
