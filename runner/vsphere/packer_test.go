@@ -1,0 +1,191 @@
+package vsphere
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/imagebot/imagebot/runner/catalog"
+	"github.com/imagebot/imagebot/runner/testenv"
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/vim25/mo"
+)
+
+// simSource is a machine of the default simulator inventory on cluster DC0_C0.
+const simSource = "DC0_C0_RP0_VM0"
+
+// startPacker runs the real packer build of testdata/packer-clone with the
+// variables imagebot injects (password through the environment) and calls
+// onLine for each line of its machine-readable output.
+func startPacker(t *testing.T, sim *vcsim, buildID, communicator, base string, onLine func(string)) *exec.Cmd {
+	t.Helper()
+	bin := testenv.Tool(t, "packer")
+	vars := Vars(sim.cfg, Build{ID: buildID, Version: "1.0.0", Image: &catalog.Image{Name: "sim"}})
+	vars[catalog.VarBuildID] = buildID
+	vars[catalog.VarBaseImage] = base
+	args := []string{"build", "-machine-readable", "-var", "communicator=" + communicator,
+		"-var", "linked_clone=" + strconv.FormatBool(base != simSource)}
+	for k, v := range vars {
+		if k == catalog.VarVCenterPassword || k == catalog.VarHost {
+			continue
+		}
+		args = append(args, "-var", k+"="+v)
+	}
+	cmd := exec.Command(bin, append(args, ".")...)
+	cmd.Dir = filepath.Join("testdata", "packer-clone")
+	tmp := t.TempDir()
+	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1", "PACKER_NO_COLOR=1",
+		"PACKER_CACHE_DIR="+filepath.Join(tmp, "cache"), "PACKER_CONFIG_DIR="+tmp,
+		"PKR_VAR_vcenter_password="+vars[catalog.VarVCenterPassword])
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = cmd.Wait() })
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			onLine(sc.Text())
+		}
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	return cmd
+}
+
+// waitFor waits until ch delivers or the deadline passes.
+func waitFor(t *testing.T, ch <-chan struct{}, what string, d time.Duration, log *strings.Builder) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(d):
+		t.Fatalf("packer never got to %s; its output:\n%s", what, log.String())
+	}
+}
+
+func TestCleanupRemovesWhatAKilledRealPackerBuildLeftInVCenter(t *testing.T) {
+	sim := startVCSim(t)
+	before := sim.vmNames(t)
+	var log strings.Builder
+	waiting := make(chan struct{})
+	var once bool
+	cmd := startPacker(t, sim, "k1", "ssh", simSource, func(line string) {
+		log.WriteString(line + "\n")
+		if strings.Contains(line, "Waiting for IP") && !once {
+			once = true
+			close(waiting)
+		}
+	})
+	waitFor(t, waiting, "waiting for the clone's IP", 2*time.Minute, &log)
+
+	// The build host dies: packer and its plugin are killed outright, so
+	// Packer's own cleanup never runs and the clone stays in vCenter.
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+
+	name := VMName("k1", "sim")
+	vm, err := find.NewFinder(sim.Client).VirtualMachine(context.Background(), "/DC0/vm/imagebot/"+name)
+	if err != nil {
+		t.Fatalf("packer's clone %s is not in the simulator: %v\n%s", name, err, log.String())
+	}
+	var m mo.VirtualMachine
+	if err := vm.Properties(context.Background(), vm.Reference(), []string{"config"}, &m); err != nil {
+		t.Fatal(err)
+	}
+	// (vCenter applies the clone spec's annotation, Packer's notes; the
+	// simulator's CloneVM drops it, so here the extraConfig mark must do.)
+	if got := markedBuildID(m.Config.Annotation, nil); got != "k1" && got != "" {
+		t.Errorf("annotation Packer set %q names build %q", m.Config.Annotation, got)
+	}
+	if got := markedBuildID("", m.Config.ExtraConfig); got != "k1" {
+		t.Errorf("extraConfig Packer set names build %q", got)
+	}
+
+	removed, err := Cleanup(context.Background(), sim.cfg, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(removed, []string{name}) {
+		t.Fatalf("removed %q, want [%s]", removed, name)
+	}
+	after := sim.vmNames(t)
+	for n := range before {
+		if !after[n] {
+			t.Errorf("%s was removed; it is not the build's", n)
+		}
+	}
+	if after[name] {
+		t.Errorf("%s is still there", name)
+	}
+}
+
+// runPacker runs a build to its end and returns its output.
+func runPacker(t *testing.T, sim *vcsim, buildID, base string) string {
+	t.Helper()
+	var log strings.Builder
+	done := make(chan struct{})
+	cmd := startPacker(t, sim, buildID, "none", base, func(line string) {
+		log.WriteString(line + "\n")
+		if strings.Contains(line, ",ui,say,") && strings.Contains(line, "Builds finished") ||
+			strings.Contains(line, ",ui,error,") && strings.Contains(line, "errored") {
+			close(done)
+		}
+	})
+	waitFor(t, done, "the end of the build", 2*time.Minute, &log)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("packer build %s: %v\n%s", buildID, err, log.String())
+	}
+	return log.String()
+}
+
+// The two stages with the real Packer: a build leaves a marked template,
+// imagebot keeps it under its digest name, a linked clone of it builds, and
+// afterwards nothing of either build is left but the kept template.
+func TestRealPackerTwoStageBuildsKeepTheBaseAndLeaveNothingElse(t *testing.T) {
+	sim := startVCSim(t)
+	before := sim.vmNames(t)
+	ctx := context.Background()
+
+	runPacker(t, sim, "s1", simSource)
+	kept := TemplateName("sim", "sha256:5e1f00d5e1f00d5e1f00d")
+	if removed, err := Finish(ctx, sim.cfg, "s1", true, kept); err != nil || len(removed) != 0 {
+		t.Fatalf("finish base: removed %q, %v", removed, err)
+	}
+	if err := Preflight(ctx, sim.cfg, Requirements{Template: kept, BaseImage: "sim"}); err != nil {
+		t.Fatal(err)
+	}
+
+	out := runPacker(t, sim, "s2", kept)
+	if !strings.Contains(out, "artifact,0,id,"+VMName("s2", "sim")) {
+		t.Fatalf("the clone build's artifact is not %s:\n%s", VMName("s2", "sim"), out)
+	}
+	removed, err := Finish(ctx, sim.cfg, "s2", true, "")
+	if err != nil || !slices.Equal(removed, []string{VMName("s2", "sim")}) {
+		t.Fatalf("finish clone: removed %q, %v", removed, err)
+	}
+
+	after := sim.vmNames(t)
+	for n := range before {
+		if !after[n] {
+			t.Errorf("%s was removed", n)
+		}
+	}
+	if !after[kept] || len(after) != len(before)+1 {
+		t.Errorf("after both builds: %v; want the inventory plus %s", after, kept)
+	}
+}
