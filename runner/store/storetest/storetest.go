@@ -132,6 +132,10 @@ func testRoundTrip(t *testing.T, st store.Store) {
 	if st2.SHA256 != "" && st2.SHA256 != sum(data) {
 		t.Fatalf("stat sha256 %s, want %s", st2.SHA256, sum(data))
 	}
+	empty := put(t, st, "deb12/releases/1.0.0/empty.log", nil)
+	if empty.Size != 0 || empty.SHA256 != sum(nil) {
+		t.Fatalf("empty object: %+v", empty)
+	}
 	if _, err := st.Stat(ctx(t), "deb12/releases/1.0.0/missing"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("stat of a missing key: %v, want ErrNotFound", err)
 	}
