@@ -295,9 +295,9 @@ func (p *envParser) hardware(n *yaml.Node) {
 		"cpus":      {decode: func(p *envParser, n *yaml.Node) { h.CPUs = p.integer(n, "hardware.cpus") }},
 		"memory_mb": {decode: func(p *envParser, n *yaml.Node) { h.MemoryMB = p.integer(n, "hardware.memory_mb") }},
 		"nic": {decode: func(p *envParser, n *yaml.Node) {
-			h.NIC = p.oneOf(n, "hardware.nic", "vmxnet3", "e1000", "e1000e", "virtio")
+			h.NIC = p.oneOf(n, "hardware.nic", "vmxnet3", "e1000", "e1000e")
 		}},
-		"disk_bus": {decode: func(p *envParser, n *yaml.Node) { h.DiskBus = p.oneOf(n, "hardware.disk_bus", "scsi", "sata", "ide") }},
+		"disk_bus": {decode: func(p *envParser, n *yaml.Node) { h.DiskBus = p.oneOf(n, "hardware.disk_bus", "scsi", "pvscsi", "sata", "ide") }},
 		"firmware": {decode: func(p *envParser, n *yaml.Node) { h.Firmware = p.oneOf(n, "hardware.firmware", "bios", "efi") }},
 	})
 }
