@@ -297,7 +297,9 @@ func (p *envParser) hardware(n *yaml.Node) {
 		"nic": {decode: func(p *envParser, n *yaml.Node) {
 			h.NIC = p.oneOf(n, "hardware.nic", "vmxnet3", "e1000", "e1000e")
 		}},
-		"disk_bus": {decode: func(p *envParser, n *yaml.Node) { h.DiskBus = p.oneOf(n, "hardware.disk_bus", "scsi", "pvscsi", "sata", "ide") }},
+		"disk_bus": {decode: func(p *envParser, n *yaml.Node) {
+			h.DiskBus = p.oneOf(n, "hardware.disk_bus", "scsi", "pvscsi", "sata", "ide")
+		}},
 		"firmware": {decode: func(p *envParser, n *yaml.Node) { h.Firmware = p.oneOf(n, "hardware.firmware", "bios", "efi") }},
 	})
 }
