@@ -23,6 +23,21 @@ func Transient(err error) error {
 	return transientError{err}
 }
 
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as not worth retrying even when it wraps something
+// that usually is, e.g. ErrCorrupt because the source itself does not hold
+// the bytes expected: reading it again will not help.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
 // IsTransient reports whether retrying the operation may succeed: network
 // failures, errors a backend marked Transient, and verification mismatches
 // (the bytes may have been damaged on the way). Cancellation, ErrExists and
@@ -31,7 +46,8 @@ func IsTransient(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+	var pe permanentError
+	if errors.As(err, &pe) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound) {
 		return false
 	}

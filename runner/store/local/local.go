@@ -82,7 +82,9 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 		return store.Object{}, fmt.Errorf("put %s: got %d bytes, want %d: %w", key, n, size, store.ErrCorrupt)
 	}
 	if opts.SHA256 != "" && sum != opts.SHA256 {
-		return store.Object{}, fmt.Errorf("put %s: sha256 %s, want %s: %w", key, sum, opts.SHA256, store.ErrCorrupt)
+		// The reader gave other bytes than expected: reading it again
+		// would give the same.
+		return store.Object{}, store.Permanent(fmt.Errorf("put %s: sha256 %s, want %s: %w", key, sum, opts.SHA256, store.ErrCorrupt))
 	}
 	if err := s.place(tmp, dst, opts.IfAbsent); err != nil {
 		return store.Object{}, fmt.Errorf("put %s: %w", key, err)

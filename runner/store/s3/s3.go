@@ -472,7 +472,7 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 	if h.n == h.size {
 		h.final = hex.EncodeToString(h.full.Sum(nil))
 		if h.want != "" && h.final != h.want {
-			return 0, fmt.Errorf("source sha256 %s, want %s: %w", h.final, h.want, store.ErrCorrupt)
+			return 0, store.Permanent(fmt.Errorf("source sha256 %s, want %s: %w", h.final, h.want, store.ErrCorrupt))
 		}
 	}
 	if err == io.EOF && h.n < h.size {
