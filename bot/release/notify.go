@@ -8,23 +8,21 @@ import (
 	"github.com/imagebot/imagebot/bot/forge"
 )
 
-// tell sets one commit status per image on the merge commit and posts one
-// comment on the merged MR summing up every decision. Forge failures are
-// logged, not returned: the decisions stand either way.
+// setStatus sets an image's commit status on the merge commit. Forge
+// failures are logged, not returned: the decision stands either way.
+func (r *Releaser) setStatus(ctx context.Context, push Push, d Decision) {
+	st := forge.Status{Context: "imagebot/" + d.Image, State: statusState(d), Description: statusText(d)}
+	if r.PageURL != "" {
+		st.TargetURL = strings.TrimSuffix(r.PageURL, "/") + "/" + d.Image
+	}
+	if err := r.Forge.SetStatus(ctx, push.Repo, push.After, st); err != nil {
+		r.Log.Warn().Err(err).Str("image", d.Image).Msg("set release status")
+	}
+}
+
+// tell posts one comment on the merged MR summing up every decision.
 func (r *Releaser) tell(ctx context.Context, push Push, ds []Decision) {
-	if len(ds) == 0 {
-		return
-	}
-	for _, d := range ds {
-		st := forge.Status{Context: "imagebot/" + d.Image, State: statusState(d), Description: statusText(d)}
-		if r.PageURL != "" {
-			st.TargetURL = strings.TrimSuffix(r.PageURL, "/") + "/" + d.Image
-		}
-		if err := r.Forge.SetStatus(ctx, push.Repo, push.After, st); err != nil {
-			r.Log.Warn().Err(err).Str("image", d.Image).Msg("set release status")
-		}
-	}
-	if push.MR == nil {
+	if len(ds) == 0 || push.MR == nil {
 		return
 	}
 	if _, err := r.Forge.CreateComment(ctx, push.Repo, push.MR.Number, Comment(push, ds)); err != nil {

@@ -55,10 +55,11 @@ type BuildRequest struct {
 	TriggeredBy string
 }
 
-// Notifier is what release needs of a forge (forge.Forge has it).
-type Notifier interface {
+// Forge is what release needs of a forge (forge.Forge has it).
+type Forge interface {
 	CreateComment(ctx context.Context, repo forge.Repo, mr int, body string) (int64, error)
 	SetStatus(ctx context.Context, repo forge.Repo, sha string, st forge.Status) error
+	GetMergeRequest(ctx context.Context, repo forge.Repo, mr int) (forge.MergeRequest, error)
 }
 
 // Queue queues release builds (the bot's durable queue implements it).
@@ -91,7 +92,7 @@ type Decision struct {
 // Releaser carries out a push's release decisions.
 type Releaser struct {
 	Store  store.Store
-	Forge  Notifier
+	Forge  Forge
 	Queue  Queue
 	Cancel MRCanceller // optional: cancels the merged MR's leftover builds
 	// PageURL links statuses to the web page ("https://bot/images"); optional.
@@ -126,8 +127,15 @@ func (r *Releaser) release(ctx context.Context, push Push, cat *catalog.Catalog,
 			continue
 		}
 		d := r.decide(ctx, push, cat, img, refused)
+		if d.Err == nil && d.Action == Build {
+			// Pending before it is queued: the build's own statuses follow.
+			r.setStatus(ctx, push, d)
+		}
 		if d.Err == nil {
 			d.Err = r.act(ctx, push, &d)
+		}
+		if d.Err != nil || d.Action != Build {
+			r.setStatus(ctx, push, d)
 		}
 		if d.Action == Refuse {
 			refused[name] = true
@@ -140,6 +148,7 @@ func (r *Releaser) release(ctx context.Context, push Push, cat *catalog.Catalog,
 		out = append(out, d)
 	}
 	for _, d := range failed {
+		r.setStatus(ctx, push, d)
 		errs = append(errs, d.Err)
 	}
 	out = append(out, failed...)

@@ -44,6 +44,10 @@ func (n *notes) SetStatus(_ context.Context, _ forge.Repo, sha string, st forge.
 	return nil
 }
 
+func (n *notes) GetMergeRequest(_ context.Context, _ forge.Repo, mr int) (forge.MergeRequest, error) {
+	return forge.MergeRequest{Number: mr, State: "merged", MergeCommit: merge}, nil
+}
+
 type queue struct{ got []release.BuildRequest }
 
 func (q *queue) QueueRelease(_ context.Context, req release.BuildRequest) error {

@@ -1,0 +1,96 @@
+package release
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/runner"
+	"github.com/imagebot/imagebot/runner/catalog"
+	"github.com/imagebot/imagebot/runner/manifest"
+	"github.com/imagebot/imagebot/runner/store"
+)
+
+// Builder runs one build (runner.Runner implements it).
+type Builder interface {
+	Build(ctx context.Context, cat *catalog.Catalog, req runner.Request, onEvent runner.EventFunc) (*runner.Result, error)
+}
+
+// BuildRelease is the work of one queued release build: build req's image
+// from cat (a checkout of req.MergeCommit) into outDir, publish it as the
+// release with the release manifest fields, and set its commit status. The
+// bot's release job calls it; secrets are refused in the manifest.
+func (r *Releaser) BuildRelease(ctx context.Context, b Builder, cat *catalog.Catalog, req BuildRequest, buildID, outDir string,
+	secrets []string, onEvent runner.EventFunc) (*runner.Result, error) {
+	status := func(state forge.State, desc string) {
+		st := forge.Status{Context: "imagebot/" + req.Image, State: state, Description: desc}
+		if r.PageURL != "" {
+			st.TargetURL = r.PageURL + "/" + req.Image
+		}
+		if err := r.Forge.SetStatus(ctx, req.Repo, req.MergeCommit, st); err != nil {
+			r.Log.Warn().Err(err).Str("image", req.Image).Msg("set release status")
+		}
+	}
+	status(forge.StateRunning, fmt.Sprintf("release build of %s running", req.Version))
+	res, err := b.Build(ctx, cat, runner.Request{Image: req.Image, Version: req.Version, BuildID: buildID, OutDir: outDir,
+		GitSHA: req.MergeCommit, MR: req.MR, TriggeredBy: req.TriggeredBy}, onEvent)
+	if err == nil && res.Status != runner.StatusSucceeded {
+		err = fmt.Errorf("release build of %s %s %s at step %q: %s", req.Image, req.Version, res.Status, res.LastStep, res.Error)
+	}
+	if err == nil {
+		err = PublishRelease(ctx, r.Store, res, req, secrets)
+	}
+	if err != nil {
+		status(forge.StateFailure, statusText(Decision{Version: req.Version, Err: err}))
+		return res, err
+	}
+	status(forge.StateSuccess, fmt.Sprintf("%s released", req.Version))
+	return res, nil
+}
+
+// PublishRelease stores a finished release build under
+// <image>/releases/<version>/ (immutable: an existing release is
+// store.ErrExists): the artifacts with their .sha256 files, build.log, and
+// the manifest last, with the merge commit, the MR and the base release.
+func PublishRelease(ctx context.Context, st store.Store, res *runner.Result, req BuildRequest, secrets []string) error {
+	m := &manifest.Manifest{Image: res.Image, Version: res.Version, BuildID: res.BuildID, Status: string(res.Status),
+		InputsDigest: res.Digest, PackerVersion: res.PackerVersion, Builder: res.Builder, Started: res.Started, Finished: res.Finished,
+		TriggeredBy: req.TriggeredBy}
+	var files []store.LocalFile
+	for _, f := range res.Files {
+		if f.Format == "manifest" { // the runner's own: keep what it knows
+			if rm, err := manifest.Read(f.Path); err == nil {
+				m = rm
+			}
+		}
+	}
+	m.Files = nil
+	m.Release, m.GitSHA, m.MR = true, req.MergeCommit, req.MR
+	if req.Base != nil {
+		m.BaseImage = req.Base
+	}
+	for _, f := range res.Files {
+		switch f.Format {
+		case "manifest", "sha256":
+			continue
+		case "log":
+			files = append(files, store.LocalFile{Name: store.LogName, Path: f.Path, SHA256: f.SHA256, ContentType: "text/plain; charset=utf-8"})
+			continue
+		}
+		files = append(files, store.LocalFile{Name: f.Name, Path: f.Path, SHA256: f.SHA256, WithSHA256File: true})
+		m.Files = append(m.Files, manifest.File{Name: f.Name, Format: f.Format, Size: f.Size, SHA256: f.SHA256})
+	}
+	data, err := manifest.Marshal(m, secrets)
+	if err != nil {
+		return fmt.Errorf("release manifest of %s: %w", res.BuildID, err)
+	}
+	if data, err = WithFields(data, map[string]any{"merge_commit": req.MergeCommit}); err != nil {
+		return err
+	}
+	ref := store.Release(req.Image, req.Version)
+	if _, err := store.Publish(ctx, st, ref.Prefix(), files, data, store.PublishOptions{}); err != nil {
+		return fmt.Errorf("publish %s: %w", ref, err)
+	}
+	return nil
+}
+
