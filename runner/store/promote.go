@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -41,7 +42,7 @@ func Promote(ctx context.Context, st Store, from, to Ref, manifest []byte, opts 
 	p := &publisher{st: st, ref: to, retry: opts.Retry, log: log}
 	out, err := p.promote(ctx, from, src, manifest, opts.Rename)
 	if err != nil {
-		p.cleanup(ctx, false)
+		p.cleanup(ctx, errors.Is(err, ErrExists))
 		return Published{}, err
 	}
 	return out, nil
@@ -76,6 +77,7 @@ func (p *publisher) promote(ctx context.Context, from Ref, src []Object, manifes
 		}
 		out.Files = append(out.Files, obj)
 	}
+	p.manifestTried = true
 	m, err := p.putBytes(ctx, ManifestName, manifest, "application/json", p.ref.Kind == KindRelease)
 	if err != nil {
 		return Published{}, err

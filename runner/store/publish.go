@@ -59,8 +59,11 @@ func Publish(ctx context.Context, st Store, prefix string, files []LocalFile, ma
 		log = *opts.Log
 	}
 	ref, name, err := ParseKey(prefix)
-	if err != nil || name != "" {
-		return Published{}, fmt.Errorf("publish: %q is not a build prefix (%v)", prefix, err)
+	if err != nil {
+		return Published{}, fmt.Errorf("publish: %w", err)
+	}
+	if name != "" {
+		return Published{}, fmt.Errorf("publish: %q is a file, not a build prefix", prefix)
 	}
 	if err := checkNames(files); err != nil {
 		return Published{}, fmt.Errorf("publish %s: %w", ref, err)
@@ -134,6 +137,9 @@ type publisher struct {
 	log      zerolog.Logger
 	progress func(key string, sent, total int64)
 	written  []string
+	// manifestTried: the manifest may exist now, so the files may belong
+	// to a visible build.
+	manifestTried bool
 }
 
 func (p *publisher) run(ctx context.Context, files []LocalFile, manifest []byte) (Published, error) {
@@ -153,6 +159,7 @@ func (p *publisher) run(ctx context.Context, files []LocalFile, manifest []byte)
 			out.Files = append(out.Files, obj)
 		}
 	}
+	p.manifestTried = true
 	m, err := p.putBytes(ctx, ManifestName, manifest, "application/json", p.ref.Kind == KindRelease)
 	if err != nil {
 		return Published{}, err
@@ -252,13 +259,22 @@ func (p *publisher) recheck(ctx context.Context, objs []Object) error {
 }
 
 // cleanup deletes what this attempt wrote. After losing a manifest race the
-// files may be the winner's, so they stay.
+// files may be the winner's, so they stay; and once the manifest may have
+// been written (its write failed without an answer, or a check after it
+// failed), they stay unless the manifest is certainly absent: files without
+// a manifest are invisible, a manifest without its files is a broken build.
 func (p *publisher) cleanup(ctx context.Context, lostRace bool) {
 	if lostRace {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
+	if p.manifestTried {
+		if _, err := p.st.Stat(ctx, p.ref.Key(ManifestName)); !errors.Is(err, ErrNotFound) {
+			p.log.Warn().Err(err).Str("build", p.ref.String()).Msg("manifest may exist; leaving the files in place")
+			return
+		}
+	}
 	for _, key := range p.written {
 		if err := p.st.Delete(ctx, key); err != nil && !errors.Is(err, ErrNotFound) {
 			p.log.Warn().Err(err).Str("key", key).Msg("could not remove a partial upload")
