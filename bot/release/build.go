@@ -93,4 +93,3 @@ func PublishRelease(ctx context.Context, st store.Store, res *runner.Result, req
 	}
 	return nil
 }
-
