@@ -135,18 +135,18 @@ func (g *GitHub) SetStatus(ctx context.Context, repo forge.Repo, sha string, st 
 			desc = strings.TrimSuffix("running: "+desc, ": ")
 		}
 	default:
-		return fmt.Errorf("status %s on %s: unknown state %q", st.Context, short(sha), st.State)
+		return fmt.Errorf("status %s on %s: unknown state %q", st.Context, forge.ShortSHA(sha), st.State)
 	}
 	status := &gh.RepoStatus{State: &state, Context: &st.Context}
 	if desc != "" {
-		desc = truncate(desc, maxDescription)
+		desc = forge.Truncate(desc, maxDescription)
 		status.Description = &desc
 	}
 	if st.TargetURL != "" {
 		status.TargetURL = &st.TargetURL
 	}
 	if _, _, err := g.client.Repositories.CreateStatus(ctx, owner, name, sha, status); err != nil {
-		return fmt.Errorf("status %s=%s on %s@%s: %w", st.Context, st.State, repo.FullName, short(sha), err)
+		return fmt.Errorf("status %s=%s on %s@%s: %w", st.Context, st.State, repo.FullName, forge.ShortSHA(sha), err)
 	}
 	return nil
 }
@@ -210,23 +210,4 @@ func (g *GitHub) GetMergeRequest(ctx context.Context, repo forge.Repo, mr int) (
 		return forge.MergeRequest{}, fmt.Errorf("get %s#%d: %w", repo.FullName, mr, err)
 	}
 	return mrOf(pr, repo), nil
-}
-
-func short(sha string) string {
-	if len(sha) > 8 {
-		return sha[:8]
-	}
-	return sha
-}
-
-// truncate cuts s to at most n bytes without splitting a UTF-8 character.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "…"
 }

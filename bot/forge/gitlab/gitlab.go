@@ -122,14 +122,14 @@ var states = map[forge.State]gl.BuildStateValue{
 func (g *GitLab) SetStatus(ctx context.Context, repo forge.Repo, sha string, st forge.Status) error {
 	state, ok := states[st.State]
 	if !ok {
-		return fmt.Errorf("status %s on %s: unknown state %q", st.Context, short(sha), st.State)
+		return fmt.Errorf("status %s on %s: unknown state %q", st.Context, forge.ShortSHA(sha), st.State)
 	}
 	opt := &gl.SetCommitStatusOptions{State: state, Name: &st.Context}
 	if st.TargetURL != "" {
 		opt.TargetURL = &st.TargetURL
 	}
 	if st.Description != "" {
-		d := truncate(st.Description, 255)
+		d := forge.Truncate(st.Description, 255)
 		opt.Description = &d
 	}
 	_, resp, err := g.client.Commits.SetCommitStatus(pid(repo), sha, opt, gl.WithContext(ctx))
@@ -137,7 +137,7 @@ func (g *GitLab) SetStatus(ctx context.Context, repo forge.Repo, sha string, st 
 		if resp != nil && resp.StatusCode == http.StatusBadRequest && strings.Contains(err.Error(), "Cannot transition status") {
 			return nil
 		}
-		return fmt.Errorf("status %s=%s on %s@%s: %w", st.Context, st.State, repo.FullName, short(sha), err)
+		return fmt.Errorf("status %s=%s on %s@%s: %w", st.Context, st.State, repo.FullName, forge.ShortSHA(sha), err)
 	}
 	return nil
 }
@@ -220,23 +220,4 @@ func (g *GitLab) GetMergeRequest(ctx context.Context, repo forge.Repo, mr int) (
 		out.SourceRepo = forge.Repo{ID: m.SourceProjectID}
 	}
 	return out, nil
-}
-
-func short(sha string) string {
-	if len(sha) > 8 {
-		return sha[:8]
-	}
-	return sha
-}
-
-// truncate cuts s to at most n bytes without splitting a UTF-8 character.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "…"
 }

@@ -25,12 +25,8 @@ import (
 // Fault makes matching requests fail (Code, RetryAfter, Header, Times...).
 type Fault = fakeapi.Fault
 
-// Comment is an issue comment as the server holds it.
-type Comment struct {
-	ID      int64
-	Body    string   // current body
-	History []string // every body it had, first to current
-}
+// Comment is an issue comment as the server holds it (ID, Body, History).
+type Comment = fakeapi.Comment
 
 // Status is one commit status call, in GitHub's terms (no "running").
 type Status struct {
@@ -53,10 +49,8 @@ type Server struct {
 	mu       sync.Mutex
 	repos    map[string]int64  // full name -> id
 	roles    map[string]string // lower-case login -> role_name; absent: no such user
-	comments map[prKey][]*Comment
-	byID     map[int64]prKey
-	nextID   int64
-	statuses map[string][]Status // sha -> calls in order
+	comments *fakeapi.Comments[prKey]
+	statuses fakeapi.Statuses[Status]
 	prs      map[prKey]forge.MergeRequest
 	faults   fakeapi.Faults
 }
@@ -67,8 +61,7 @@ func New(t testing.TB, token string) *Server {
 	s := &Server{
 		Token: token, t: t,
 		repos: map[string]int64{RepoFullName: RepoID}, roles: map[string]string{},
-		comments: map[prKey][]*Comment{}, byID: map[int64]prKey{}, nextID: 1987660000,
-		statuses: map[string][]Status{}, prs: map[prKey]forge.MergeRequest{},
+		comments: fakeapi.NewComments[prKey](1987660000), prs: map[prKey]forge.MergeRequest{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL + "/"
@@ -108,33 +101,15 @@ func (s *Server) Calls() []string { return s.faults.Calls() }
 
 // Comments returns the comments on a PR, oldest first (copies).
 func (s *Server) Comments(repo string, number int) []Comment {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Comment
-	for _, c := range s.comments[prKey{repo, number}] {
-		cp := *c
-		cp.History = append([]string(nil), c.History...)
-		out = append(out, cp)
-	}
-	return out
+	return s.comments.List(prKey{repo, number})
 }
 
 // Statuses returns every status call for sha, in order.
-func (s *Server) Statuses(sha string) []Status {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Status(nil), s.statuses[sha]...)
-}
+func (s *Server) Statuses(sha string) []Status { return s.statuses.List(sha) }
 
 // LastStatus is the current status with context on sha ("" State if none).
 func (s *Server) LastStatus(sha, context string) Status {
-	var last Status
-	for _, st := range s.Statuses(sha) {
-		if st.Context == context {
-			last = st
-		}
-	}
-	return last
+	return s.statuses.Last(sha, func(st Status) bool { return st.Context == context })
 }
 
 var (
@@ -223,13 +198,8 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request, m []strin
 		return
 	}
 	n, _ := strconv.Atoi(m[2])
-	s.mu.Lock()
-	s.nextID++
-	c := &Comment{ID: s.nextID, Body: body, History: []string{body}}
 	k := prKey{repo, n}
-	s.comments[k] = append(s.comments[k], c)
-	s.byID[c.ID] = k
-	s.mu.Unlock()
+	c := s.comments.Add(k, body)
 	fakeapi.WriteJSON(w, http.StatusCreated, s.commentJSON(c, k))
 }
 
@@ -243,22 +213,8 @@ func (s *Server) editComment(w http.ResponseWriter, r *http.Request, m []string)
 		return
 	}
 	id, _ := strconv.ParseInt(m[2], 10, 64)
-	s.mu.Lock()
-	k, found := s.byID[id]
-	var c *Comment
-	if found && k.repo == repo {
-		for _, x := range s.comments[k] {
-			if x.ID == id {
-				c = x
-			}
-		}
-	}
-	if c != nil {
-		c.Body = body
-		c.History = append(c.History, body)
-	}
-	s.mu.Unlock()
-	if c == nil {
+	k, c, ok := s.editAnywhere(repo, id, body)
+	if !ok {
 		s.t.Errorf("githubtest: edit of comment %d that is not on %s", id, repo)
 		fakeapi.WriteJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found"})
 		return
@@ -266,7 +222,18 @@ func (s *Server) editComment(w http.ResponseWriter, r *http.Request, m []string)
 	fakeapi.WriteJSON(w, http.StatusOK, s.commentJSON(c, k))
 }
 
-func (s *Server) commentJSON(c *Comment, k prKey) map[string]any {
+// editAnywhere edits comment id on whichever PR of repo holds it: GitHub
+// addresses comments by id alone.
+func (s *Server) editAnywhere(repo string, id int64, body string) (prKey, Comment, bool) {
+	k, ok := s.comments.Thread(id)
+	if !ok || k.repo != repo {
+		return prKey{}, Comment{}, false
+	}
+	c, ok := s.comments.Edit(k, id, body)
+	return k, c, ok
+}
+
+func (s *Server) commentJSON(c Comment, k prKey) map[string]any {
 	return map[string]any{"id": c.ID, "node_id": "IC_" + strconv.FormatInt(c.ID, 10), "body": c.Body,
 		"html_url":  fmt.Sprintf("https://github.com/%s/pull/%d#issuecomment-%d", k.repo, k.number, c.ID),
 		"issue_url": fmt.Sprintf("%srepos/%s/issues/%d", s.URL, k.repo, k.number),
@@ -311,10 +278,7 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request, m []string
 		fakeapi.WriteJSON(w, http.StatusUnprocessableEntity, map[string]string{"message": "Validation Failed: " + strings.Join(problems, "; ")})
 		return
 	}
-	s.mu.Lock()
-	s.statuses[m[2]] = append(s.statuses[m[2]], st)
-	id := len(s.statuses[m[2]])
-	s.mu.Unlock()
+	id := s.statuses.Add(m[2], st)
 	fakeapi.WriteJSON(w, http.StatusCreated, map[string]any{"id": id, "state": st.State, "context": st.Context,
 		"description": st.Description, "target_url": st.TargetURL})
 }

@@ -30,12 +30,8 @@ const (
 	Owner      = 50
 )
 
-// Note is a merge-request note as the server holds it.
-type Note struct {
-	ID      int64
-	Body    string   // current body
-	History []string // every body it had, first to current
-}
+// Note is a merge-request note as the server holds it (ID, Body, History).
+type Note = fakeapi.Comment
 
 // Status is one commit status call, in GitLab's terms (state "failed").
 type Status struct {
@@ -68,9 +64,8 @@ type Server struct {
 	projects map[int64]string // id -> path_with_namespace
 	users    map[string]*member
 	nextUser int64
-	notes    map[mrKey][]*Note
-	nextNote int64
-	statuses map[string][]Status // sha -> calls in order
+	notes    *fakeapi.Comments[mrKey]
+	statuses fakeapi.Statuses[Status]
 	mrs      map[mrKey]forge.MergeRequest
 	faults   fakeapi.Faults
 }
@@ -82,8 +77,7 @@ func New(t testing.TB, token string) *Server {
 		Token: token, t: t,
 		projects: map[int64]string{42: "infra/images"},
 		users:    map[string]*member{}, nextUser: 100,
-		notes: map[mrKey][]*Note{}, nextNote: 9000,
-		statuses: map[string][]Status{}, mrs: map[mrKey]forge.MergeRequest{},
+		notes: fakeapi.NewComments[mrKey](9000), mrs: map[mrKey]forge.MergeRequest{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
@@ -136,34 +130,14 @@ func (s *Server) SetMergeRequest(project int64, mr forge.MergeRequest) {
 func (s *Server) Inject(f Fault) { s.faults.Inject(f) }
 
 // Comments returns the notes on an MR, oldest first (copies).
-func (s *Server) Comments(project int64, mr int) []Note {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Note
-	for _, n := range s.notes[mrKey{project, mr}] {
-		c := *n
-		c.History = append([]string(nil), n.History...)
-		out = append(out, c)
-	}
-	return out
-}
+func (s *Server) Comments(project int64, mr int) []Note { return s.notes.List(mrKey{project, mr}) }
 
 // Statuses returns every status call for sha, in order.
-func (s *Server) Statuses(sha string) []Status {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Status(nil), s.statuses[sha]...)
-}
+func (s *Server) Statuses(sha string) []Status { return s.statuses.List(sha) }
 
 // LastStatus is the current status named name on sha ("" State if none).
 func (s *Server) LastStatus(sha, name string) Status {
-	var last Status
-	for _, st := range s.Statuses(sha) {
-		if st.Name == name {
-			last = st
-		}
-	}
-	return last
+	return s.statuses.Last(sha, func(st Status) bool { return st.Name == name })
 }
 
 // Calls lists "METHOD /path" of every request received, faults included.
@@ -260,12 +234,7 @@ func (s *Server) createNote(w http.ResponseWriter, r *http.Request, m []string) 
 		return
 	}
 	iid, _ := strconv.Atoi(m[2])
-	s.mu.Lock()
-	s.nextNote++
-	n := &Note{ID: s.nextNote, Body: body, History: []string{body}}
-	k := mrKey{pid, iid}
-	s.notes[k] = append(s.notes[k], n)
-	s.mu.Unlock()
+	n := s.notes.Add(mrKey{pid, iid}, body)
 	writeJSON(w, http.StatusCreated, noteJSON(n, iid))
 }
 
@@ -280,19 +249,8 @@ func (s *Server) editNote(w http.ResponseWriter, r *http.Request, m []string) {
 	}
 	iid, _ := strconv.Atoi(m[2])
 	id, _ := strconv.ParseInt(m[3], 10, 64)
-	s.mu.Lock()
-	var n *Note
-	for _, c := range s.notes[mrKey{pid, iid}] {
-		if c.ID == id {
-			n = c
-		}
-	}
-	if n != nil {
-		n.Body = body
-		n.History = append(n.History, body)
-	}
-	s.mu.Unlock()
-	if n == nil {
+	n, ok := s.notes.Edit(mrKey{pid, iid}, id, body)
+	if !ok {
 		s.t.Errorf("gitlabtest: edit of note %d that is not on !%d", id, iid)
 		writeJSON(w, http.StatusNotFound, map[string]string{"message": "404 Not found"})
 		return
@@ -300,7 +258,7 @@ func (s *Server) editNote(w http.ResponseWriter, r *http.Request, m []string) {
 	writeJSON(w, http.StatusOK, noteJSON(n, iid))
 }
 
-func noteJSON(n *Note, iid int) map[string]any {
+func noteJSON(n Note, iid int) map[string]any {
 	return map[string]any{"id": n.ID, "body": n.Body, "noteable_type": "MergeRequest", "noteable_iid": iid,
 		"system": false, "author": map[string]any{"id": 1, "username": "imagebot"}}
 }
@@ -343,23 +301,15 @@ func (s *Server) setStatus(w http.ResponseWriter, r *http.Request, m []string) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"message": strings.Join(problems, "; ")})
 		return
 	}
-	s.mu.Lock()
-	prev := ""
-	for _, old := range s.statuses[m[2]] {
-		if old.Name == st.Name {
-			prev = old.State
-		}
-	}
+	prev := s.statuses.Last(m[2], func(old Status) bool { return old.Name == st.Name }).State
 	if prev == st.State {
-		s.mu.Unlock()
 		// What GitLab really answers when the state does not change.
 		writeJSON(w, http.StatusBadRequest, map[string]string{
 			"message": fmt.Sprintf("Cannot transition status via :%s from :%s", gitlabStates[st.State], prev)})
 		return
 	}
-	s.statuses[m[2]] = append(s.statuses[m[2]], st)
-	s.mu.Unlock()
-	writeJSON(w, http.StatusCreated, map[string]any{"id": len(s.Statuses(m[2])), "sha": m[2], "status": st.State,
+	id := s.statuses.Add(m[2], st)
+	writeJSON(w, http.StatusCreated, map[string]any{"id": id, "sha": m[2], "status": st.State,
 		"name": st.Name, "target_url": st.TargetURL, "description": st.Description})
 }
 
