@@ -52,7 +52,8 @@ func (r *Runner) cachedBase(img *catalog.Image) (*baseEntry, bool) {
 // ensureBase returns the base's cache entry, building the base first (and
 // its own bases) when it is missing and the request allows it. The status
 // says how a base build ended when it did not succeed.
-func (r *Runner) ensureBase(ctx context.Context, cat *catalog.Catalog, name string, req Request, onEvent EventFunc) (*baseEntry, Status, error) {
+func (r *Runner) ensureBase(ctx context.Context, child *run, name string) (*baseEntry, Status, error) {
+	cat, req := child.cat, child.req
 	img, ok := cat.Images[name]
 	if !ok {
 		return nil, StatusFailed, errors.New("not in the catalog")
@@ -61,7 +62,7 @@ func (r *Runner) ensureBase(ctx context.Context, cat *catalog.Catalog, name stri
 	lock.Lock()
 	defer lock.Unlock()
 	if e, ok := r.cachedBase(img); ok {
-		r.cfg.Log.Info().Str("base", name).Str("digest", img.Digest).Msg("reusing cached base")
+		child.logf("base %s: reusing the build of digest %s", name, img.Digest)
 		return e, "", nil
 	}
 	if !req.WithBases {
@@ -70,7 +71,7 @@ func (r *Runner) ensureBase(ctx context.Context, cat *catalog.Catalog, name stri
 	res, err := r.build(ctx, cat, Request{
 		Image: name, BuildID: req.BuildID + "." + name, WithBases: true,
 		GitSHA: req.GitSHA, MR: req.MR, TriggeredBy: req.TriggeredBy,
-	}, onEvent, true)
+	}, child.onEvent, child)
 	if err != nil {
 		return nil, StatusFailed, err
 	}

@@ -24,12 +24,14 @@ var errTimedOut = errors.New("build deadline passed")
 // cancelled or timed-out build is a Result with that Status.
 // Cancelling ctx stops the build (Result.Status cancelled).
 func (r *Runner) Build(ctx context.Context, cat *catalog.Catalog, req Request, onEvent EventFunc) (*Result, error) {
-	return r.build(ctx, cat, req, onEvent, false)
+	return r.build(ctx, cat, req, onEvent, nil)
 }
 
-// build runs one image. asBase builds it only into the base cache, for a
-// child that needs it: no OVA, no output directory.
-func (r *Runner) build(ctx context.Context, cat *catalog.Catalog, req Request, onEvent EventFunc, asBase bool) (*Result, error) {
+// build runs one image. With a parent (a child that needs it as its base)
+// it builds only into the base cache: no artifacts, no output directory, and
+// its log lines go into the parent's log too.
+func (r *Runner) build(ctx context.Context, cat *catalog.Catalog, req Request, onEvent EventFunc, parent *run) (*Result, error) {
+	asBase := parent != nil
 	img, ok := cat.Images[req.Image]
 	if !ok {
 		return nil, fmt.Errorf("build %s: no such image (known: %s)", req.Image, strings.Join(cat.Order, ", "))
@@ -47,7 +49,7 @@ func (r *Runner) build(ctx context.Context, cat *catalog.Catalog, req Request, o
 		req.BuildID = newBuildID(img.Name)
 	}
 	b := &run{
-		r: r, cat: cat, img: img, req: req, onEvent: onEvent, asBase: asBase,
+		r: r, cat: cat, img: img, req: req, onEvent: onEvent, asBase: asBase, parent: parent,
 		res: &Result{
 			Image: img.Name, Version: req.Version, BuildID: req.BuildID, Digest: img.Digest,
 			Started: time.Now().UTC(), Builder: builderOf(img),
@@ -100,7 +102,7 @@ func (b *run) execute(ctx context.Context) {
 	}
 	vars := map[string]string{}
 	if base := b.img.Env.Base; base != "" {
-		entry, status, err := b.r.ensureBase(ctx, b.cat, base, b.req, b.onEvent)
+		entry, status, err := b.r.ensureBase(ctx, b, base)
 		if err != nil {
 			fail(status, "base %s: %v", base, err)
 			return

@@ -146,7 +146,7 @@ func bootAndRun(t *testing.T, disk, accel, password string, cmds map[string]stri
 	l.Close()
 	console := filepath.Join(t.TempDir(), "console.log")
 	qemu := exec.Command(testenv.Tool(t, "qemu-system-x86_64"),
-		"-accel", accel, "-m", "512", "-smp", "1", "-display", "none", "-nodefaults",
+		"-accel", accel, "-m", "1024", "-smp", "1", "-display", "none",
 		"-serial", "file:"+console,
 		"-drive", "file="+disk+",if=virtio,format=qcow2,snapshot=on",
 		"-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:"+strconv.Itoa(port)+"-:22",
@@ -165,7 +165,7 @@ func bootAndRun(t *testing.T, disk, accel, password string, cmds map[string]stri
 		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error { hostKey = key; return nil },
 	}
 	var client *ssh.Client
-	deadline := time.Now().Add(6 * time.Minute)
+	deadline := time.Now().Add(10 * time.Minute) // TCG on a busy shared host is slow
 	for {
 		client, err = ssh.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port), cfg)
 		if err == nil {

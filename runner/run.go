@@ -24,6 +24,7 @@ type run struct {
 	req     Request
 	onEvent EventFunc
 	asBase  bool
+	parent  *run // the child build this base is built for
 	res     *Result
 
 	work     string // per-build working directory, removed at the end
@@ -125,12 +126,15 @@ func (b *run) logf(format string, args ...any) {
 }
 
 func (b *run) logLine(t time.Time, text string) {
+	text = b.redactor.String(text)
+	if b.parent != nil {
+		b.parent.logLine(t, "["+b.img.Name+"] "+text)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.log == nil {
 		return
 	}
-	text = b.redactor.String(text)
 	stamp := t.UTC().Format("15:04:05")
 	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
 		fmt.Fprintf(b.log, "%s %s\n", stamp, l)

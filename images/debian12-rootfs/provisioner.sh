@@ -14,7 +14,7 @@ set -euo pipefail
 : "${OUTPUT_DIR:?}" "${CACHE_DIR:?}" "${IMAGE_NAME:?}"
 DISK_SIZE="${DISK_SIZE:-2G}"
 MIRROR="${MIRROR:-http://deb.debian.org/debian}"
-ROOT_PASSWORD="${ROOT_PASSWORD:-imagebot}"
+ROOT_PASSWORD="${ROOT_PASSWORD:?}"
 SUITE=bookworm
 PACKAGES="linux-image-amd64,openssh-server,systemd-sysv,ifupdown,isc-dhcp-client,iproute2,sudo,udev,grub-pc,dbus,procps,netbase,ca-certificates"
 
@@ -65,7 +65,11 @@ NET
 echo "root:$ROOT_PASSWORD" | chroot "$tree" chpasswd
 mkdir -p "$tree/etc/ssh/sshd_config.d"
 echo "PermitRootLogin yes" >"$tree/etc/ssh/sshd_config.d/imagebot.conf"
-sed -i 's/^GRUB_CMDLINE_LINUX=.*/GRUB_CMDLINE_LINUX="console=ttyS0 net.ifnames=0"/; s/^GRUB_TIMEOUT=.*/GRUB_TIMEOUT=1/' "$tree/etc/default/grub"
+# grub and the kernel talk on the serial port too, for headless hypervisors.
+sed -i 's/^GRUB_CMDLINE_LINUX=.*/GRUB_CMDLINE_LINUX="console=tty0 console=ttyS0,115200 net.ifnames=0"/
+  s/^GRUB_CMDLINE_LINUX_DEFAULT=.*/GRUB_CMDLINE_LINUX_DEFAULT=""/
+  s/^GRUB_TIMEOUT=.*/GRUB_TIMEOUT=1/' "$tree/etc/default/grub"
+printf 'GRUB_TERMINAL="console serial"\nGRUB_SERIAL_COMMAND="serial --unit=0 --speed=115200"\n' >>"$tree/etc/default/grub"
 echo "$uuid" >"$OUTPUT_DIR/root-uuid"
 cp "$(readlink -f "$tree/vmlinuz")" "$OUTPUT_DIR/vmlinuz"
 cp "$(readlink -f "$tree/initrd.img")" "$OUTPUT_DIR/initrd.img"
