@@ -2,6 +2,7 @@ package release_test
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -210,8 +211,18 @@ func TestMergeReleasesThroughGitLab(t *testing.T) {
 		if err != nil || qcow.Size == 0 {
 			t.Fatalf("release qcow2: %+v %v", qcow, err)
 		}
-		if _, ok := v.File(store.LogName); !ok {
-			t.Error("no build log in the release")
+		// Packer really ran: its output is the release's build log.
+		rc, _, err := w.st.Get(context.Background(), v.Prefix+store.LogName)
+		if err != nil {
+			t.Fatalf("release build log: %v", err)
+		}
+		logText, _ := io.ReadAll(rc)
+		rc.Close()
+		if !strings.Contains(string(logText), "qemu.tiny") || m.PackerVersion == "" {
+			t.Errorf("the release's log does not show a Packer build (packer %q):\n%s", m.PackerVersion, logText)
+		}
+		if strings.Contains(string(logText), glToken) || strings.Contains(string(m.Raw), glToken) {
+			t.Error("the forge token reached the release")
 		}
 		if st := w.gl.LastStatus(repo.after, "imagebot/tiny"); st.State != "success" || !strings.Contains(st.Description, "0.1.0 released") {
 			t.Errorf("status on the merge commit = %+v", st)
