@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -66,8 +67,18 @@ func startPacker(t *testing.T, sim *vcsim, buildID, communicator, base string, o
 	return cmd
 }
 
+// outputLog collects packer's lines from its reader goroutine.
+type outputLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *outputLog) add(line string) { l.mu.Lock(); l.b.WriteString(line + "\n"); l.mu.Unlock() }
+
+func (l *outputLog) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
 // waitFor waits until ch delivers or the deadline passes.
-func waitFor(t *testing.T, ch <-chan struct{}, what string, d time.Duration, log *strings.Builder) {
+func waitFor(t *testing.T, ch <-chan struct{}, what string, d time.Duration, log *outputLog) {
 	t.Helper()
 	select {
 	case <-ch:
@@ -79,14 +90,13 @@ func waitFor(t *testing.T, ch <-chan struct{}, what string, d time.Duration, log
 func TestCleanupRemovesWhatAKilledRealPackerBuildLeftInVCenter(t *testing.T) {
 	sim := startVCSim(t)
 	before := sim.vmNames(t)
-	var log strings.Builder
+	var log outputLog
 	waiting := make(chan struct{})
-	var once bool
+	var once sync.Once
 	cmd := startPacker(t, sim, "k1", "ssh", simSource, func(line string) {
-		log.WriteString(line + "\n")
-		if strings.Contains(line, "Waiting for IP") && !once {
-			once = true
-			close(waiting)
+		log.add(line)
+		if strings.Contains(line, "Waiting for IP") {
+			once.Do(func() { close(waiting) })
 		}
 	})
 	waitFor(t, waiting, "waiting for the clone's IP", 2*time.Minute, &log)
@@ -137,13 +147,14 @@ func TestCleanupRemovesWhatAKilledRealPackerBuildLeftInVCenter(t *testing.T) {
 // runPacker runs a build to its end and returns its output.
 func runPacker(t *testing.T, sim *vcsim, buildID, base string) string {
 	t.Helper()
-	var log strings.Builder
+	var log outputLog
 	done := make(chan struct{})
+	var once sync.Once
 	cmd := startPacker(t, sim, buildID, "none", base, func(line string) {
-		log.WriteString(line + "\n")
+		log.add(line)
 		if strings.Contains(line, ",ui,say,") && strings.Contains(line, "Builds finished") ||
 			strings.Contains(line, ",ui,error,") && strings.Contains(line, "errored") {
-			close(done)
+			once.Do(func() { close(done) })
 		}
 	})
 	waitFor(t, done, "the end of the build", 2*time.Minute, &log)
