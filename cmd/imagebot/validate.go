@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -30,15 +31,16 @@ func validateTo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	jobs := fs.Int("jobs", runtime.NumCPU(), "images checked by packer at once")
 	repo := fs.String("repo", ".", "the images repository checkout")
 	packerBin := fs.String("packer", os.Getenv("IMAGEBOT_PACKER"), "packer binary (default: <repo>/.tools/bin/packer, then PATH)")
+	cache := fs.String("cache", defaultValidateCache(), "directory keeping packer validate results of unchanged images (\"\" disables)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: imagebot validate [image ...] [--json] [--jobs N] [--repo DIR] [--packer PATH]")
+		fmt.Fprintln(stderr, "usage: imagebot validate [image ...] [--json] [--jobs N] [--repo DIR] [--packer PATH] [--cache DIR]")
 		fs.PrintDefaults()
 	}
 	if err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
 	log := zerolog.New(zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.TimeOnly}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
-	rep, err := validate.Run(ctx, validate.Options{Root: *repo, Images: fs.Args(), Jobs: *jobs, Packer: *packerBin, Log: log})
+	rep, err := validate.Run(ctx, validate.Options{Root: *repo, Images: fs.Args(), Jobs: *jobs, Packer: *packerBin, CacheDir: *cache, Log: log})
 	if err != nil {
 		return err
 	}
@@ -52,13 +54,22 @@ func validateTo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		for _, d := range rep.Diagnostics {
 			fmt.Fprintln(stdout, d.String())
 		}
-		fmt.Fprintf(stdout, "%d image(s) checked in %s: %d error(s), %d warning(s)\n",
-			len(rep.Images), rep.Elapsed.Round(time.Millisecond), rep.Errors, rep.Warnings)
+		fmt.Fprintf(stdout, "%d image(s) checked in %s (%d unchanged, from cache): %d error(s), %d warning(s)\n",
+			len(rep.Images), rep.Elapsed.Round(time.Millisecond), rep.Cached, rep.Errors, rep.Warnings)
 	}
 	if !rep.OK() {
 		return exitError{code: 1}
 	}
 	return nil
+}
+
+// defaultValidateCache is the user's cache directory, or none when it has none.
+func defaultValidateCache() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "imagebot", "validate")
 }
 
 // parseInterspersed parses flags given before, between or after positional

@@ -25,19 +25,28 @@ const sensitivePlaceholder = "validate-placeholder"
 const packerTimeout = 2 * time.Minute
 
 // checkWithPacker runs `packer validate` for one image.
-func checkWithPacker(ctx context.Context, bin string, cat *catalog.Catalog, img *catalog.Image) catalog.Diagnostics {
+// The bool says the result came from the cache.
+func checkWithPacker(ctx context.Context, bin string, cache *resultCache, cat *catalog.Catalog, img *catalog.Image) (catalog.Diagnostics, bool) {
 	ctx, cancel := context.WithTimeout(ctx, packerTimeout)
 	defer cancel()
 	tmp, err := os.MkdirTemp("", "imagebot-validate-")
 	if err != nil {
-		return catalog.Diagnostics{failure(img, "cannot make a temporary directory for packer validate: %v", err)}
+		return catalog.Diagnostics{failure(img, "cannot make a temporary directory for packer validate: %v", err)}, false
 	}
 	defer os.RemoveAll(tmp)
 	vars, err := Variables(cat, img, tmp)
 	if err != nil {
-		return catalog.Diagnostics{failure(img, "%v", err)}
+		return catalog.Diagnostics{failure(img, "%v", err)}, false
 	}
-	return packerValidate(ctx, bin, cat, img, vars, tmp)
+	key := cache.key(img, vars, tmp)
+	if diags, ok := cache.get(key); ok {
+		return diags, true
+	}
+	diags, verdict := packerValidate(ctx, bin, cat, img, vars, tmp)
+	if verdict {
+		cache.put(key, diags)
+	}
+	return diags, false
 }
 
 func failure(img *catalog.Image, format string, args ...any) catalog.Diagnostic {
@@ -109,7 +118,9 @@ func packerCmd(ctx context.Context, bin, dir string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-func packerValidate(ctx context.Context, bin string, cat *catalog.Catalog, img *catalog.Image, vars map[string]string, tmp string) catalog.Diagnostics {
+// packerValidate runs `packer validate`. verdict says packer ran and judged
+// the template (valid or not), as opposed to failing to run at all.
+func packerValidate(ctx context.Context, bin string, cat *catalog.Catalog, img *catalog.Image, vars map[string]string, tmp string) (diags catalog.Diagnostics, verdict bool) {
 	args := []string{"validate", "-machine-readable"}
 	names := make([]string, 0, len(vars))
 	for n := range vars {
@@ -126,20 +137,21 @@ func packerValidate(ctx context.Context, bin string, cat *catalog.Catalog, img *
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	if ctx.Err() == context.DeadlineExceeded {
-		return catalog.Diagnostics{failure(img, "packer validate did not finish within %s", packerTimeout)}
+		return catalog.Diagnostics{failure(img, "packer validate did not finish within %s", packerTimeout)}, false
 	}
-	diags := parseValidate(cat.Root, img, stdout.String())
-	if err != nil && ctx.Err() == nil && !hasErrors(diags) {
+	diags = parseValidate(cat.Root, img, stdout.String())
+	if err == nil {
+		return diags, ctx.Err() == nil
+	}
+	if ctx.Err() == nil && !diags.HasErrors() {
 		msg := strings.TrimSpace(stderr.String())
 		if msg == "" {
 			msg = strings.TrimSpace(stdout.String())
 		}
-		diags = append(diags, failure(img, "packer validate failed: %v: %s", err, msg))
+		return append(diags, failure(img, "packer validate failed: %v: %s", err, msg)), false
 	}
-	return diags
+	return diags, ctx.Err() == nil
 }
-
-func hasErrors(ds catalog.Diagnostics) bool { return ds.HasErrors() }
 
 // "  on rocky9.pkr.hcl line 12, in source "qemu" "x":"
 var packerLocRE = regexp.MustCompile(`(?m)^\s*on (\S+) line (\d+)(?:, in [^\n]*)?:\s*$`)

@@ -7,8 +7,10 @@ package validate
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -23,6 +25,9 @@ type Options struct {
 	Images []string // images to check; empty means all
 	Jobs   int      // images checked by Packer at once; 0 means runtime.NumCPU()
 	Packer string   // configured packer binary; "" means .tools/bin, then PATH
+	// CacheDir keeps packer validate results by image digest, variables and
+	// packer binary, so an unchanged image is not validated again; "" disables it.
+	CacheDir string
 	Log    zerolog.Logger
 }
 
@@ -33,6 +38,7 @@ type Report struct {
 	Errors      int                 `json:"errors"`
 	Warnings    int                 `json:"warnings"`
 	Packer      string              `json:"packer,omitempty"` // the binary used
+	Cached      int                 `json:"cached"`           // images whose packer result came from the cache
 	Elapsed     time.Duration       `json:"elapsed_ns"`
 }
 
@@ -56,12 +62,17 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if abs, err := filepath.Abs(bin); err == nil {
+		bin = abs // packer runs in each image's directory
+	}
 	rep.Packer = bin
 	jobs := opts.Jobs
 	if jobs <= 0 {
 		jobs = runtime.NumCPU()
 	}
+	cache := newCache(opts.CacheDir, bin)
 	results := make([]catalog.Diagnostics, len(names)+1)
+	var cached atomic.Int32
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, jobs)
 	wg.Add(1)
@@ -86,8 +97,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			}
 			defer func() { <-sem }()
 			t := time.Now()
-			results[i] = checkWithPacker(ctx, bin, cat, img)
-			opts.Log.Debug().Str("image", name).Dur("took", time.Since(t)).Int("problems", len(results[i])).Msg("packer validate")
+			var hit bool
+			results[i], hit = checkWithPacker(ctx, bin, cache, cat, img)
+			if hit {
+				cached.Add(1)
+			}
+			opts.Log.Debug().Str("image", name).Dur("took", time.Since(t)).Bool("cached", hit).Int("problems", len(results[i])).Msg("packer validate")
 		}()
 	}
 	wg.Wait()
@@ -103,6 +118,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	rep.Diagnostics = diags
 	rep.Errors, rep.Warnings = diags.Errors(), diags.Warnings()
+	rep.Cached = int(cached.Load())
 	rep.Elapsed = time.Since(start)
 	return rep, nil
 }

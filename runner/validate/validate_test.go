@@ -131,3 +131,58 @@ func TestParseValidateSplitsCombinedMessages(t *testing.T) {
 		}
 	}
 }
+
+// An unchanged image's packer result comes from the cache; a changed one
+// (here: an argument packer rejects) is validated again.
+func TestCacheRevalidatesOnlyChangedImages(t *testing.T) {
+	root, cacheDir := t.TempDir(), t.TempDir()
+	catalogtest.Generate(t, root, 3)
+	packer := testenv.Tool(t, "packer")
+	validateAll := func() *Report {
+		rep, err := Run(context.Background(), Options{Root: root, Packer: packer, CacheDir: cacheDir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	if rep := validateAll(); rep.Cached != 0 || !rep.OK() {
+		t.Fatalf("first run: %d cached, %s", rep.Cached, rep.Diagnostics.Error())
+	}
+	if rep := validateAll(); rep.Cached != 3 || !rep.OK() {
+		t.Fatalf("second run: %d cached, want 3", rep.Cached)
+	}
+	tpl := filepath.Join(root, "images/img01/img01.pkr.hcl")
+	src, err := os.ReadFile(tpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(src), `  ssh_username = "root"`, `  ssh_username = "root"`+"\n"+`  no_such_arg  = 1`, 1)
+	if err := os.WriteFile(tpl, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep := validateAll()
+	if rep.Cached != 2 {
+		t.Errorf("after changing img01: %d cached, want 2", rep.Cached)
+	}
+	if d := find(rep, "images/img01/img01.pkr.hcl"); d == nil || d.Line != 13 || !strings.Contains(d.Message, "no_such_arg") {
+		t.Errorf("the changed image's new error was not reported: %s", rep.Diagnostics.Error())
+	}
+}
+
+// BenchmarkValidate50ImagesCached: the same 50 images when nothing changed
+// since the last run (the bot validating a merge request that touches none).
+func BenchmarkValidate50ImagesCached(b *testing.B) {
+	root, cacheDir := b.TempDir(), b.TempDir()
+	packer := testenv.Tool(b, "packer")
+	catalogtest.Generate(b, root, 50)
+	if _, err := Run(context.Background(), Options{Root: root, Packer: packer, CacheDir: cacheDir}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		rep, err := Run(context.Background(), Options{Root: root, Packer: packer, CacheDir: cacheDir})
+		if err != nil || rep.Cached != 50 || !rep.OK() {
+			b.Fatalf("cached %d, err %v", rep.Cached, err)
+		}
+	}
+}
