@@ -28,7 +28,7 @@ type Options struct {
 	// CacheDir keeps packer validate results by image digest, variables and
 	// packer binary, so an unchanged image is not validated again; "" disables it.
 	CacheDir string
-	Log    zerolog.Logger
+	Log      zerolog.Logger
 }
 
 // Report is the outcome: every problem found, located.
