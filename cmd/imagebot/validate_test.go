@@ -15,7 +15,7 @@ import (
 func runValidateCmd(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	args = append(args, "--packer", testenv.Tool(t, "packer"))
+	args = append(args, "--packer", testenv.Tool(t, "packer"), "--cache", t.TempDir())
 	err := validateTo(context.Background(), args, &stdout, &stderr)
 	return stdout.String() + stderr.String(), err
 }
