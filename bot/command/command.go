@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // Kind names a command.
@@ -127,7 +128,10 @@ func Parse(body string) ([]Command, error) {
 		if !strings.HasPrefix(text, "/") {
 			continue // prose, quotes ("> /build") and everything else
 		}
-		fields := strings.Fields(text)
+		fields := strings.FieldsFunc(text, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+		if len(fields) == 0 {
+			continue
+		}
 		kind, ok := lookup(fields[0])
 		if !ok {
 			continue // "/builds", "/lgtm": not ours

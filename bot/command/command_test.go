@@ -20,6 +20,8 @@ func TestParse(t *testing.T) {
 		{"only with equals", "/build rocky9 --only=vsphere-iso.base",
 			[]Command{{Kind: Build, Images: []string{"rocky9"}, Only: "vsphere-iso.base", Line: 1}}, nil},
 		{"build with no name", "/build", []Command{{Kind: Build, Line: 1}}, nil},
+		{"commas separate too", "/build rocky9, debian12,photon5",
+			[]Command{{Kind: Build, Images: []string{"rocky9", "debian12", "photon5"}, Line: 1}}, nil},
 		{"duplicate images collapse", "/build a b a", []Command{{Kind: Build, Images: []string{"a", "b"}, Line: 1}}, nil},
 		{"anywhere in a comment", "Looks good.\n\n/build rocky9\nthanks!\n/cancel debian12\n",
 			[]Command{{Kind: Build, Images: []string{"rocky9"}, Line: 3}, {Kind: Cancel, Images: []string{"debian12"}, Line: 5}}, nil},
