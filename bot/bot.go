@@ -21,6 +21,7 @@ import (
 	"github.com/imagebot/imagebot/bot/trust"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/catalog"
+	"github.com/imagebot/imagebot/runner/store"
 )
 
 // Builder runs one build (runner.Runner implements it).
@@ -59,6 +60,9 @@ type Deps struct {
 	Publish Publisher
 	// OnPush handles pushes to a default branch (releases); nil ignores them.
 	OnPush func(ctx context.Context, ev forge.Event) error
+	// Store, when set and OnPush is nil, makes pushes to a default branch
+	// release through bot/release (releasejob.go).
+	Store store.Store
 }
 
 // Bot is a running imagebot: queue, workers, HTTP handlers.
@@ -88,6 +92,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	river.AddWorker(workers, &eventWorker{b: b})
 	river.AddWorker(workers, &buildWorker{b: b})
 	river.AddWorker(workers, &reportWorker{b: b})
+	river.AddWorker(workers, &releaseWorker{b: b})
 	queues := map[string]int{}
 	if d.Config.Working() {
 		queues[queueEvents] = d.Config.Queue.EventWorkers

@@ -70,6 +70,9 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 		if b.deps.OnPush != nil && ev.Ref == "refs/heads/"+ev.Repo.DefaultBranch {
 			return b.deps.OnPush(ctx, ev)
 		}
+		if b.deps.Store != nil && ev.Ref == "refs/heads/"+ev.Repo.DefaultBranch {
+			return b.releasePush(ctx, f, ev)
+		}
 	}
 	return nil
 }
@@ -135,7 +138,16 @@ func (b *Bot) runCommand(ctx context.Context, f forge.Forge, ev forge.Event, mr 
 			if err := b.saveRefused(ctx, ev, mr, c); err != nil {
 				return nil, err
 			}
-			return []string{fmt.Sprintf("`%s` refused: %s", c.String(), d.Reason)}, nil
+			msg := fmt.Sprintf("`%s` refused: %s", c.String(), d.Reason)
+			if !strings.Contains(msg, "/ok-to-build") {
+				need := b.deps.Trust.MinPermission
+				if need == forge.PermissionNone {
+					need = forge.PermissionWrite
+				}
+				msg += fmt.Sprintf(". A member with %s can comment `/ok-to-build` to build commit %s.",
+					trust.LevelName(f.Name(), need), shortSHA(mr.HeadSHA))
+			}
+			return []string{msg}, nil
 		}
 		if c.Kind == command.Retry {
 			return b.retry(ctx, f, ev, mr)

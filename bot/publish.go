@@ -33,6 +33,14 @@ func (p *StorePublisher) PublishMR(ctx context.Context, res *runner.Result, mr i
 		Started: res.Started, Finished: res.Finished}
 	var files []store.LocalFile
 	for _, f := range res.Files {
+		if f.Format == "manifest" { // the runner's own manifest: keep what it knows
+			if rm, err := manifest.Read(f.Path); err == nil {
+				rm.MR, rm.GitSHA, rm.Files = mr, sha, nil
+				m = rm
+			}
+		}
+	}
+	for _, f := range res.Files {
 		if f.Format == "log" || f.Format == "manifest" || f.Format == "sha256" {
 			continue
 		}

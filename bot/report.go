@@ -142,7 +142,22 @@ func (w *reportWorker) Work(ctx context.Context, job *river.Job[ReportArgs]) err
 		return fmt.Errorf("load report state of !%d: %w", a.MR, err)
 	}
 	if s.version == s.sentVersion && statusesSent(s.builds) {
-		return nil
+		again := false
+		err := b.q.InTx(ctx, func(tx queue.Tx) error {
+			var v int64
+			if err := queue.QueryRow(ctx, tx, `SELECT version FROM imagebot_mr WHERE forge = $1 AND repo = $2 AND mr = $3`,
+				[]any{a.Forge, a.RepoName, a.MR}, &v); err != nil {
+				return err
+			}
+			if again = v != s.version; again {
+				return nil
+			}
+			return tx.Complete(ctx, job.JobRow)
+		})
+		if err == nil && again {
+			return river.JobSnooze(time.Millisecond)
+		}
+		return err
 	}
 	if wait := b.cfg.Report.MinEditInterval - time.Since(s.lastEdit); s.commentID != 0 && wait > 0 {
 		return river.JobSnooze(wait)
@@ -174,11 +189,10 @@ func (w *reportWorker) Work(ctx context.Context, job *river.Job[ReportArgs]) err
 	} else if err := f.EditComment(ctx, s.repo, a.MR, s.commentID, body); err != nil {
 		return fmt.Errorf("edit report comment %d on !%d: %w", s.commentID, a.MR, err)
 	}
-	var now int64
+	changed := false
 	err = b.q.InTx(ctx, func(tx queue.Tx) error {
-		now = time.Now().UnixMilli()
 		if _, err := tx.Exec(ctx, `UPDATE imagebot_mr SET comment_id = $1, sent_version = $2, last_edit_ms = $3
-			WHERE forge = $4 AND repo = $5 AND mr = $6`, s.commentID, s.version, now, a.Forge, a.RepoName, a.MR); err != nil {
+			WHERE forge = $4 AND repo = $5 AND mr = $6`, s.commentID, s.version, time.Now().UnixMilli(), a.Forge, a.RepoName, a.MR); err != nil {
 			return err
 		}
 		var v int64
@@ -186,13 +200,17 @@ func (w *reportWorker) Work(ctx context.Context, job *river.Job[ReportArgs]) err
 			[]any{a.Forge, a.RepoName, a.MR}, &v); err != nil {
 			return err
 		}
-		s.version = v - s.version // > 0: changed while we delivered
-		return nil
+		if changed = v != s.version; changed {
+			return nil
+		}
+		// Completed in the same transaction that saw no newer state: a
+		// change committed after it finds no waiting job and queues one.
+		return tx.Complete(ctx, job.JobRow)
 	})
 	if err != nil {
 		return fmt.Errorf("record report of !%d: %w", a.MR, err)
 	}
-	if s.version > 0 {
+	if changed {
 		return river.JobSnooze(b.cfg.Report.MinEditInterval)
 	}
 	return nil

@@ -23,6 +23,7 @@ type riverBackend[TTx any] struct {
 	rollback func(ctx context.Context, tx TTx) error
 	exec     func(ctx context.Context, tx TTx, sql string, args ...any) (int64, error)
 	query    func(ctx context.Context, tx TTx, sql string, args ...any) (Rows, error)
+	complete func(ctx context.Context, tx TTx, job *rivertype.JobRow) error
 	pingFn   func(ctx context.Context) error
 	closeFn  func()
 }
@@ -114,4 +115,8 @@ func (t *txImpl[TTx]) Cancel(ctx context.Context, jobID int64) error {
 
 func (t *txImpl[TTx]) Job(ctx context.Context, jobID int64) (*rivertype.JobRow, error) {
 	return t.b.client.JobGetTx(ctx, t.tx, jobID)
+}
+
+func (t *txImpl[TTx]) Complete(ctx context.Context, job *rivertype.JobRow) error {
+	return t.b.complete(ctx, t.tx, job)
 }

@@ -6,7 +6,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 )
 
 func openPostgres(ctx context.Context, o Options) (backend, error) {
@@ -42,6 +44,10 @@ func openPostgres(ctx context.Context, o Options) (backend, error) {
 				return nil, err
 			}
 			return pgRows{rows}, nil
+		},
+		complete: func(ctx context.Context, tx pgx.Tx, job *rivertype.JobRow) error {
+			_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, &river.Job[rowArgs]{JobRow: job})
+			return err
 		},
 		pingFn:  pool.Ping,
 		closeFn: pool.Close,

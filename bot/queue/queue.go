@@ -39,7 +39,16 @@ type Tx interface {
 	// worker's context is cancelled (River polls or is notified).
 	Cancel(ctx context.Context, jobID int64) error
 	Job(ctx context.Context, jobID int64) (*rivertype.JobRow, error)
+	// Complete marks the running job (ctx is its worker's context) completed
+	// in this transaction, so that what the transaction read and the job's
+	// end are one step.
+	Complete(ctx context.Context, job *rivertype.JobRow) error
 }
+
+// rowArgs stands for any job's arguments where only the row matters.
+type rowArgs struct{}
+
+func (rowArgs) Kind() string { return "" }
 
 // QueryRow runs a query expected to return one row and scans it.
 func QueryRow(ctx context.Context, tx Tx, sql string, args []any, dest ...any) error {

@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
 )
 
@@ -66,6 +68,10 @@ func openSQLite(ctx context.Context, o Options) (backend, error) {
 				return nil, err
 			}
 			return sqlRows{rows}, nil
+		},
+		complete: func(ctx context.Context, tx *sql.Tx, job *rivertype.JobRow) error {
+			_, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx, &river.Job[rowArgs]{JobRow: job})
+			return err
 		},
 		pingFn:  db.PingContext,
 		closeFn: func() { db.Close() },

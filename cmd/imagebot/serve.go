@@ -23,7 +23,7 @@ import (
 	"github.com/imagebot/imagebot/runner/catalog"
 	"github.com/imagebot/imagebot/runner/packer"
 	"github.com/imagebot/imagebot/runner/store"
-	"github.com/imagebot/imagebot/runner/store/local"
+	"github.com/imagebot/imagebot/runner/store/backend"
 )
 
 func init() {
@@ -131,6 +131,7 @@ func serveDeps(ctx context.Context, cfg config.Config, log zerolog.Logger) (bot.
 		return d, nil, err
 	}
 	d.Publish = &bot.StorePublisher{Store: st, Log: log}
+	d.Store = st // pushes to the default branch release (bot/release)
 	if cfg.Working() && cfg.Queue.BuildWorkers > 0 {
 		wd, _ := os.Getwd()
 		rc := cfg.Runner.Config(wd)
@@ -184,18 +185,20 @@ func permission(name string) forge.Permission {
 
 func openServeStore(ctx context.Context, c store.Config, log zerolog.Logger) (store.Store, error) {
 	if c.Local != nil {
-		if err := os.MkdirAll(c.Local.Dir, 0o750); err != nil {
-			return nil, fmt.Errorf("artifact directory: %w", err)
+		abs, err := filepath.Abs(c.Local.Dir)
+		if err != nil {
+			return nil, err
 		}
-		abs, _ := filepath.Abs(c.Local.Dir)
 		lc := *c.Local
 		lc.Dir = abs
-		return local.New(lc)
+		c.Local = &lc
+		if err := os.MkdirAll(abs, 0o750); err != nil {
+			return nil, fmt.Errorf("artifact directory: %w", err)
+		}
 	}
-	return openS3(ctx, c, log)
-}
-
-// openS3 is filled in when the S3 backend is available.
-var openS3 = func(ctx context.Context, c store.Config, log zerolog.Logger) (store.Store, error) {
-	return nil, errors.New("store: this build of imagebot has no S3 backend yet")
+	st, err := backend.Open(ctx, c, &log)
+	if err != nil {
+		return nil, fmt.Errorf("open the artifact store (%s): %w", backend.Describe(c), err)
+	}
+	return st, nil
 }

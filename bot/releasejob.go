@@ -1,0 +1,187 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/queue"
+	"github.com/imagebot/imagebot/bot/release"
+	"github.com/imagebot/imagebot/runner"
+	"github.com/imagebot/imagebot/runner/packer"
+)
+
+// ReleaseArgs is the job that builds and publishes one release (bot/release
+// queued it for a merge). The same image, version and digest at the same
+// merge commit is one job.
+type ReleaseArgs struct {
+	BuildID  string               `json:"build_id"`
+	Forge    string               `json:"forge" river:"unique"`
+	RepoName string               `json:"repo_name" river:"unique"`
+	SHA      string               `json:"sha" river:"unique"`
+	Image    string               `json:"image" river:"unique"`
+	Version  string               `json:"version" river:"unique"`
+	Digest   string               `json:"digest" river:"unique"`
+	Request  release.BuildRequest `json:"request"`
+}
+
+// Kind names the job for River.
+func (ReleaseArgs) Kind() string { return "imagebot_release" }
+
+type releaseWorker struct {
+	river.WorkerDefaults[ReleaseArgs]
+	b *Bot
+}
+
+// Timeout is off: the runner enforces each image's own deadline.
+func (w *releaseWorker) Timeout(*river.Job[ReleaseArgs]) time.Duration { return -1 }
+
+// releaser is the release flow over forge f, queueing through the bot.
+func (b *Bot) releaser(forgeName string, f forge.Forge) *release.Releaser {
+	return &release.Releaser{Store: b.deps.Store, Forge: f, Queue: releaseQueue{b, forgeName},
+		PageURL: b.cfg.PublicURL + "/images", Log: b.log.With().Str("forge", forgeName).Logger()}
+}
+
+// releasePush runs the release flow for a push to the default branch.
+func (b *Bot) releasePush(ctx context.Context, f forge.Forge, ev forge.Event) error {
+	checkout := func(ctx context.Context, repo forge.Repo, sha, before string) (string, error) {
+		return b.checkoutPair(ctx, f, ev.Forge, repo, sha, before)
+	}
+	_, err := b.releaser(ev.Forge, f).HandlePush(ctx, ev, checkout)
+	return err
+}
+
+// checkoutPair checks sha out and brings before's commit into the same
+// repository (both shallow), so the two can be diffed.
+func (b *Bot) checkoutPair(ctx context.Context, f forge.Forge, forgeName string, repo forge.Repo, sha, before string) (string, error) {
+	user, token := f.CloneAuth()
+	key := forgeName + "-" + repo.FullName
+	dir, err := b.git.Checkout(ctx, key, repo.CloneURL, sha, user, token)
+	if err != nil || strings.Trim(before, "0") == "" {
+		return dir, err
+	}
+	old, err := b.git.Checkout(ctx, key, repo.CloneURL, before, user, token)
+	if err != nil {
+		return "", err
+	}
+	bin := b.cfg.Builds.Git
+	if bin == "" {
+		bin = "git"
+	}
+	cmd := exec.CommandContext(ctx, bin, "-C", dir, "fetch", "-q", "--depth", "1", "--no-tags", "--", old, before)
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("bring %s beside %s: %v: %s", shortSHA(before), shortSHA(sha), err, strings.TrimSpace(string(out)))
+	}
+	return dir, nil
+}
+
+// releaseQueue queues release builds as durable jobs, recorded as builds
+// so the web page shows them.
+type releaseQueue struct {
+	b     *Bot
+	forge string
+}
+
+func (q releaseQueue) QueueRelease(ctx context.Context, req release.BuildRequest) error {
+	b := q.b
+	args := ReleaseArgs{BuildID: newID(), Forge: q.forge, RepoName: req.Repo.FullName, SHA: req.MergeCommit,
+		Image: req.Image, Version: req.Version, Digest: req.Digest, Request: req}
+	return b.q.InTx(ctx, func(tx queue.Tx) error {
+		res, err := tx.Insert(ctx, args, &river.InsertOpts{Queue: buildQueue("kvm"), MaxAttempts: 2,
+			UniqueOpts: river.UniqueOpts{ByArgs: true}})
+		if err != nil {
+			return fmt.Errorf("enqueue release of %s %s: %w", req.Image, req.Version, err)
+		}
+		if res.UniqueSkippedAsDuplicate {
+			return nil
+		}
+		repoJSON, _ := json.Marshal(req.Repo)
+		_, err = tx.Exec(ctx, `INSERT INTO imagebot_build (id, job_id, forge, repo, repo_json, mr, sha, image, digest, gen,
+			status, note, triggered_by, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $12, $13)`,
+			args.BuildID, res.Job.ID, q.forge, req.Repo.FullName, string(repoJSON), req.MR, req.MergeCommit, req.Image, req.Digest,
+			statusQueued, "release "+req.Version, req.TriggeredBy, time.Now().UnixMilli())
+		return err
+	})
+}
+
+// Work builds and publishes one release; the release's commit statuses
+// are set by bot/release, the build row shows it on the web page.
+func (w *releaseWorker) Work(ctx context.Context, job *river.Job[ReleaseArgs]) error {
+	b, a := w.b, job.Args
+	log := b.log.With().Str("build", a.BuildID).Str("image", a.Image).Str("release", a.Version).Logger()
+	set := func(sets string, args ...any) {
+		bg := context.WithoutCancel(ctx)
+		err := b.q.InTx(bg, func(tx queue.Tx) error { return updateBuild(bg, tx, a.BuildID, sets, args...) })
+		if err != nil {
+			log.Warn().Err(err).Msg("record release build")
+		}
+	}
+	f, err := b.forge(a.Forge)
+	if err != nil {
+		return err
+	}
+	tail := newLogTail(b.cfg.Report.LogTailLines)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b.mu.Lock()
+	b.running[a.BuildID], b.tails[a.BuildID] = cancel, tail
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		delete(b.running, a.BuildID)
+		delete(b.tails, a.BuildID)
+		b.mu.Unlock()
+		tail.close()
+	}()
+	set(`status = $1, step = $2, started_ms = $3, error = ''`, statusRunning, "fetch", time.Now().UnixMilli())
+	status, msg := string(runner.StatusSucceeded), ""
+	res, err := w.build(ctx, f, a, tail, set)
+	if err != nil {
+		status, msg = string(runner.StatusFailed), err.Error()
+		if res != nil && res.Status != runner.StatusSucceeded {
+			status = string(res.Status)
+		}
+	}
+	set(`status = $1, error = $2, finished_ms = $3, log_tail = $4`, status, b.redact(msg), time.Now().UnixMilli(), b.redact(tail.String()))
+	log.Info().Str("status", status).Str("error", b.redact(msg)).Msg("release build finished")
+	return nil
+}
+
+func (w *releaseWorker) build(ctx context.Context, f forge.Forge, a ReleaseArgs, tail *logTail, set func(string, ...any)) (*runner.Result, error) {
+	b := w.b
+	if b.deps.Builder == nil {
+		return nil, fmt.Errorf("this imagebot builds nothing")
+	}
+	user, token := f.CloneAuth()
+	dir, err := b.git.Checkout(ctx, a.Forge+"-"+a.RepoName, a.Request.Repo.CloneURL, a.SHA, user, token)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", shortSHA(a.SHA), err)
+	}
+	set(`step = $1`, "validate")
+	cat, err := b.deps.Catalog(ctx, dir)
+	if err != nil {
+		return nil, fmt.Errorf("the images at %s do not validate; nothing was built:\n%w", shortSHA(a.SHA), err)
+	}
+	out := filepath.Join(b.cfg.Builds.WorkDir, "out", a.BuildID)
+	if err := os.MkdirAll(out, 0o750); err != nil {
+		return nil, fmt.Errorf("output directory: %w", err)
+	}
+	set(`log_path = $1`, filepath.Join(out, "build.log"))
+	return b.releaser(a.Forge, f).BuildRelease(ctx, b.deps.Builder, cat, a.Request, a.BuildID, out, b.secrets(), func(e packer.Event) {
+		if e.Text != "" {
+			tail.Add(e.Text)
+		}
+		if e.Kind == packer.EventStep {
+			set(`step = $1`, strings.TrimSpace(e.Text))
+		}
+	})
+}
