@@ -169,6 +169,9 @@ func TestVSphereOVFExportBecomesVerifiedOVAAndPublishesToContentLibrary(t *testi
 	}
 	// (The simulator stores a disk as descriptor plus flat extent, so only
 	// the descriptor's size can be compared.)
+	if m := loc.Manifest(name + ".ova"); m.Kind != "vsphere-content-library" || !strings.Contains(m.Where, "imagebot-releases/"+name) || !strings.Contains(m.Where, loc.ItemID) {
+		t.Errorf("manifest location %+v", m)
+	}
 	if loc.LibraryID != libID || got[name+".ovf"] != int64(len(members[0].data)) || got[name+"-disk-0.vmdk"] == 0 {
 		t.Fatalf("library item %+v (want library %s) holds %v; descriptor %d, disk %d bytes", loc, libID, got, len(members[0].data), len(members[2].data))
 	}

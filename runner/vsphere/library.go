@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/imagebot/imagebot/runner/manifest"
 	"github.com/rs/zerolog"
 	"github.com/vmware/govmomi/ovf"
 	"github.com/vmware/govmomi/vapi/library"
@@ -280,3 +281,11 @@ func indexOVA(p string) (_ *ovaIndex, err error) {
 func (o *ovaIndex) uploads() []string { return append([]string{o.descriptor}, o.refs...) }
 
 func ptr[T any](v T) *T { return &v }
+
+// ManifestKind names content library publications in a build manifest.
+const ManifestKind = "vsphere-content-library"
+
+// Manifest is the release manifest's record of this publication of file.
+func (l Location) Manifest(file string) manifest.Location {
+	return manifest.Location{Kind: ManifestKind, Where: l.String(), File: file}
+}
