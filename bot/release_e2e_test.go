@@ -1,0 +1,224 @@
+package bot_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/imagebot/imagebot/bot"
+	"github.com/imagebot/imagebot/bot/browse"
+	"github.com/imagebot/imagebot/bot/config"
+	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/forge/gitlab"
+	"github.com/imagebot/imagebot/bot/forge/gitlab/gitlabtest"
+	"github.com/imagebot/imagebot/runner"
+	"github.com/imagebot/imagebot/runner/catalog"
+	"github.com/imagebot/imagebot/runner/store"
+	"github.com/imagebot/imagebot/runner/store/local"
+	"github.com/imagebot/imagebot/runner/testenv"
+)
+
+const (
+	relToken  = "glpat-Release-T0ken-5512"
+	relSecret = "hook-Release-S3cret-7781"
+)
+
+// relRepo is a git repository with the tiny image of bot/release's
+// fixtures: main, then a GitLab merge of a branch that touched tiny.
+type relRepo struct{ dir, before, after, head string }
+
+func relGit(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(testenv.Tool(t, "git"), append([]string{"-C", dir}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Alice", "GIT_AUTHOR_EMAIL=alice@example.com",
+		"GIT_COMMITTER_NAME=Alice", "GIT_COMMITTER_EMAIL=alice@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v: %s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func newRelRepo(t *testing.T) relRepo {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "images")
+	if err := os.CopyFS(dir, os.DirFS("release/testdata/repo")); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(filepath.Join(dir, "images/tiny/provisioner.sh"), 0o755)
+	raw := make([]byte, 1<<20) // boot sector: empty IDT, int 3: triple fault, QEMU exits
+	copy(raw, []byte{0x0f, 0x01, 0x1e, 0x10, 0x7c, 0xcd, 0x03})
+	raw[510], raw[511] = 0x55, 0xaa
+	rawPath := filepath.Join(t.TempDir(), "boot.raw")
+	os.WriteFile(rawPath, raw, 0o644)
+	os.MkdirAll(filepath.Join(dir, "disks"), 0o755)
+	if out, err := exec.Command(testenv.Tool(t, "qemu-img"), "convert", "-q", "-f", "raw", "-O", "qcow2", rawPath,
+		filepath.Join(dir, "disks/boot.qcow2")).CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img: %v: %s", err, out)
+	}
+	relGit(t, dir, "init", "-q", "-b", "main")
+	relGit(t, dir, "config", "uploadpack.allowAnySHA1InWant", "true")
+	relGit(t, dir, "add", "-A")
+	relGit(t, dir, "commit", "-q", "-m", "tiny image")
+	r := relRepo{dir: dir, before: relGit(t, dir, "rev-parse", "HEAD")}
+	relGit(t, dir, "checkout", "-q", "-b", "feature")
+	os.WriteFile(filepath.Join(dir, "images/tiny/provisioner.sh"), []byte("#!/bin/sh\n# still nothing runs inside\ntrue\n"), 0o755)
+	relGit(t, dir, "commit", "-q", "-am", "tiny: touch the provisioner")
+	r.head = relGit(t, dir, "rev-parse", "HEAD")
+	relGit(t, dir, "checkout", "-q", "main")
+	relGit(t, dir, "merge", "-q", "--no-ff", "feature", "-m", "Merge branch 'feature' into 'main'\n\nSee merge request infra/images!7")
+	r.after = relGit(t, dir, "rev-parse", "HEAD")
+	return r
+}
+
+// TestMergeThroughTheBotReleasesOnceThenSaysUpToDate runs imagebot's bot
+// in-process (webhook, River queue, release job, real Packer build, local
+// store) against GitLab's test server: the push webhook of a merge makes a
+// release build and a published release; the same push again releases
+// nothing and says so.
+func TestMergeThroughTheBotReleasesOnceThenSaysUpToDate(t *testing.T) {
+	packerBin := testenv.Tool(t, "packer")
+	testenv.Tool(t, "qemu-system-x86_64")
+	repo := newRelRepo(t)
+	gl := gitlabtest.New(t, relToken)
+	gl.SetMergeRequest(gitlabtest.ProjectID, forge.MergeRequest{Number: 7, Title: "tiny: touch the provisioner", Author: "alice",
+		HeadSHA: repo.head, HeadBranch: "feature", TargetBranch: "main", State: "merged", MergeCommit: repo.after})
+
+	tmp, err := os.MkdirTemp("/tmp", "ibr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	t.Setenv("TMPDIR", tmp)
+	data := t.TempDir()
+	t.Setenv("IMAGEBOT_GITLAB_TOKEN", relToken)
+	t.Setenv("IMAGEBOT_GITLAB_WEBHOOK_SECRET", relSecret)
+	t.Setenv("IMAGEBOT_GITLAB_BASE_URL", gl.URL)
+	t.Setenv("IMAGEBOT_GITLAB_BOT_USER", "imagebot")
+	t.Setenv("IMAGEBOT_DATA_DIR", data)
+	cfg, err := config.Load("", os.Environ())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	cfg.SetListen(strings.TrimPrefix(srv.URL, "http://"))
+	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
+	g, err := gitlab.New(gitlab.Config{BaseURL: gl.URL, Token: relToken, WebhookSecret: relSecret, BotUser: "imagebot", Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := runner.New(runner.Config{Packer: packerBin, WorkDir: filepath.Join(data, "runner"), CacheDir: filepath.Join(data, "cache"),
+		Accelerator: "tcg", Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := local.New(store.LocalConfig{Dir: filepath.Join(data, "artifacts"), BaseURL: srv.URL + "/download"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bot.New(context.Background(), bot.Deps{
+		Config: cfg, Log: log, Forges: map[string]forge.Forge{"gitlab": g},
+		Builder: r, Publish: &bot.StorePublisher{Store: st, Log: log}, Store: st,
+		Catalog: func(ctx context.Context, root string) (*catalog.Catalog, error) {
+			cat, diags := catalog.LoadContext(ctx, root)
+			if diags.HasErrors() {
+				return nil, diags.Err()
+			}
+			return cat, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/", bot.NewServer(b))
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		b.Close(ctx)
+	})
+
+	push := gitlabtest.Payload(t, "push.json", gitlabtest.Set("before", repo.before), gitlabtest.Set("after", repo.after),
+		gitlabtest.Set("checkout_sha", repo.after), gitlabtest.Set("project.git_http_url", repo.dir),
+		gitlabtest.Set("repository.git_http_url", repo.dir))
+	deliver := func() {
+		t.Helper()
+		resp, err := http.DefaultClient.Do(gitlabtest.Request(t, srv.URL+"/webhooks/gitlab", relSecret, gitlabtest.PushHook, "", push))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("push webhook answered %d", resp.StatusCode)
+		}
+	}
+	waitUntil := func(what string, d time.Duration, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(d); !cond(); time.Sleep(200 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out after %s waiting for %s", d, what)
+			}
+		}
+	}
+
+	deliver()
+	waitUntil("the release's success status", 4*time.Minute, func() bool {
+		s := gl.LastStatus(repo.after, "imagebot/tiny")
+		return s.State == "success" || s.State == "failed"
+	})
+	if s := gl.LastStatus(repo.after, "imagebot/tiny"); s.State != "success" || !strings.Contains(s.Description, "0.1.0 released") {
+		t.Fatalf("release status = %+v", s)
+	}
+	v, err := browse.Resolve(context.Background(), st, "tiny", "latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := v.Manifest; v.Name() != "0.1.0" || !m.Release || m.MergeCommit != repo.after || m.MR != 7 || m.PackerVersion == "" {
+		t.Errorf("release manifest: %s", m.Raw)
+	}
+	// The release build is in the bot's build history (the web page's source).
+	resp, err := http.Get(srv.URL + "/api/builds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var builds []bot.Build
+	json.NewDecoder(resp.Body).Decode(&builds)
+	resp.Body.Close()
+	if len(builds) != 1 || builds[0].Image != "tiny" || builds[0].SHA != repo.after || builds[0].Status != "succeeded" {
+		t.Errorf("build history = %+v", builds)
+	}
+	waitUntil("the release comment on !7", 30*time.Second, func() bool { return len(gl.Comments(gitlabtest.ProjectID, 7)) >= 1 })
+	if c := gl.Comments(gitlabtest.ProjectID, 7); !strings.Contains(c[0].Body, "| tiny | 0.1.0 | building") {
+		t.Errorf("release comment: %s", c[0].Body)
+	}
+
+	// The same push again (a new delivery): released already, nothing built.
+	deliver()
+	waitUntil("the second release comment", time.Minute, func() bool { return len(gl.Comments(gitlabtest.ProjectID, 7)) >= 2 })
+	if c := gl.Comments(gitlabtest.ProjectID, 7); !strings.Contains(c[1].Body, "already released with the same inputs; nothing to do") {
+		t.Errorf("second release comment: %s", c[1].Body)
+	}
+	resp, err = http.Get(srv.URL + "/api/builds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	builds = nil
+	json.NewDecoder(resp.Body).Decode(&builds)
+	resp.Body.Close()
+	if len(builds) != 1 {
+		t.Errorf("the second push built again: %+v", builds)
+	}
+}
