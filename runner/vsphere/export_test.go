@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imagebot/imagebot/runner/catalog"
 	"github.com/imagebot/imagebot/runner/ova"
 	"github.com/vmware/govmomi/vapi/library"
 )
@@ -155,9 +156,18 @@ func TestVSphereOVFExportBecomesVerifiedOVAAndPublishesToContentLibrary(t *testi
 	// vCenter) checks the SHA256 sums and that the disk is streamOptimized.
 	sim := startVCSim(t)
 	libID := sim.createLibrary(t, "imagebot-releases")
-	loc, err := PublishOVA(context.Background(), sim.cfg, "imagebot-releases", name, out)
+	img := &catalog.Image{Name: "centos7-appliance", Env: catalog.Env{VSphere: &catalog.VSphere{ContentLibrary: "imagebot-releases"}}}
+	rec, err := PublishRelease(context.Background(), sim.cfg, img, "1.0.0", out)
 	if err != nil {
 		t.Fatal(err)
+	}
+	ids, err := sim.libraryManager(t).FindLibraryItems(context.Background(), library.FindItem{LibraryID: libID, Name: name})
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("item %s in the library: %q, %v", name, ids, err)
+	}
+	loc := Location{Server: sim.cfg.Server(), Library: "imagebot-releases", LibraryID: libID, Item: name, ItemID: ids[0]}
+	if *rec != loc.Manifest(name+".ova") {
+		t.Errorf("manifest record %+v, want %+v", *rec, loc.Manifest(name+".ova"))
 	}
 	files, err := sim.libraryManager(t).ListLibraryItemFiles(context.Background(), loc.ItemID)
 	if err != nil {

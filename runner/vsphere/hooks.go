@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/imagebot/imagebot/runner/catalog"
+	"github.com/imagebot/imagebot/runner/manifest"
 	"github.com/imagebot/imagebot/runner/ova"
 )
 
@@ -177,4 +178,24 @@ func PackExport(ctx context.Context, dir, outOVA string) (*ova.Result, error) {
 		return nil, err
 	}
 	return ova.FromOVF(ctx, desc, outOVA)
+}
+
+// PublishRelease publishes a released OVA of img to its content library
+// (env.yaml's vsphere.content_library, else the deployment's) as the item
+// "<image>-<version>" and returns the manifest's record of it; nil, nil
+// when neither names a library.
+func PublishRelease(ctx context.Context, cfg Config, img *catalog.Image, version, ovaPath string) (*manifest.Location, error) {
+	lib := cfg.ContentLibrary
+	if img.Env.VSphere != nil && img.Env.VSphere.ContentLibrary != "" {
+		lib = img.Env.VSphere.ContentLibrary
+	}
+	if lib == "" {
+		return nil, nil
+	}
+	loc, err := PublishOVA(ctx, cfg, lib, img.Name+"-"+version, ovaPath)
+	if err != nil {
+		return nil, err
+	}
+	m := loc.Manifest(filepath.Base(ovaPath))
+	return &m, nil
 }

@@ -81,6 +81,10 @@ func TestVSphereImagesGetEveryVariableTheyNeedFromImagebot(t *testing.T) {
 	if req := RequirementsFor(cat, base); req.MinFreeBytes != 65536<<20 || req.Template != "" {
 		t.Errorf("base requirements %+v", req)
 	}
+	// No content library for the base: publishing is skipped without asking vCenter.
+	if rec, err := PublishRelease(context.Background(), cfg, base, "1.0.0", "/nonexistent.ova"); rec != nil || err != nil {
+		t.Errorf("PublishRelease without a library: %v, %v", rec, err)
+	}
 }
 
 // The two-stage flow's bookkeeping end to end in the simulator: the machines
