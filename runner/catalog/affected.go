@@ -16,21 +16,24 @@ import (
 // its input files or lies under its directory, a declared input or a
 // referenced directory, so added and deleted files count too.
 func Affected(cat *Catalog, changedPaths []string) []string {
+	order := cat.Order
+	if len(order) != len(cat.Images) { // a catalog not made by Load
+		order, _ = buildOrder(cat.Images)
+	}
 	hit := map[string]bool{}
-	for _, name := range cat.Order {
-		img := cat.Images[name]
-		if img != nil && touches(img, changedPaths) {
+	for _, name := range order {
+		if img := cat.Images[name]; img != nil && touches(img, changedPaths) {
 			hit[name] = true
 		}
 	}
-	// Order puts every base before its children, so one pass reaches grandchildren too.
-	for _, name := range cat.Order {
-		if b := cat.Images[name].Env.Base; b != "" && hit[b] {
+	// order puts every base before its children, so one pass reaches grandchildren too.
+	for _, name := range order {
+		if img := cat.Images[name]; img != nil && img.Env.Base != "" && hit[img.Env.Base] {
 			hit[name] = true
 		}
 	}
 	var out []string
-	for _, name := range cat.Order {
+	for _, name := range order {
 		if hit[name] {
 			out = append(out, name)
 		}

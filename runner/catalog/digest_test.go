@@ -161,6 +161,18 @@ func TestAffectedByPaths(t *testing.T) {
 	}
 }
 
+// A catalog put together by hand (as a test of the bot might) works too.
+func TestAffectedOnHandMadeCatalog(t *testing.T) {
+	cat := &Catalog{Images: map[string]*Image{
+		"app":  {Name: "app", Dir: "images/app", Env: Env{Base: "base"}},
+		"base": {Name: "base", Dir: "images/base", Inputs: []string{"images/base/env.yaml", "kickstart/base.ks"}},
+		"solo": {Name: "solo", Dir: "images/solo"},
+	}}
+	if got := Affected(cat, []string{"kickstart/base.ks"}); !reflect.DeepEqual(got, []string{"base", "app"}) {
+		t.Errorf("got %v, want [base app]", got)
+	}
+}
+
 func git(t *testing.T, dir string, args ...string) {
 	t.Helper()
 	cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"}, args...)...)

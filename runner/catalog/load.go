@@ -264,36 +264,51 @@ func (li *loadedImage) checkProvisioner(ctx context.Context, root string) {
 	li.errorf(Pos{File: file}, "bash -n failed: %s", strings.TrimSpace(stderr.String()))
 }
 
-// orderImages checks every base and sets the build order: by depth in the
-// base chain, then by name. Images in a base cycle come last.
+// orderImages checks every base and sets the build order.
 func orderImages(cat *Catalog, byName map[string]*loadedImage) Diagnostics {
 	var diags Diagnostics
 	names := sortedKeys(cat.Images)
 	for _, n := range names {
 		img := cat.Images[n]
-		if img.Env.Base == "" {
-			continue
-		}
-		if _, ok := cat.Images[img.Env.Base]; !ok {
+		if _, ok := cat.Images[img.Env.Base]; img.Env.Base != "" && !ok {
 			diags = append(diags, errorAt(n, byName[n].envPos["base"], "base image %q does not exist%s", img.Env.Base, Suggest(img.Env.Base, names)))
 		}
 	}
-	depth := map[string]int{}
-	const cyclic = 1 << 30
+	order, cycles := buildOrder(cat.Images)
 	for _, n := range names {
+		if chain, ok := cycles[n]; ok {
+			diags = append(diags, errorAt(n, byName[n].envPos["base"], "base cycle: %s: an image cannot derive from itself, directly or through others", strings.Join(chain, " -> ")))
+		}
+	}
+	cat.Order = order
+	return diags
+}
+
+// buildOrder sorts images by their depth in the base chain, then by name,
+// so every base comes before its children. Images in a base cycle come last;
+// cycles maps each image on a cycle to the cycle as seen from it (a -> b -> a).
+func buildOrder(images map[string]*Image) (order []string, cycles map[string][]string) {
+	const cyclic = 1 << 30
+	depth := map[string]int{}
+	cycles = map[string][]string{}
+	order = sortedKeys(images)
+	for _, n := range order {
 		chain := []string{n}
 		seen := map[string]bool{n: true}
-		cur := n
-		for {
-			b := cat.Images[cur].Env.Base
-			if _, ok := cat.Images[b]; b == "" || !ok {
+		for cur := n; ; {
+			img := images[cur]
+			b := ""
+			if img != nil {
+				b = img.Env.Base
+			}
+			if _, ok := images[b]; b == "" || !ok {
 				depth[n] = len(chain) - 1
 				break
 			}
 			if seen[b] {
 				depth[n] = cyclic
 				if b == n {
-					diags = append(diags, errorAt(n, byName[n].envPos["base"], "base cycle: %s -> %s: an image cannot derive from itself, directly or through others", strings.Join(chain, " -> "), b))
+					cycles[n] = append(chain, b)
 				}
 				break
 			}
@@ -302,9 +317,8 @@ func orderImages(cat *Catalog, byName map[string]*loadedImage) Diagnostics {
 			cur = b
 		}
 	}
-	cat.Order = append([]string(nil), names...)
-	sort.SliceStable(cat.Order, func(i, j int) bool { return depth[cat.Order[i]] < depth[cat.Order[j]] })
-	return diags
+	sort.SliceStable(order, func(i, j int) bool { return depth[order[i]] < depth[order[j]] })
+	return order, cycles
 }
 
 // Suggest returns ` (did you mean "x"?)` for the known name closest to name,
