@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/imagebot/imagebot/bot/queue"
 	"github.com/imagebot/imagebot/bot/web"
@@ -76,6 +77,13 @@ func toWeb(bd Build) web.Build {
 		Finished: bd.Finished, Error: bd.Error, TriggeredBy: bd.TriggeredBy}
 	if bd.Step != "" {
 		wb.Steps = []web.Step{{Name: bd.Step, Started: bd.Started, Finished: bd.Finished, Failed: bd.Done() && bd.Status != "succeeded"}}
+	}
+	if version, ok := strings.CutPrefix(bd.Note, "release "); ok { // a release build (releasejob.go)
+		wb.Kind, wb.Version = "release", version
+		if bd.Status == "succeeded" {
+			wb.Artifact = version
+		}
+		return wb
 	}
 	if bd.Status == "succeeded" && bd.MR > 0 {
 		ref := store.MRBuild(bd.Image, bd.MR, bd.SHA)

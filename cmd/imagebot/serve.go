@@ -76,6 +76,11 @@ func runServe(ctx context.Context, args []string) error {
 		b.Close(context.Background())
 		return err
 	}
+	if st != nil {
+		// MR builds expire after storage.*.retention_days: swept here for a
+		// local directory; an S3 bucket's lifecycle rule does it by itself.
+		go backend.RunRetention(ctx, st, cfg.Store, time.Hour, log)
+	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	log.Info().Str("listen", ln.Addr().String()).Str("database", cfg.Database.Driver).
 		Str("gitlab_webhook", cfg.PublicURL+"/webhooks/gitlab").Str("github_webhook", cfg.PublicURL+"/webhooks/github").
