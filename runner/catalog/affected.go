@@ -72,7 +72,9 @@ func cleanRel(p string) string {
 
 // ChangedPaths lists the repository-relative paths that differ between two
 // git revisions of the repository at root (renames count as a deletion and
-// an addition, so both paths are listed).
+// an addition, so both paths are listed). A `from` of all zeros, as forges
+// send for a newly pushed branch, means no previous commit: every file of
+// `to` counts as changed.
 func ChangedPaths(ctx context.Context, root, from, to string) ([]string, error) {
 	for _, rev := range []string{from, to} {
 		if rev == "" || strings.HasPrefix(rev, "-") {
@@ -80,11 +82,15 @@ func ChangedPaths(ctx context.Context, root, from, to string) ([]string, error) 
 		}
 	}
 	// --relative: paths relative to root even when root is below the git top level.
-	cmd := exec.CommandContext(ctx, "git", "-C", root, "diff", "--name-only", "--no-renames", "--relative", "-z", from, to, "--")
+	args := []string{"-C", root, "diff", "--name-only", "--no-renames", "--relative", "-z", from, to, "--"}
+	if strings.Trim(from, "0") == "" {
+		args = []string{"-C", root, "ls-tree", "-r", "--name-only", "-z", to}
+	}
+	cmd := exec.CommandContext(ctx, "git", args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("git diff --name-only %s %s in %s: %v: %s", from, to, root, err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("git %s in %s: %v: %s", strings.Join(args[2:], " "), root, err, strings.TrimSpace(stderr.String()))
 	}
 	var out []string
 	for _, p := range strings.Split(stdout.String(), "\x00") {

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -204,6 +205,11 @@ func TestAffectedBetweenGitRevisions(t *testing.T) {
 	got, _, err = AffectedRevisions(ctx, root, "HEAD~2", "HEAD~1")
 	if err != nil || !reflect.DeepEqual(got, []string{"base", "child", "grandchild"}) {
 		t.Errorf("HEAD~2..HEAD~1: %v, %v; want [base child grandchild]", got, err)
+	}
+	// A new branch: forges send an all-zero "before"; everything counts.
+	got, _, err = AffectedRevisions(ctx, root, strings.Repeat("0", 40), "HEAD")
+	if err != nil || len(got) != 6 || got[0] != "base" {
+		t.Errorf("from zero: %v, %v; want all 6 images, bases first", got, err)
 	}
 	// The images repository may be a subdirectory of the git repository.
 	sub := filepath.Join(t.TempDir(), "mono")
