@@ -176,7 +176,7 @@ func (w *releaseWorker) build(ctx context.Context, f forge.Forge, a ReleaseArgs,
 		return nil, fmt.Errorf("output directory: %w", err)
 	}
 	set(`log_path = $1`, filepath.Join(out, "build.log"))
-	return b.releaser(a.Forge, f).BuildRelease(ctx, b.deps.Builder, cat, a.Request, a.BuildID, out, b.secrets(), func(e packer.Event) {
+	res, err := b.releaser(a.Forge, f).BuildRelease(ctx, b.deps.Builder, cat, a.Request, a.BuildID, out, b.secrets(), func(e packer.Event) {
 		if e.Text != "" {
 			tail.Add(e.Text)
 		}
@@ -184,4 +184,12 @@ func (w *releaseWorker) build(ctx context.Context, f forge.Forge, a ReleaseArgs,
 			set(`step = $1`, strings.TrimSpace(e.Text))
 		}
 	})
+	if res != nil {
+		for _, f := range res.Files { // published (or failed): build.log stays for the log API
+			if f.Path != res.LogPath {
+				_ = os.Remove(f.Path)
+			}
+		}
+	}
+	return res, err
 }
