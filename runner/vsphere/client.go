@@ -2,6 +2,7 @@ package vsphere
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/url"
@@ -42,6 +43,10 @@ func dial(ctx context.Context, cfg Config) (*conn, error) {
 	}
 	vc, err := vim25.NewClient(ctx, sc)
 	if err != nil {
+		var cv *tls.CertificateVerificationError
+		if errors.As(err, &cv) {
+			return nil, fmt.Errorf("connect to vCenter %s: %w (trust its CA with ca_file, or set insecure: true)", u, err)
+		}
 		return nil, fmt.Errorf("connect to vCenter %s: %w", u, err)
 	}
 	sm := session.NewManager(vc)

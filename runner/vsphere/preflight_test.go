@@ -30,6 +30,8 @@ func TestPreflightPassesOnCompleteInventoryAndNamesEachMissingPiece(t *testing.T
 			want: []string{`base template "centos7-base-ffffffffffff" not found in datacenter "DC0": build the base image "centos7-base" first`}},
 		{name: "bad credentials", edit: func(c *Config) { c.Password = "wrong" },
 			want: []string{`login as "imagebot@vsphere.local"`, "incorrect user name or password"}, errIs: ErrLogin},
+		{name: "untrusted certificate", edit: func(c *Config) { c.Insecure = false },
+			want: []string{"connect to vCenter", "trust its CA with ca_file, or set insecure: true"}},
 		{name: "wrong datacenter", edit: func(c *Config) { c.Datacenter = "DC9" },
 			want: []string{`datacenter "DC9" not found in vCenter`, "(have: DC0)"}},
 		{name: "wrong cluster", edit: func(c *Config) { c.Cluster = "gold" },
@@ -74,6 +76,19 @@ func TestPreflightPassesOnCompleteInventoryAndNamesEachMissingPiece(t *testing.T
 			}
 			t.Logf("failed in %v: %v", took.Round(time.Millisecond), err)
 		})
+	}
+}
+
+func TestPreflightVerifiesVCenterWithCAFile(t *testing.T) {
+	sim := startVCSim(t)
+	ca, err := sim.Server.CertificateFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := sim.cfg
+	cfg.Insecure, cfg.CAFile = false, ca
+	if err := Preflight(context.Background(), cfg, Requirements{}); err != nil {
+		t.Fatalf("preflight with the simulator's certificate as ca_file: %v", err)
 	}
 }
 
