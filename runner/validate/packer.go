@@ -238,7 +238,14 @@ func packerDiagnostic(root string, img *catalog.Image, sev catalog.Severity, tex
 			parts = append(parts, p)
 		}
 	}
-	d.Message = "packer validate: " + strings.Join(parts, " ")
+	msg := ""
+	if len(parts) > 0 {
+		msg = parts[0] // the summary, then the detail
+		if len(parts) > 1 {
+			msg += ": " + strings.Join(parts[1:], " ")
+		}
+	}
+	d.Message = "packer validate: " + msg
 	return d
 }
 
