@@ -51,6 +51,11 @@ func git(t *testing.T, dir string, args ...string) string {
 }
 
 func newImagesRepo(t *testing.T) imagesRepo {
+	return newImagesRepoMerged(t, "Merge branch 'feature' into 'main'\n\ntiny: touch the provisioner\n\nSee merge request infra/images!7")
+}
+
+// newImagesRepoMerged is newImagesRepo with the merge commit's message.
+func newImagesRepoMerged(t *testing.T, mergeMessage string) imagesRepo {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS("testdata/repo")); err != nil {
@@ -80,7 +85,7 @@ func newImagesRepo(t *testing.T) imagesRepo {
 	}
 	git(t, dir, "commit", "-q", "-am", "tiny: touch the provisioner")
 	git(t, dir, "checkout", "-q", "main")
-	git(t, dir, "merge", "-q", "--no-ff", "feature", "-m", "Merge branch 'feature' into 'main'\n\ntiny: touch the provisioner\n\nSee merge request infra/images!7")
+	git(t, dir, "merge", "-q", "--no-ff", "feature", "-m", mergeMessage)
 	r.after = git(t, dir, "rev-parse", "HEAD")
 	return r
 }
