@@ -232,15 +232,16 @@ func packerDiagnostic(root string, img *catalog.Image, sev catalog.Severity, tex
 	}
 	text = strings.Replace(text, "(source code not available)", "", 1)
 	text = strings.TrimPrefix(strings.TrimPrefix(text, "Error: "), "Warning: ")
+	// Paragraphs: the summary (packer wraps long ones), then the detail.
 	var parts []string
-	for _, p := range strings.Split(text, "\n") {
-		if p = strings.TrimSpace(p); p != "" {
+	for _, para := range strings.Split(text, "\n\n") {
+		if p := strings.Join(strings.Fields(para), " "); p != "" {
 			parts = append(parts, p)
 		}
 	}
 	msg := ""
 	if len(parts) > 0 {
-		msg = parts[0] // the summary, then the detail
+		msg = parts[0]
 		if len(parts) > 1 {
 			msg += ": " + strings.Join(parts[1:], " ")
 		}
