@@ -29,20 +29,29 @@ const simSource = "DC0_C0_RP0_VM0"
 // onLine for each line of its machine-readable output.
 func startPacker(t *testing.T, sim *vcsim, buildID, communicator, base string, onLine func(string)) *exec.Cmd {
 	t.Helper()
-	bin := testenv.Tool(t, "packer")
 	vars := Vars(sim.cfg, Build{ID: buildID, Version: "1.0.0", Image: &catalog.Image{Name: "sim"}})
 	vars[catalog.VarBuildID] = buildID
 	vars[catalog.VarBaseImage] = base
-	args := []string{"build", "-machine-readable", "-var", "communicator=" + communicator,
-		"-var", "linked_clone=" + strconv.FormatBool(base != simSource)}
+	vars["communicator"] = communicator
+	vars["linked_clone"] = strconv.FormatBool(base != simSource)
+	delete(vars, catalog.VarHost)
+	return startPackerIn(t, filepath.Join("testdata", "packer-clone"), vars, onLine)
+}
+
+// startPackerIn runs packer build in dir as the runner does: variables on
+// the command line except the vCenter password, which goes through the
+// environment; its own process group, killed when the test ends.
+func startPackerIn(t *testing.T, dir string, vars map[string]string, onLine func(string)) *exec.Cmd {
+	t.Helper()
+	bin := testenv.Tool(t, "packer")
+	args := []string{"build", "-machine-readable"}
 	for k, v := range vars {
-		if k == catalog.VarVCenterPassword || k == catalog.VarHost {
-			continue
+		if k != catalog.VarVCenterPassword {
+			args = append(args, "-var", k+"="+v)
 		}
-		args = append(args, "-var", k+"="+v)
 	}
 	cmd := exec.Command(bin, append(args, ".")...)
-	cmd.Dir = filepath.Join("testdata", "packer-clone")
+	cmd.Dir = dir
 	tmp := t.TempDir()
 	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1", "PACKER_NO_COLOR=1",
 		"PACKER_CACHE_DIR="+filepath.Join(tmp, "cache"), "PACKER_CONFIG_DIR="+tmp,
@@ -198,5 +207,76 @@ func TestRealPackerTwoStageBuildsKeepTheBaseAndLeaveNothingElse(t *testing.T) {
 	}
 	if !after[kept] || len(after) != len(before)+1 {
 		t.Errorf("after both builds: %v; want the inventory plus %s", after, kept)
+	}
+}
+
+// The repository's own centos7-base template, run by the real Packer against
+// the simulator (a stand-in ISO; the simulator boots nothing): the machine it
+// creates carries both marks, and when the build host dies while Packer
+// waits for the installer, cleanup finds that machine and removes it.
+func TestRealPackerCentos7BaseMarksItsMachineAndCleanupRemovesItAfterAKill(t *testing.T) {
+	cat := loadRepo(t)
+	img := cat.Images["centos7-base"]
+	sim := startVCSim(t)
+	before := sim.vmNames(t)
+	tmp := t.TempDir()
+	iso := filepath.Join(tmp, "stand-in.iso")
+	if err := os.WriteFile(iso, []byte("not an installer"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vars := Vars(sim.cfg, Build{ID: "c7", Version: "1.0.0", Image: img, Catalog: cat})
+	vars[catalog.VarBuildID] = "c7"
+	vars[catalog.VarImageVersion] = "1.0.0"
+	vars[catalog.VarOutputDirectory] = filepath.Join(tmp, "output")
+	vars["iso_url"] = iso
+	vars["iso_checksum"] = "none"
+	delete(vars, catalog.VarHost) // cluster only
+
+	var log outputLog
+	booting := make(chan struct{})
+	var once sync.Once
+	cmd := startPackerIn(t, filepath.Join(testenv.RepoRoot(t), img.Dir), vars, func(line string) {
+		log.add(line)
+		if strings.Contains(line, "Waiting 15s for boot") {
+			once.Do(func() { close(booting) })
+		}
+	})
+	waitFor(t, booting, "booting the installer", 2*time.Minute, &log)
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if strings.Contains(log.String(), sim.cfg.Password) {
+		t.Error("packer's output shows the vCenter password")
+	}
+
+	name := VMName("c7", "centos7-base")
+	vm, err := find.NewFinder(sim.Client).VirtualMachine(context.Background(), "/DC0/vm/imagebot/"+name)
+	if err != nil {
+		t.Fatalf("packer's machine %s is not in the simulator: %v\n%s", name, err, log.String())
+	}
+	var m mo.VirtualMachine
+	if err := vm.Properties(context.Background(), vm.Reference(), []string{"config", "runtime"}, &m); err != nil {
+		t.Fatal(err)
+	}
+	if markedBuildID(m.Config.Annotation, nil) != "c7" || markedBuildID("", m.Config.ExtraConfig) != "c7" {
+		t.Errorf("marks: annotation %q, extraConfig %v", m.Config.Annotation, m.Config.ExtraConfig)
+	}
+	if m.Config.Hardware.NumCPU != 2 || m.Config.Hardware.MemoryMB != 4096 || m.Config.GuestId != "centos7_64Guest" {
+		t.Errorf("hardware: %d CPUs, %d MB, guest %s", m.Config.Hardware.NumCPU, m.Config.Hardware.MemoryMB, m.Config.GuestId)
+	}
+
+	removed, err := Cleanup(context.Background(), sim.cfg, "c7")
+	if err != nil || !slices.Equal(removed, []string{name}) {
+		t.Fatalf("cleanup removed %q, %v; want [%s]", removed, err, name)
+	}
+	after := sim.vmNames(t)
+	for n := range before {
+		if !after[n] {
+			t.Errorf("%s was removed", n)
+		}
+	}
+	if len(after) != len(before) {
+		t.Errorf("after cleanup %d machines, before the build %d", len(after), len(before))
 	}
 }
