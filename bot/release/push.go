@@ -57,28 +57,36 @@ func (r *Releaser) mergedMR(ctx context.Context, repo forge.Repo, root, sha stri
 		r.Log.Warn().Err(err).Str("sha", sha).Msg("read the merge commit's message")
 		return nil
 	}
-	msg := strings.TrimSpace(string(out))
+	n, ok := MergedNumber(string(out))
+	if !ok {
+		return nil // a direct push: statuses only
+	}
+	mr, err := r.Forge.GetMergeRequest(ctx, repo, n)
+	if err != nil {
+		r.Log.Warn().Err(err).Int("mr", n).Msg("look up the merged merge request")
+		return nil
+	}
+	if mr.MergeCommit != "" && mr.MergeCommit != sha {
+		r.Log.Warn().Int("mr", n).Str("merge_commit", mr.MergeCommit).Str("sha", sha).Msg("the commit names a merge request that merged elsewhere")
+		return nil
+	}
+	return &mr
+}
+
+// MergedNumber reads the merge request number a merge commit's message
+// names, if any.
+func MergedNumber(msg string) (int, bool) {
+	msg = strings.TrimSpace(msg)
 	title, _, _ := strings.Cut(msg, "\n")
 	for _, re := range []*regexp.Regexp{gitlabMergeRE, githubMergeRE, squashRE} {
 		text := msg
 		if re == squashRE {
 			text = title
 		}
-		m := re.FindStringSubmatch(text)
-		if m == nil {
-			continue
+		if m := re.FindStringSubmatch(text); m != nil {
+			n, err := strconv.Atoi(m[1])
+			return n, err == nil && n > 0
 		}
-		n, _ := strconv.Atoi(m[1])
-		mr, err := r.Forge.GetMergeRequest(ctx, repo, n)
-		if err != nil {
-			r.Log.Warn().Err(err).Int("mr", n).Msg("look up the merged merge request")
-			return nil
-		}
-		if mr.MergeCommit != "" && mr.MergeCommit != sha {
-			r.Log.Warn().Int("mr", n).Str("merge_commit", mr.MergeCommit).Str("sha", sha).Msg("the commit names a merge request that merged elsewhere")
-			return nil
-		}
-		return &mr
 	}
-	return nil
+	return 0, false
 }
