@@ -100,7 +100,13 @@ func (q *Queue) commitBatch(batch []*acceptReq) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	now := time.Now().UnixMilli()
+	start := time.Now()
+	now := start.UnixMilli()
+	defer func() {
+		if d := time.Since(start); d > 50*time.Millisecond {
+			q.log.Warn().Dur("took", d).Int("deliveries", len(live)).Msg("slow delivery commit")
+		}
+	}()
 	err := q.InTx(ctx, func(tx Tx) error {
 		var params []river.InsertManyParams
 		for _, r := range live {

@@ -28,6 +28,9 @@ func openSQLite(ctx context.Context, o Options) (backend, error) {
 	v.Add("_pragma", "synchronous("+sync+")")
 	v.Add("_pragma", "busy_timeout(10000)")
 	v.Add("_pragma", "foreign_keys(ON)")
+	// Checkpoints (which fsync the database file) run in the background
+	// on their own connection, not inside a webhook's commit.
+	v.Add("_pragma", "wal_autocheckpoint(0)")
 	v.Add("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+o.Path+"?"+v.Encode())
 	if err != nil {
@@ -42,9 +45,24 @@ func openSQLite(ctx context.Context, o Options) (backend, error) {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", o.Path, err)
 	}
-	client, err := newClient(ctx, riversqlite.New(db), o, true)
+	ckpt, err := sql.Open("sqlite", "file:"+o.Path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", o.Path, err)
+	}
+	ckpt.SetMaxOpenConns(1)
+	stopCkpt := make(chan struct{})
+	ckptDone := make(chan struct{})
+	go checkpointer(ckpt, stopCkpt, ckptDone, o)
+	closeAll := func() {
+		close(stopCkpt)
+		<-ckptDone
+		ckpt.Close()
+		db.Close()
+	}
+	client, err := newClient(ctx, riversqlite.New(db), o, true)
+	if err != nil {
+		closeAll()
 		return nil, fmt.Errorf("open sqlite queue: %w", err)
 	}
 	b := &riverBackend[*sql.Tx]{
@@ -74,7 +92,7 @@ func openSQLite(ctx context.Context, o Options) (backend, error) {
 			return err
 		},
 		pingFn:  db.PingContext,
-		closeFn: func() { db.Close() },
+		closeFn: closeAll,
 	}
 	if o.RequeueRunning {
 		if err := requeueRunningSQLite(ctx, b); err != nil {
@@ -106,4 +124,28 @@ func requeueRunningSQLite(ctx context.Context, b *riverBackend[*sql.Tx]) error {
 		}
 		return nil
 	})
+}
+
+// checkpointer copies the WAL into the database file every second (PASSIVE:
+// it never blocks the writer) and truncates the WAL when it has grown.
+func checkpointer(db *sql.DB, stop <-chan struct{}, done chan<- struct{}, o Options) {
+	defer close(done)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			_, _ = db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+			return
+		case <-t.C:
+			var busy, logPages, done int64
+			if err := db.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logPages, &done); err != nil {
+				o.Log.Warn().Err(err).Msg("sqlite checkpoint")
+				continue
+			}
+			if logPages > 20000 && logPages == done {
+				_, _ = db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+			}
+		}
+	}
 }
