@@ -216,6 +216,9 @@ func TestLatestRedirectsToTheNewestRelease(t *testing.T) {
 	if code != http.StatusFound || resp.Header.Get("Location") != "/images/debian12-app/1.3.0" {
 		t.Fatalf("latest = %d %q", code, resp.Header.Get("Location"))
 	}
+	if code, body, _ := get(t, f.srv.URL+"/images/debian12-app/latest/manifest.json"); code != 200 || !strings.Contains(body, `"version": "1.3.0"`) {
+		t.Errorf("latest/manifest.json = %d %s", code, body)
+	}
 	browsetest.Publish(t, f.st, browsetest.Build{Ref: store.Release("debian12-app", "1.10.0"), Digest: "sha256:1010", GitSHA: "1010101010",
 		Files: map[string][]byte{"debian12-app-1.10.0.qcow2": []byte("newer")}})
 	if _, _, resp := get(t, f.srv.URL+"/images/debian12-app/latest"); resp.Header.Get("Location") != "/images/debian12-app/1.10.0" {
