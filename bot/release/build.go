@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/imagebot/imagebot/bot/browse"
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/catalog"
@@ -30,6 +31,17 @@ func (r *Releaser) BuildRelease(ctx context.Context, b Builder, cat *catalog.Cat
 		if err := r.Forge.SetStatus(ctx, req.Repo, req.MergeCommit, st); err != nil {
 			r.Log.Warn().Err(err).Str("image", req.Image).Msg("set release status")
 		}
+	}
+	// A re-run (after a restart, or a duplicate job) of a release that is
+	// already published with these inputs has nothing left to do.
+	if m, err := browse.ReadManifest(ctx, r.Store, store.Release(req.Image, req.Version)); err == nil {
+		if m.InputsDigest == req.Digest {
+			status(forge.StateSuccess, fmt.Sprintf("%s released", req.Version))
+			return nil, nil
+		}
+		err := fmt.Errorf("%s %s is already released with other inputs: %w", req.Image, req.Version, store.ErrExists)
+		status(forge.StateFailure, statusText(Decision{Version: req.Version, Err: err}))
+		return nil, err
 	}
 	status(forge.StateRunning, fmt.Sprintf("release build of %s running", req.Version))
 	res, err := b.Build(ctx, cat, runner.Request{Image: req.Image, Version: req.Version, BuildID: buildID, OutDir: outDir,

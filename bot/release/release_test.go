@@ -3,6 +3,7 @@ package release_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/imagebot/imagebot/bot/browse/browsetest"
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/release"
+	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/catalog"
 	"github.com/imagebot/imagebot/runner/store"
 	"github.com/imagebot/imagebot/runner/store/local"
@@ -225,5 +227,29 @@ func TestReleaseOfTheSameDigestAgainDoesNothing(t *testing.T) {
 	}
 	if !strings.Contains(n.comments[0], "nothing to do") {
 		t.Errorf("comment = %q", n.comments[0])
+	}
+}
+
+type noBuilds struct{ t *testing.T }
+
+func (b noBuilds) Build(context.Context, *catalog.Catalog, runner.Request, runner.EventFunc) (*runner.Result, error) {
+	b.t.Error("Packer was run for a release that is already published")
+	return nil, context.Canceled
+}
+
+func TestBuildReleaseRerunOfAPublishedReleaseBuildsNothing(t *testing.T) {
+	r, st, n, _, _ := setup(t)
+	browsetest.Publish(t, st, browsetest.Build{Ref: store.Release("base", "1.0.0"), Digest: "sha256:base100", GitSHA: merge,
+		Files: map[string][]byte{"base-1.0.0.qcow2": []byte("disk")}})
+	req := release.BuildRequest{Repo: forge.Repo{FullName: "team/images"}, Image: "base", Version: "1.0.0", Digest: "sha256:base100", MergeCommit: merge}
+	if _, err := r.BuildRelease(ctx(t), noBuilds{t}, cat(), req, "b1", t.TempDir(), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if s := n.statuses[merge+" imagebot/base"]; s.State != forge.StateSuccess {
+		t.Errorf("status = %+v", s)
+	}
+	req.Digest = "sha256:other"
+	if _, err := r.BuildRelease(ctx(t), noBuilds{t}, cat(), req, "b2", t.TempDir(), nil, nil); !errors.Is(err, store.ErrExists) {
+		t.Errorf("other digest: %v, want ErrExists", err)
 	}
 }
