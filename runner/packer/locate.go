@@ -44,7 +44,9 @@ func executable(path string) error {
 
 // Version returns what `packer version` says first, e.g. "1.9.4".
 func Version(ctx context.Context, path string) (string, error) {
-	out, err := exec.CommandContext(ctx, path, "version").Output()
+	cmd := exec.CommandContext(ctx, path, "version")
+	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1") // no update check over the network
+	out, err := cmd.Output()
 	if err != nil {
 		return "", fmt.Errorf("packer version: %w", err)
 	}
