@@ -20,6 +20,7 @@ import (
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/forge/gitlab"
 	"github.com/imagebot/imagebot/bot/forge/gitlab/gitlabtest"
+	"github.com/imagebot/imagebot/bot/web"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/catalog"
 	"github.com/imagebot/imagebot/runner/store"
@@ -80,15 +81,20 @@ func newRelRepo(t *testing.T) relRepo {
 	return r
 }
 
-// TestMergeThroughTheBotReleasesOnceThenSaysUpToDate runs imagebot's bot
-// in-process (webhook, River queue, release job, real Packer build, local
-// store) against GitLab's test server: the push webhook of a merge makes a
-// release build and a published release; the same push again releases
-// nothing and says so.
-func TestMergeThroughTheBotReleasesOnceThenSaysUpToDate(t *testing.T) {
+// relBot is imagebot serve in-process over a relRepo: the real bot (River
+// on SQLite), GitLab adapter against GitLab's test server, runner (Packer),
+// local store, and the web page, behind an httptest server.
+type relBot struct {
+	url string
+	st  store.Store
+	gl  *gitlabtest.Server
+	b   *bot.Bot
+}
+
+func startRelBot(t *testing.T, repo relRepo) *relBot {
+	t.Helper()
 	packerBin := testenv.Tool(t, "packer")
 	testenv.Tool(t, "qemu-system-x86_64")
-	repo := newRelRepo(t)
 	gl := gitlabtest.New(t, relToken)
 	gl.SetMergeRequest(gitlabtest.ProjectID, forge.MergeRequest{Number: 7, Title: "tiny: touch the provisioner", Author: "alice",
 		HeadSHA: repo.head, HeadBranch: "feature", TargetBranch: "main", State: "merged", MergeCommit: repo.after})
@@ -141,7 +147,13 @@ func TestMergeThroughTheBotReleasesOnceThenSaysUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux.Handle("/", bot.NewServer(b))
+	server := bot.NewServer(b)
+	page, err := web.New(web.Options{Store: st, Builds: b.WebBuilds(), Poll: 200 * time.Millisecond, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server.Mount("/", page)
+	mux.Handle("/", server)
 	if err := b.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -150,13 +162,49 @@ func TestMergeThroughTheBotReleasesOnceThenSaysUpToDate(t *testing.T) {
 		defer cancel()
 		b.Close(ctx)
 	})
+	return &relBot{url: srv.URL, st: st, gl: gl, b: b}
+}
 
+// waitUntil polls cond until it holds or d passes.
+func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(d); !cond(); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+	}
+}
+
+// apiBuilds reads the bot's build history.
+func apiBuilds(t *testing.T, url string) []bot.Build {
+	t.Helper()
+	resp, err := http.Get(url + "/api/builds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var builds []bot.Build
+	if err := json.NewDecoder(resp.Body).Decode(&builds); err != nil {
+		t.Fatal(err)
+	}
+	return builds
+}
+
+// TestMergeThroughTheBotReleasesOnceThenSaysUpToDate runs imagebot's bot
+// in-process (webhook, River queue, release job, real Packer build, local
+// store) against GitLab's test server: the push webhook of a merge makes a
+// release build and a published release; the same push again releases
+// nothing and says so.
+func TestMergeThroughTheBotReleasesOnceThenSaysUpToDate(t *testing.T) {
+	repo := newRelRepo(t)
+	rb := startRelBot(t, repo)
+	gl, st, srvURL := rb.gl, rb.st, rb.url
 	push := gitlabtest.Payload(t, "push.json", gitlabtest.Set("before", repo.before), gitlabtest.Set("after", repo.after),
 		gitlabtest.Set("checkout_sha", repo.after), gitlabtest.Set("project.git_http_url", repo.dir),
 		gitlabtest.Set("repository.git_http_url", repo.dir))
 	deliver := func() {
 		t.Helper()
-		resp, err := http.DefaultClient.Do(gitlabtest.Request(t, srv.URL+"/webhooks/gitlab", relSecret, gitlabtest.PushHook, "", push))
+		resp, err := http.DefaultClient.Do(gitlabtest.Request(t, srvURL+"/webhooks/gitlab", relSecret, gitlabtest.PushHook, "", push))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,17 +213,9 @@ func TestMergeThroughTheBotReleasesOnceThenSaysUpToDate(t *testing.T) {
 			t.Fatalf("push webhook answered %d", resp.StatusCode)
 		}
 	}
-	waitUntil := func(what string, d time.Duration, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(d); !cond(); time.Sleep(200 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out after %s waiting for %s", d, what)
-			}
-		}
-	}
 
 	deliver()
-	waitUntil("the release's success status", 4*time.Minute, func() bool {
+	waitUntil(t, "the release's success status", 4*time.Minute, func() bool {
 		s := gl.LastStatus(repo.after, "imagebot/tiny")
 		return s.State == "success" || s.State == "failed"
 	})
@@ -190,34 +230,22 @@ func TestMergeThroughTheBotReleasesOnceThenSaysUpToDate(t *testing.T) {
 		t.Errorf("release manifest: %s", m.Raw)
 	}
 	// The release build is in the bot's build history (the web page's source).
-	resp, err := http.Get(srv.URL + "/api/builds")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var builds []bot.Build
-	json.NewDecoder(resp.Body).Decode(&builds)
-	resp.Body.Close()
+	builds := apiBuilds(t, srvURL)
 	if len(builds) != 1 || builds[0].Image != "tiny" || builds[0].SHA != repo.after || builds[0].Status != "succeeded" {
 		t.Errorf("build history = %+v", builds)
 	}
-	waitUntil("the release comment on !7", 30*time.Second, func() bool { return len(gl.Comments(gitlabtest.ProjectID, 7)) >= 1 })
+	waitUntil(t, "the release comment on !7", 30*time.Second, func() bool { return len(gl.Comments(gitlabtest.ProjectID, 7)) >= 1 })
 	if c := gl.Comments(gitlabtest.ProjectID, 7); !strings.Contains(c[0].Body, "| tiny | 0.1.0 | building") {
 		t.Errorf("release comment: %s", c[0].Body)
 	}
 
 	// The same push again (a new delivery): released already, nothing built.
 	deliver()
-	waitUntil("the second release comment", time.Minute, func() bool { return len(gl.Comments(gitlabtest.ProjectID, 7)) >= 2 })
+	waitUntil(t, "the second release comment", time.Minute, func() bool { return len(gl.Comments(gitlabtest.ProjectID, 7)) >= 2 })
 	if c := gl.Comments(gitlabtest.ProjectID, 7); !strings.Contains(c[1].Body, "already released with the same inputs; nothing to do") {
 		t.Errorf("second release comment: %s", c[1].Body)
 	}
-	resp, err = http.Get(srv.URL + "/api/builds")
-	if err != nil {
-		t.Fatal(err)
-	}
-	builds = nil
-	json.NewDecoder(resp.Body).Decode(&builds)
-	resp.Body.Close()
+	builds = apiBuilds(t, srvURL)
 	if len(builds) != 1 {
 		t.Errorf("the second push built again: %+v", builds)
 	}
