@@ -250,3 +250,64 @@ func TestMergeThroughTheBotReleasesOnceThenSaysUpToDate(t *testing.T) {
 		t.Errorf("the second push built again: %+v", builds)
 	}
 }
+
+// TestMergeThroughTheBotPromotesTheMRBuild: `/build tiny` on the MR makes
+// a real MR build; merging it (same inputs) promotes that build into the
+// release: no second build, the release's files are the MR build's.
+func TestMergeThroughTheBotPromotesTheMRBuild(t *testing.T) {
+	repo := newRelRepo(t)
+	rb := startRelBot(t, repo)
+	rb.gl.SetAccess("alice", gitlabtest.Developer)
+	rb.gl.SetMergeRequest(gitlabtest.ProjectID, forge.MergeRequest{Number: 7, Title: "tiny: touch the provisioner", Author: "alice",
+		HeadSHA: repo.head, HeadBranch: "feature", TargetBranch: "main", State: "opened"})
+	send := func(event string, body []byte) {
+		t.Helper()
+		resp, err := http.DefaultClient.Do(gitlabtest.Request(t, rb.url+"/webhooks/gitlab", relSecret, event, "", body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	send(gitlabtest.NoteHook, gitlabtest.Payload(t, "note_mr.json",
+		gitlabtest.Set("object_attributes.note", "/build tiny"), gitlabtest.Set("user.username", "alice"),
+		gitlabtest.Set("project.git_http_url", repo.dir), gitlabtest.Set("merge_request.last_commit.id", repo.head),
+		gitlabtest.Set("merge_request.source.git_http_url", repo.dir), gitlabtest.Set("merge_request.target.git_http_url", repo.dir)))
+	waitUntil(t, "the MR build of tiny", 3*time.Minute, func() bool {
+		bs := apiBuilds(t, rb.url)
+		return len(bs) == 1 && bs[0].Done()
+	})
+	if bs := apiBuilds(t, rb.url); bs[0].Status != "succeeded" {
+		t.Fatalf("MR build: %+v", bs[0])
+	}
+	mrBuild, err := browse.Resolve(context.Background(), rb.st, "tiny", "mr7-"+repo.head[:8])
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Merged: GitLab sends the push of the merge commit.
+	rb.gl.SetMergeRequest(gitlabtest.ProjectID, forge.MergeRequest{Number: 7, Title: "tiny: touch the provisioner", Author: "alice",
+		HeadSHA: repo.head, HeadBranch: "feature", TargetBranch: "main", State: "merged", MergeCommit: repo.after})
+	send(gitlabtest.PushHook, gitlabtest.Payload(t, "push.json", gitlabtest.Set("before", repo.before), gitlabtest.Set("after", repo.after),
+		gitlabtest.Set("checkout_sha", repo.after), gitlabtest.Set("project.git_http_url", repo.dir),
+		gitlabtest.Set("repository.git_http_url", repo.dir)))
+	waitUntil(t, "the release's status", time.Minute, func() bool {
+		return rb.gl.LastStatus(repo.after, "imagebot/tiny").State == "success"
+	})
+	if s := rb.gl.LastStatus(repo.after, "imagebot/tiny"); !strings.Contains(s.Description, "promoting") {
+		t.Errorf("release status = %+v", s)
+	}
+	if bs := apiBuilds(t, rb.url); len(bs) != 1 {
+		t.Errorf("the merge built again instead of promoting: %+v", bs)
+	}
+	rel, err := browse.Resolve(context.Background(), rb.st, "tiny", "0.1.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := rel.Manifest
+	if m.SourceBuild == nil || m.SourceBuild.Path != mrBuild.Prefix || m.BuildID != mrBuild.Manifest.BuildID || m.MergeCommit != repo.after || !m.Release {
+		t.Errorf("release manifest: %s", m.Raw)
+	}
+	if len(m.Files) == 0 || m.Files[0].SHA256 != mrBuild.Manifest.Files[0].SHA256 {
+		t.Errorf("release files %+v differ from the MR build's %+v", m.Files, mrBuild.Manifest.Files)
+	}
+}
