@@ -24,10 +24,19 @@ import (
 // simSource is a machine of the default simulator inventory on cluster DC0_C0.
 const simSource = "DC0_C0_RP0_VM0"
 
-// startPacker runs the real packer build of testdata/packer-clone with the
-// variables imagebot injects (password through the environment) and calls
-// onLine for each line of its machine-readable output.
-func startPacker(t *testing.T, sim *vcsim, buildID, communicator, base string, onLine func(string)) *exec.Cmd {
+// packerRun is one real `packer build` the test started.
+type packerRun struct {
+	cmd     *exec.Cmd
+	mu      sync.Mutex
+	out     strings.Builder
+	reached chan struct{} // closed at the first line containing the trigger
+	eof     chan struct{} // closed when packer's output ends
+}
+
+func (p *packerRun) output() string { p.mu.Lock(); defer p.mu.Unlock(); return p.out.String() }
+
+// startPacker runs testdata/packer-clone with the variables imagebot injects.
+func startPacker(t *testing.T, sim *vcsim, buildID, communicator, base, trigger string) *packerRun {
 	t.Helper()
 	vars := Vars(sim.cfg, Build{ID: buildID, Version: "1.0.0", Image: &catalog.Image{Name: "sim"}})
 	vars[catalog.VarBuildID] = buildID
@@ -35,13 +44,13 @@ func startPacker(t *testing.T, sim *vcsim, buildID, communicator, base string, o
 	vars["communicator"] = communicator
 	vars["linked_clone"] = strconv.FormatBool(base != simSource)
 	delete(vars, catalog.VarHost)
-	return startPackerIn(t, filepath.Join("testdata", "packer-clone"), vars, onLine)
+	return startPackerIn(t, filepath.Join("testdata", "packer-clone"), vars, trigger)
 }
 
 // startPackerIn runs packer build in dir as the runner does: variables on
 // the command line except the vCenter password, which goes through the
 // environment; its own process group, killed when the test ends.
-func startPackerIn(t *testing.T, dir string, vars map[string]string, onLine func(string)) *exec.Cmd {
+func startPackerIn(t *testing.T, dir string, vars map[string]string, trigger string) *packerRun {
 	t.Helper()
 	bin := testenv.Tool(t, "packer")
 	args := []string{"build", "-machine-readable"}
@@ -65,62 +74,63 @@ func startPackerIn(t *testing.T, dir string, vars map[string]string, onLine func
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = cmd.Wait() })
+	p := &packerRun{cmd: cmd, reached: make(chan struct{}), eof: make(chan struct{})}
+	t.Cleanup(p.kill)
 	go func() {
+		defer close(p.eof)
+		var once sync.Once
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			onLine(sc.Text())
+			p.mu.Lock()
+			p.out.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+			if strings.Contains(sc.Text(), trigger) {
+				once.Do(func() { close(p.reached) })
+			}
 		}
 		_, _ = io.Copy(io.Discard, out)
 	}()
-	return cmd
+	return p
 }
 
-// outputLog collects packer's lines from its reader goroutine.
-type outputLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *outputLog) add(line string) { l.mu.Lock(); l.b.WriteString(line + "\n"); l.mu.Unlock() }
-
-func (l *outputLog) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
-// waitFor waits until ch delivers or the deadline passes.
-func waitFor(t *testing.T, ch <-chan struct{}, what string, d time.Duration, log *outputLog) {
+// waitReached waits for the trigger line, failing when packer ends first
+// or two minutes pass.
+func (p *packerRun) waitReached(t *testing.T, what string) {
 	t.Helper()
 	select {
-	case <-ch:
-	case <-time.After(d):
-		t.Fatalf("packer never got to %s; its output:\n%s", what, log.String())
+	case <-p.reached:
+		return
+	case <-p.eof:
+	case <-time.After(2 * time.Minute):
 	}
+	select {
+	case <-p.reached:
+	default:
+		t.Fatalf("packer never got to %s; its output:\n%s", what, p.output())
+	}
+}
+
+// kill ends packer and its plugins at once, as a dying build host would.
+func (p *packerRun) kill() {
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.eof
+	_ = p.cmd.Wait()
 }
 
 func TestCleanupRemovesWhatAKilledRealPackerBuildLeftInVCenter(t *testing.T) {
 	sim := startVCSim(t)
 	before := sim.vmNames(t)
-	var log outputLog
-	waiting := make(chan struct{})
-	var once sync.Once
-	cmd := startPacker(t, sim, "k1", "ssh", simSource, func(line string) {
-		log.add(line)
-		if strings.Contains(line, "Waiting for IP") {
-			once.Do(func() { close(waiting) })
-		}
-	})
-	waitFor(t, waiting, "waiting for the clone's IP", 2*time.Minute, &log)
+	p := startPacker(t, sim, "k1", "ssh", simSource, "Waiting for IP")
+	p.waitReached(t, "waiting for the clone's IP")
 
 	// The build host dies: packer and its plugin are killed outright, so
 	// Packer's own cleanup never runs and the clone stays in vCenter.
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
+	p.kill()
 
 	name := VMName("k1", "sim")
 	vm, err := find.NewFinder(sim.Client).VirtualMachine(context.Background(), "/DC0/vm/imagebot/"+name)
 	if err != nil {
-		t.Fatalf("packer's clone %s is not in the simulator: %v\n%s", name, err, log.String())
+		t.Fatalf("packer's clone %s is not in the simulator: %v\n%s", name, err, p.output())
 	}
 	var m mo.VirtualMachine
 	if err := vm.Properties(context.Background(), vm.Reference(), []string{"config"}, &m); err != nil {
@@ -156,21 +166,13 @@ func TestCleanupRemovesWhatAKilledRealPackerBuildLeftInVCenter(t *testing.T) {
 // runPacker runs a build to its end and returns its output.
 func runPacker(t *testing.T, sim *vcsim, buildID, base string) string {
 	t.Helper()
-	var log outputLog
-	done := make(chan struct{})
-	var once sync.Once
-	cmd := startPacker(t, sim, buildID, "none", base, func(line string) {
-		log.add(line)
-		if strings.Contains(line, ",ui,say,") && strings.Contains(line, "Builds finished") ||
-			strings.Contains(line, ",ui,error,") && strings.Contains(line, "errored") {
-			once.Do(func() { close(done) })
-		}
-	})
-	waitFor(t, done, "the end of the build", 2*time.Minute, &log)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("packer build %s: %v\n%s", buildID, err, log.String())
+	p := startPacker(t, sim, buildID, "none", base, "Builds finished")
+	p.waitReached(t, "the end of the build")
+	<-p.eof
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("packer build %s: %v\n%s", buildID, err, p.output())
 	}
-	return log.String()
+	return p.output()
 }
 
 // The two stages with the real Packer: a build leaves a marked template,
@@ -232,28 +234,17 @@ func TestRealPackerCentos7BaseMarksItsMachineAndCleanupRemovesItAfterAKill(t *te
 	vars["iso_checksum"] = "none"
 	delete(vars, catalog.VarHost) // cluster only
 
-	var log outputLog
-	booting := make(chan struct{})
-	var once sync.Once
-	cmd := startPackerIn(t, filepath.Join(testenv.RepoRoot(t), img.Dir), vars, func(line string) {
-		log.add(line)
-		if strings.Contains(line, "Waiting 15s for boot") {
-			once.Do(func() { close(booting) })
-		}
-	})
-	waitFor(t, booting, "booting the installer", 2*time.Minute, &log)
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
-	if strings.Contains(log.String(), sim.cfg.Password) {
+	p := startPackerIn(t, filepath.Join(testenv.RepoRoot(t), img.Dir), declared(img, vars), "Waiting 15s for boot")
+	p.waitReached(t, "booting the installer")
+	p.kill()
+	if strings.Contains(p.output(), sim.cfg.Password) {
 		t.Error("packer's output shows the vCenter password")
 	}
 
 	name := VMName("c7", "centos7-base")
 	vm, err := find.NewFinder(sim.Client).VirtualMachine(context.Background(), "/DC0/vm/imagebot/"+name)
 	if err != nil {
-		t.Fatalf("packer's machine %s is not in the simulator: %v\n%s", name, err, log.String())
+		t.Fatalf("packer's machine %s is not in the simulator: %v\n%s", name, err, p.output())
 	}
 	var m mo.VirtualMachine
 	if err := vm.Properties(context.Background(), vm.Reference(), []string{"config", "runtime"}, &m); err != nil {
@@ -279,4 +270,56 @@ func TestRealPackerCentos7BaseMarksItsMachineAndCleanupRemovesItAfterAKill(t *te
 	if len(after) != len(before) {
 		t.Errorf("after cleanup %d machines, before the build %d", len(after), len(before))
 	}
+}
+
+// The repository's centos7-appliance template, run by the real Packer
+// against the simulator: it makes a linked clone of the base's kept template
+// (found by the name imagebot injects), marked as this build's; killed while
+// waiting for the clone's address, cleanup removes the clone and only it.
+func TestRealPackerCentos7ApplianceClonesTheKeptBaseAndCleanupRemovesTheClone(t *testing.T) {
+	cat := loadRepo(t)
+	img, base := cat.Images["centos7-appliance"], cat.Images["centos7-base"]
+	sim := startVCSim(t)
+	ctx := context.Background()
+	tpl := sim.createVM(t, vmSpec{Name: KeepName(base), Annotation: "Kept by imagebot.\n" + keptMarker + KeepName(base) + "\n", NIC: true})
+	task, err := tpl.CreateSnapshot(ctx, "base", "", false, false)
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tpl.MarkAsTemplate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := sim.vmNames(t)
+
+	vars := Vars(sim.cfg, Build{ID: "a9", Version: "1.0.0", Image: img, Catalog: cat})
+	vars[catalog.VarBuildID] = "a9"
+	vars[catalog.VarOutputDirectory] = filepath.Join(t.TempDir(), "output")
+	delete(vars, catalog.VarHost)
+	p := startPackerIn(t, filepath.Join(testenv.RepoRoot(t), img.Dir), declared(img, vars), "Waiting for IP")
+	p.waitReached(t, "waiting for the clone's IP")
+	p.kill()
+
+	name := VMName("a9", "centos7-appliance")
+	removed, err := Cleanup(ctx, sim.cfg, "a9")
+	if err != nil || !slices.Equal(removed, []string{name}) {
+		t.Fatalf("cleanup removed %q, %v; want [%s]\n%s", removed, err, name, p.output())
+	}
+	after := sim.vmNames(t)
+	if len(after) != len(before) || !after[KeepName(base)] {
+		t.Errorf("after cleanup: %v; want the inventory with the kept base", after)
+	}
+}
+
+// declared keeps the variables img's template declares, as the runner does.
+func declared(img *catalog.Image, vars map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, v := range img.Template.Variables {
+		if val, ok := vars[v.Name]; ok {
+			out[v.Name] = val
+		}
+	}
+	return out
 }

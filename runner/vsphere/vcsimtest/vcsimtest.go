@@ -86,6 +86,7 @@ type VM struct {
 	Extra      map[string]string // extraConfig
 	PoweredOn  bool
 	Template   bool
+	NIC        bool // an e1000 adapter on Network, as a real base template has
 }
 
 // CreateVM creates a machine in the folder on the cluster.
@@ -107,6 +108,25 @@ func (s *Sim) CreateVM(t testing.TB, v VM) *object.VirtualMachine {
 	}
 	for k, val := range v.Extra {
 		spec.ExtraConfig = append(spec.ExtraConfig, &types.OptionValue{Key: k, Value: val})
+	}
+	if v.NIC {
+		net, err := f.Network(ctx, "/"+Datacenter+"/network/"+Network)
+		if err != nil {
+			t.Fatal(err)
+		}
+		backing, err := net.EthernetCardBackingInfo(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nic, err := object.EthernetCardTypes().CreateEthernetCard("e1000", backing)
+		if err != nil {
+			t.Fatal(err)
+		}
+		add, err := object.VirtualDeviceList{nic}.ConfigSpec(types.VirtualDeviceConfigSpecOperationAdd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec.DeviceChange = append(spec.DeviceChange, add...)
 	}
 	task, err := folder.CreateVM(ctx, spec, pool, nil)
 	if err != nil {
