@@ -16,6 +16,7 @@ import (
 
 	"github.com/imagebot/imagebot/bot"
 	"github.com/imagebot/imagebot/bot/browse"
+	"github.com/imagebot/imagebot/bot/browse/browsetest"
 	"github.com/imagebot/imagebot/bot/config"
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/forge/gitlab"
@@ -309,5 +310,33 @@ func TestMergeThroughTheBotPromotesTheMRBuild(t *testing.T) {
 	}
 	if len(m.Files) == 0 || m.Files[0].SHA256 != mrBuild.Manifest.Files[0].SHA256 {
 		t.Errorf("release files %+v differ from the MR build's %+v", m.Files, mrBuild.Manifest.Files)
+	}
+}
+
+// TestMergeThroughTheBotOfAReleasedVersionIsRefused: 0.1.0 is released
+// with other inputs; the merge is refused on the MR and by a failed status,
+// and nothing is built.
+func TestMergeThroughTheBotOfAReleasedVersionIsRefused(t *testing.T) {
+	repo := newRelRepo(t)
+	rb := startRelBot(t, repo)
+	browsetest.Publish(t, rb.st, browsetest.Build{Ref: store.Release("tiny", "0.1.0"), Digest: "sha256:0ld1nputs", GitSHA: repo.before,
+		Files: map[string][]byte{"tiny-0.1.0.qcow2": []byte("released long ago")}})
+	resp, err := http.DefaultClient.Do(gitlabtest.Request(t, rb.url+"/webhooks/gitlab", relSecret, gitlabtest.PushHook, "",
+		gitlabtest.Payload(t, "push.json", gitlabtest.Set("before", repo.before), gitlabtest.Set("after", repo.after),
+			gitlabtest.Set("checkout_sha", repo.after), gitlabtest.Set("project.git_http_url", repo.dir),
+			gitlabtest.Set("repository.git_http_url", repo.dir))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	waitUntil(t, "the refusal comment on !7", time.Minute, func() bool { return len(rb.gl.Comments(gitlabtest.ProjectID, 7)) == 1 })
+	if c := rb.gl.Comments(gitlabtest.ProjectID, 7)[0]; !strings.Contains(c.Body, "**refused**") || !strings.Contains(c.Body, "bump the version in images/tiny/env.yaml") {
+		t.Errorf("comment: %s", c.Body)
+	}
+	if s := rb.gl.LastStatus(repo.after, "imagebot/tiny"); s.State != "failed" || !strings.Contains(s.Description, "bump the version in images/tiny/env.yaml") {
+		t.Errorf("status = %+v", s)
+	}
+	if bs := apiBuilds(t, rb.url); len(bs) != 0 {
+		t.Errorf("a refused merge built: %+v", bs)
 	}
 }
