@@ -81,6 +81,11 @@ variable "host" {
   default = ""
 }
 
+variable "resource_pool" {
+  type    = string
+  default = ""
+}
+
 variable "datastore" {
   type = string
 }
@@ -121,6 +126,7 @@ source "vsphere-clone" "appliance" {
   datacenter          = var.datacenter
   cluster             = var.cluster
   host                = var.host
+  resource_pool       = var.resource_pool
   datastore           = var.datastore
   folder              = var.folder
   network             = var.network

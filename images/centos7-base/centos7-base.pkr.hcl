@@ -78,6 +78,11 @@ variable "host" {
   default = ""
 }
 
+variable "resource_pool" {
+  type    = string
+  default = ""
+}
+
 variable "datastore" {
   type = string
 }
@@ -134,6 +139,7 @@ source "vsphere-iso" "base" {
   datacenter          = var.datacenter
   cluster             = var.cluster
   host                = var.host
+  resource_pool       = var.resource_pool
   datastore           = var.datastore
   folder              = var.folder
 

@@ -32,6 +32,7 @@ const (
 	VarDatacenter         = "datacenter"
 	VarCluster            = "cluster" // cluster or host (or both)
 	VarHost               = "host"
+	VarResourcePool       = "resource_pool" // "" for the cluster's or host's root pool
 	VarDatastore          = "datastore"
 	VarNetwork            = "network"
 	VarFolder             = "folder"   // VM folder under the datacenter's vm folder
@@ -45,6 +46,7 @@ var InjectedVariables = []string{
 	VarBaseImage, VarBaseImageChecksum, VarAccelerator, VarRepoRoot, VarCacheDirectory,
 	VarVCenterServer, VarVCenterUsername, VarVCenterPassword, VarInsecureConnection,
 	VarDatacenter, VarCluster, VarHost, VarDatastore, VarNetwork, VarFolder, VarVMName, VarVMNotes,
+	VarResourcePool,
 }
 
 // Placeholders are the values `imagebot validate` gives injected variables
@@ -58,6 +60,7 @@ var Placeholders = map[string]string{
 	VarDatacenter:         "validate-datacenter",
 	VarCluster:            "validate-cluster",
 	VarHost:               "",
+	VarResourcePool:       "",
 	VarDatastore:          "validate-datastore",
 	VarNetwork:            "validate-network",
 	VarFolder:             "",

@@ -113,6 +113,7 @@ func Vars(cfg Config, b Build) map[string]string {
 		catalog.VarDatacenter:         cfg.Datacenter,
 		catalog.VarCluster:            cfg.Cluster,
 		catalog.VarHost:               cfg.Host,
+		catalog.VarResourcePool:       cfg.ResourcePool,
 		catalog.VarDatastore:          cfg.Datastore,
 		catalog.VarNetwork:            cfg.Network,
 		catalog.VarFolder:             cfg.Folder,

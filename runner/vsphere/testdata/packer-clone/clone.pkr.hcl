@@ -55,6 +55,10 @@ variable "cluster" {
   type = string
 }
 
+variable "resource_pool" {
+  type = string
+}
+
 variable "datastore" {
   type = string
 }
@@ -74,6 +78,7 @@ source "vsphere-clone" "sim" {
   insecure_connection = var.insecure_connection
   datacenter          = var.datacenter
   cluster             = var.cluster
+  resource_pool       = var.resource_pool
   datastore           = var.datastore
   folder              = var.folder
   network             = var.network
