@@ -8,6 +8,7 @@ package ova
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,6 +16,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,10 +68,13 @@ type Result struct {
 	DiskPopulated int64
 }
 
-// Export writes opts.Disk as an OVA at opts.Out. The VMDK is written once to
-// a temporary file beside Out (hashed while written), then copied into the
-// tar after the descriptor and the .mf, which need its size and digest.
-// Out appears only when complete.
+// Export writes opts.Disk as an OVA at opts.Out, writing the VMDK once:
+// straight into the tar at an offset that leaves room for the descriptor
+// (padded to the size it would have with the widest numbers) and the .mf
+// (whose size is known in advance). The descriptor, the .mf and the tar
+// headers are filled in once the VMDK's size and digest are known, then the
+// whole file is read back once for the OVA's own sha256. Out appears only
+// when complete.
 func Export(ctx context.Context, opts ExportOptions) (*Result, error) {
 	if opts.Disk == "" || opts.Out == "" {
 		return nil, errors.New("ova export: disk and output path are required")
@@ -99,14 +104,42 @@ func Export(ctx context.Context, opts ExportOptions) (*Result, error) {
 		log = *opts.Logger
 	}
 	start := time.Now()
-	diskName := name + "-disk1.vmdk"
-	tmp, err := os.CreateTemp(filepath.Dir(opts.Out), "."+diskName+".*.partial")
+	descName, mfName, diskName := name+".ovf", name+".mf", name+"-disk1.vmdk"
+	data := descriptorData{
+		Name: name, Description: opts.Description, Version: opts.Version,
+		FullVersion: fullVersion(opts), Vendor: or(opts.Vendor, "imagebot"), Annotation: annotation(opts),
+		DiskFile: diskName, Capacity: disk.Size(),
+		Network: or(opts.Network, DefaultNetwork), OS: guestFor(opts.OS), HWVersion: DefaultHWVersion,
+		CPUs: orInt(opts.Hardware.CPUs, DefaultCPUs), MemoryMB: orInt(opts.Hardware.MemoryMB, DefaultMemoryMB),
+		Controller: ctrl, NIC: nic, EFI: strings.EqualFold(opts.Hardware.Firmware, "efi"),
+	}
+	wide := data
+	wide.DiskSize, wide.Populated, wide.Capacity = math.MaxInt64, math.MaxInt64, math.MaxInt64
+	widest, err := renderDescriptor(wide)
+	if err != nil {
+		return nil, err
+	}
+	descSize := int64(len(widest))
+	zero := strings.Repeat("0", 64)
+	mfSize := int64(len(manifestFile([]Entry{{Name: descName, SHA256: zero}, {Name: diskName, SHA256: zero}})))
+	vmdkOff := 3*blockSize + roundBlock(descSize) + roundBlock(mfSize)
+
+	out, err := os.OpenFile(opts.Out+".partial", os.O_CREATE|os.O_TRUNC|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("ova export: %w", err)
 	}
-	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
+	done := false
+	defer func() {
+		if !done {
+			out.Close()
+			os.Remove(opts.Out + ".partial")
+		}
+	}()
+	if _, err := out.Seek(vmdkOff, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("ova export: %w", err)
+	}
 	vh := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(tmp, vh)}
+	cw := &countWriter{w: io.MultiWriter(out, vh)}
 	bw := bufio.NewWriterSize(cw, 1<<20)
 	info, err := writeStreamVMDK(ctx, bw, disk, vmdkOptions{
 		Workers: opts.Workers, Level: opts.Level, AdapterType: adapterFor(ctrl), FileName: diskName,
@@ -121,35 +154,86 @@ func Export(ctx context.Context, opts ExportOptions) (*Result, error) {
 	log.Debug().Str("disk", opts.Disk).Int64("grains", info.Grains).Int64("vmdk_bytes", vmdk.Size).
 		Dur("took", time.Since(start)).Msg("vmdk written")
 
-	desc, err := renderDescriptor(descriptorData{
-		Name: name, Description: opts.Description, Version: opts.Version,
-		FullVersion: fullVersion(opts), Vendor: or(opts.Vendor, "imagebot"), Annotation: annotation(opts),
-		DiskFile: diskName, DiskSize: vmdk.Size, Capacity: info.Capacity, Populated: info.Populated,
-		Network: or(opts.Network, DefaultNetwork), OS: guestFor(opts.OS), HWVersion: DefaultHWVersion,
-		CPUs: orInt(opts.Hardware.CPUs, DefaultCPUs), MemoryMB: orInt(opts.Hardware.MemoryMB, DefaultMemoryMB),
-		Controller: ctrl, NIC: nic, EFI: strings.EqualFold(opts.Hardware.Firmware, "efi"),
-	})
+	data.DiskSize, data.Populated, data.Capacity = vmdk.Size, info.Populated, info.Capacity
+	desc, err := renderDescriptor(data)
 	if err != nil {
 		return nil, err
 	}
-	ow, err := createOVA(opts.Out, opts.ModTime)
-	if err != nil {
+	// Trailing blanks after the root element are XML's own "Misc": they
+	// keep the descriptor at its reserved size.
+	desc = append(desc, bytes.Repeat([]byte(" "), int(descSize)-len(desc))...)
+	desc[len(desc)-1] = '\n'
+	descSum := sha256.Sum256(desc)
+	descEntry := Entry{Name: descName, Size: descSize, SHA256: hex.EncodeToString(descSum[:])}
+	mf := manifestFile([]Entry{descEntry, vmdk})
+	mfSum := sha256.Sum256(mf)
+	mfEntry := Entry{Name: mfName, Size: int64(len(mf)), SHA256: hex.EncodeToString(mfSum[:])}
+
+	mod := opts.ModTime
+	if mod.IsZero() {
+		mod = time.Now()
+	}
+	var head bytes.Buffer
+	tw := tar.NewWriter(&head)
+	for _, f := range []struct {
+		e    Entry
+		data []byte
+	}{{descEntry, desc}, {mfEntry, mf}, {vmdk, nil}} {
+		if err := tw.WriteHeader(tarHeader(f.e.Name, f.e.Size, mod)); err != nil {
+			return nil, fmt.Errorf("ova export: tar header for %s: %w", f.e.Name, err)
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			return nil, fmt.Errorf("ova export: %w", err)
+		}
+	}
+	if int64(head.Len()) != vmdkOff || mfEntry.Size != mfSize {
+		return nil, fmt.Errorf("ova export: internal error: tar head is %d bytes, %d reserved", head.Len(), vmdkOff)
+	}
+	if _, err := out.WriteAt(head.Bytes(), 0); err != nil {
 		return nil, fmt.Errorf("ova export: %w", err)
 	}
-	defer ow.abort()
-	descEntry := ow.addBytes(name+".ovf", desc)
-	ow.addBytes(name+".mf", manifestFile([]Entry{descEntry, vmdk}))
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+	// The disk's padding to a block, then the two zero blocks ending a tar.
+	end := vmdkOff + vmdk.Size
+	trailer := make([]byte, roundBlock(vmdk.Size)-vmdk.Size+2*blockSize)
+	if _, err := out.WriteAt(trailer, end); err != nil {
 		return nil, fmt.Errorf("ova export: %w", err)
 	}
-	ow.addReader(ctx, diskName, tmp, vmdk.Size, vmdk.SHA256)
-	res, err := ow.finish()
+	size := end + int64(len(trailer))
+	oh := sha256.New()
+	if _, err := io.CopyBuffer(oh, ctxReader{ctx, io.NewSectionReader(out, 0, size)}, make([]byte, 4<<20)); err != nil {
+		return nil, fmt.Errorf("ova export: hash %s: %w", opts.Out, err)
+	}
+	if err := out.Close(); err != nil {
+		return nil, fmt.Errorf("ova export: %w", err)
+	}
+	if err := os.Rename(opts.Out+".partial", opts.Out); err != nil {
+		return nil, fmt.Errorf("ova export: %w", err)
+	}
+	done = true
+	res, err := finishResult(opts.Out, size, hex.EncodeToString(oh.Sum(nil)), []Entry{descEntry, mfEntry, vmdk})
 	if err != nil {
-		return nil, fmt.Errorf("ova export %s: %w", opts.Out, err)
+		return nil, fmt.Errorf("ova export: %w", err)
 	}
 	res.DiskCapacity, res.DiskPopulated = info.Capacity, info.Populated
 	log.Info().Str("ova", res.Path).Int64("bytes", res.Size).Str("sha256", res.SHA256).
 		Dur("took", time.Since(start)).Msg("ova written")
+	return res, nil
+}
+
+const blockSize = 512 // tar's block
+
+func roundBlock(n int64) int64 { return (n + blockSize - 1) / blockSize * blockSize }
+
+// finishResult writes the OVA's .sha256 (sha256sum's format) and describes it.
+func finishResult(path string, size int64, sum string, entries []Entry) (*Result, error) {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	res := &Result{Path: path, Size: size, SHA256: sum, SHA256Path: path + ".sha256", Entries: entries}
+	line := fmt.Sprintf("%s  %s\n", sum, filepath.Base(path))
+	if err := os.WriteFile(res.SHA256Path, []byte(line), 0o644); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 
@@ -195,6 +279,9 @@ func orInt(n, def int) int {
 
 // checkName refuses names that would not make plain file names in the tar.
 func checkName(n string) error {
+	if len(n) > 80 {
+		return fmt.Errorf("%q is longer than 80 bytes", n)
+	}
 	if n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/\\\x00()=\n") {
 		return fmt.Errorf("%q cannot name files inside an OVA", n)
 	}
@@ -242,10 +329,13 @@ func createOVA(path string, mod time.Time) (*ovaWriter, error) {
 	return o, nil
 }
 
-// header is USTAR, which every OVA reader knows, unless the file needs GNU's
-// base-256 size (8 GiB and more) or long-name extension.
-func (o *ovaWriter) header(name string, size int64) *tar.Header {
-	h := &tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o644, ModTime: o.mod, Format: tar.FormatUSTAR}
+func (o *ovaWriter) header(name string, size int64) *tar.Header { return tarHeader(name, size, o.mod) }
+
+// tarHeader is USTAR, which every OVA reader knows, unless the file needs
+// GNU's base-256 size (8 GiB and more) or long-name extension. Either is one
+// 512-byte block for names of up to 100 bytes.
+func tarHeader(name string, size int64, mod time.Time) *tar.Header {
+	h := &tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o644, ModTime: mod.Truncate(time.Second), Format: tar.FormatUSTAR}
 	if size > 1<<33-1 || len(name) > 100 {
 		h.Format = tar.FormatGNU
 	}
@@ -308,16 +398,7 @@ func (o *ovaWriter) finish() (*Result, error) {
 		return nil, err
 	}
 	o.done = true
-	res := &Result{Path: o.path, Size: o.cw.n, SHA256: hex.EncodeToString(o.h.Sum(nil)), SHA256Path: o.path + ".sha256", Entries: o.entries}
-	line := fmt.Sprintf("%s  %s\n", res.SHA256, filepath.Base(o.path))
-	if err := os.WriteFile(res.SHA256Path, []byte(line), 0o644); err != nil {
-		return nil, err
-	}
-	if abs, err := filepath.Abs(o.path); err == nil {
-		res.Path = abs
-		res.SHA256Path = abs + ".sha256"
-	}
-	return res, nil
+	return finishResult(o.path, o.cw.n, hex.EncodeToString(o.h.Sum(nil)), o.entries)
 }
 
 // abort removes the partial file unless finish succeeded.
