@@ -73,7 +73,7 @@ func (w webBuilds) Log(ctx context.Context, id string, offset int64) ([]byte, bo
 
 func toWeb(bd Build) web.Build {
 	wb := web.Build{ID: bd.ID, Image: bd.Image, Kind: "mr", MR: bd.MR, SHA: bd.SHA, Repo: bd.Repo,
-		MRURL: bd.forgeRepo().WebURL, Status: bd.Status, Step: bd.Step, Queued: bd.Created, Started: bd.Started,
+		MRURL: mrURL(bd), Status: bd.Status, Step: bd.Step, Queued: bd.Created, Started: bd.Started,
 		Finished: bd.Finished, Error: bd.Error, TriggeredBy: bd.TriggeredBy}
 	if bd.Step != "" {
 		wb.Steps = []web.Step{{Name: bd.Step, Started: bd.Started, Finished: bd.Finished, Failed: bd.Done() && bd.Status != "succeeded"}}
@@ -90,4 +90,16 @@ func toWeb(bd Build) web.Build {
 		wb.Artifact = fmt.Sprintf("mr%d-%s", ref.MR, ref.SHA)
 	}
 	return wb
+}
+
+// mrURL is the merge request's page on its forge ("" when unknown).
+func mrURL(bd Build) string {
+	web := strings.TrimSuffix(bd.forgeRepo().WebURL, "/")
+	switch {
+	case web == "" || bd.MR <= 0:
+		return ""
+	case bd.Forge == "github":
+		return fmt.Sprintf("%s/pull/%d", web, bd.MR)
+	}
+	return fmt.Sprintf("%s/-/merge_requests/%d", web, bd.MR)
 }
