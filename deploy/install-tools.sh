@@ -17,7 +17,7 @@ tools="$root/.tools"
 bin="$tools/bin"
 mkdir -p "$bin"
 
-apt_pkgs=(qemu-system-x86 qemu-utils debootstrap e2fsprogs fdisk xorriso openssh-client ca-certificates git curl)
+apt_pkgs=(qemu-system-x86 qemu-utils debootstrap e2fsprogs fdisk xorriso openssh-client ca-certificates git curl time)
 with_apt=1
 for arg in "$@"; do
   case "$arg" in

@@ -9,8 +9,9 @@
 #
 # The input is generated once under $BENCH_DIR (default /tmp/imagebot-ova-bench):
 # a qcow2 of 3 GiB virtual size holding ~700 MB of mixed data, shaped like an
-# installed system (~500 MB of /usr's files, ~50 MB of random bytes, ~150 MB
-# of text), scattered over the disk. Both runs read it from the page cache.
+# installed system: the files of a Debian root tree (the runner's debootstrap
+# cache, or $BENCH_TREE; else /usr), ~50 MB of random bytes and ~100 MB of
+# text, scattered over the disk. Both runs read it from the page cache.
 #
 # Usage: runner/ova/bench.sh [runs]     (default 1 run of each)
 # Needs: go, qemu-img, GNU time (/usr/bin/time), tar, sha256sum, openssl.
@@ -20,7 +21,9 @@ runs=${1:-1}
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 bench=${BENCH_DIR:-/tmp/imagebot-ova-bench}
 mkdir -p "$bench"
-input="$bench/input.qcow2"
+tree=${BENCH_TREE:-$(ls -d "$root"/.imagebot/cache/debootstrap/*/ 2>/dev/null | head -n1 || true)}
+tree=${tree:-/usr}
+input="$bench/input-$(basename "$tree").qcow2"
 say() { printf 'bench: %s\n' "$*" >&2; }
 
 [[ -x /usr/bin/time ]] || { echo "bench: needs GNU time at /usr/bin/time (apt-get install -y time)" >&2; exit 2; }
@@ -32,16 +35,17 @@ if [[ ! -s "$input" ]]; then
   rm -f "$raw"
   truncate -s 3G "$raw"
   MiB=$((1 << 20))
-  # ~500 MB of real files (binaries, libraries, text) at 64 MiB.
-  tar -C /usr -cf - lib bin share 2>/dev/null | head -c $((500 * MiB)) |
+  # ~550 MB of real files (binaries, libraries, text) at 64 MiB.
+  say "files from $tree"
+  tar -C "$tree" -cf - . 2>/dev/null | head -c $((550 * MiB)) |
     dd of="$raw" bs=1M seek=64 conv=notrunc status=none || true # head closes the pipe early
   # ~50 MB of incompressible bytes at 1 GiB (deterministic: AES-CTR of zeros).
   openssl enc -aes-128-ctr -nosalt -K 000102030405060708090a0b0c0d0e0f -iv 0 </dev/zero 2>/dev/null |
     head -c $((50 * MiB)) | dd of="$raw" bs=1M seek=1024 conv=notrunc status=none || true
-  # ~150 MB of text at 2 GiB.
+  # ~100 MB of text at 2 GiB.
   find /usr/share/doc /usr/share/common-licenses -type f \( -name '*.txt' -o -name 'copyright' -o -name '*.md' \) -print0 2>/dev/null |
     xargs -0 cat 2>/dev/null | head -c $((40 * MiB)) >"$bench/text" || true
-  while cat "$bench/text"; do :; done 2>/dev/null | head -c $((150 * MiB)) |
+  while cat "$bench/text"; do :; done 2>/dev/null | head -c $((100 * MiB)) |
     dd of="$raw" bs=1M seek=2048 conv=notrunc status=none || true
   rm -f "$bench/text"
   "$qemu_img" convert -O qcow2 "$raw" "$input.tmp"
@@ -108,7 +112,7 @@ bs=$(stat -c %s "$bench/b/bench.ova")
 used=$("$qemu_img" info "$input" | awk -F': ' '/disk size/ {print $2}')
 
 echo
-echo "input: $input (3 GiB virtual, $used on disk), $(nproc) cores, best of $runs run(s)"
+echo "input: $input (3 GiB virtual, $used on disk; files from $tree), $(nproc) cores, best of $runs run(s)"
 echo "load average before: $load_before   after: $load_after"
 printf '%-44s %10s %10s %12s %12s\n' "" "wall s" "cpu s" "peak MiB" "OVA MB"
 printf '%-44s %10.2f %10.2f %12.1f %12.1f\n' "imagebot ova" "$aw" "$ac" "$(div "$ar" 1024)" "$(div "$as" 1000000)"
