@@ -160,3 +160,19 @@ func TestRunnerBuiltImageOVAIsFaithful(t *testing.T) {
 		t.Logf("%s: OVA %d bytes, identical by qemu-img compare", disk, res.Size)
 	}
 }
+
+// BenchmarkExportDisk exports the disk named by IMAGEBOT_BENCH_DISK (for
+// profiling on a real image, e.g. bench.sh's input).
+func BenchmarkExportDisk(b *testing.B) {
+	disk := os.Getenv("IMAGEBOT_BENCH_DISK")
+	if disk == "" {
+		b.Skip("set IMAGEBOT_BENCH_DISK")
+	}
+	dir := b.TempDir()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Export(context.Background(), ExportOptions{Disk: disk, Out: filepath.Join(dir, "b.ova")}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
