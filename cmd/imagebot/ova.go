@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -16,7 +17,9 @@ func init() {
 	register(command{name: "ova", summary: "pack a qcow2/raw disk or a vSphere OVF export into an OVA", run: runOVA})
 }
 
-func runOVA(ctx context.Context, args []string) error {
+func runOVA(ctx context.Context, args []string) error { return ovaTo(ctx, args, os.Stdout) }
+
+func ovaTo(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("ova", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: imagebot ova <disk.qcow2|disk.raw|export.ovf> -o out.ova [flags]")
@@ -29,6 +32,10 @@ func runOVA(ctx context.Context, args []string) error {
 	osVersion := fs.String("os-version", "", "guest OS version, e.g. 12")
 	cpus := fs.Int("cpus", 0, "virtual CPUs (default 2)")
 	mem := fs.Int("memory", 0, "memory in MB (default 2048)")
+	nic := fs.String("nic", "", "network adapter: vmxnet3 (default), e1000, e1000e")
+	bus := fs.String("disk-bus", "", "disk controller: scsi (default), pvscsi, sata, ide")
+	firmware := fs.String("firmware", "", "bios (default) or efi")
+	desc := fs.String("description", "", "annotation for the virtual machine")
 	workers := fs.Int("workers", 0, "compression workers (default: all cores)")
 	level := fs.Int("level", 0, "zlib level 1-9 (default 1)")
 	verbose := fs.Bool("v", false, "log progress to stderr")
@@ -58,15 +65,15 @@ func runOVA(ctx context.Context, args []string) error {
 		res, err = ova.FromOVF(ctx, pos[0], *out)
 	} else {
 		res, err = ova.Export(ctx, ova.ExportOptions{
-			Disk: pos[0], Out: *out, Name: *name, Version: *ver,
+			Disk: pos[0], Out: *out, Name: *name, Version: *ver, Description: *desc,
 			OS:       catalog.OS{Family: "linux", Name: *osName, Version: *osVersion, Arch: "x86_64"},
-			Hardware: catalog.Hardware{CPUs: *cpus, MemoryMB: *mem},
+			Hardware: catalog.Hardware{CPUs: *cpus, MemoryMB: *mem, NIC: *nic, DiskBus: *bus, Firmware: *firmware},
 			Workers:  *workers, Level: *level, Logger: &log,
 		})
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%s  %s  %d bytes\n", res.SHA256, res.Path, res.Size)
-	return nil
+	_, err = fmt.Fprintf(stdout, "%s  %s  %d bytes\n", res.SHA256, res.Path, res.Size)
+	return err
 }
