@@ -45,10 +45,24 @@ const vsphereDescriptor = `<?xml version="1.0" encoding="UTF-8"?>
         <vssd:VirtualSystemType>vmx-14</vssd:VirtualSystemType>
       </System>
       <Item>
+        <rasd:AllocationUnits>hertz * 10^6</rasd:AllocationUnits>
+        <rasd:ElementName>2 virtual CPU(s)</rasd:ElementName>
+        <rasd:InstanceID>1</rasd:InstanceID>
+        <rasd:ResourceType>3</rasd:ResourceType>
+        <rasd:VirtualQuantity>2</rasd:VirtualQuantity>
+      </Item>
+      <Item>
+        <rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits>
+        <rasd:ElementName>1024MB of memory</rasd:ElementName>
+        <rasd:InstanceID>2</rasd:InstanceID>
+        <rasd:ResourceType>4</rasd:ResourceType>
+        <rasd:VirtualQuantity>1024</rasd:VirtualQuantity>
+      </Item>
+      <Item>
         <rasd:Address>0</rasd:Address>
         <rasd:ElementName>SCSI controller 0</rasd:ElementName>
         <rasd:InstanceID>3</rasd:InstanceID>
-        <rasd:ResourceSubType>VirtualSCSI</rasd:ResourceSubType>
+        <rasd:ResourceSubType>lsilogic</rasd:ResourceSubType>
         <rasd:ResourceType>6</rasd:ResourceType>
       </Item>
       <Item>
@@ -116,6 +130,10 @@ func TestFromOVFPacksVSphereExport(t *testing.T) {
 			e, err := ovf.Unmarshal(bytes.NewReader(desc))
 			if err != nil || e.VirtualSystem == nil || len(e.Disk.Disks) != 1 {
 				t.Fatalf("govmomi cannot read the packed descriptor: %v", err)
+			}
+			vm := importIntoSimulator(t, res.Path, "centos7-app", "centos7-app-disk-0.vmdk")
+			if vm.cpus != 2 || vm.memoryMB != 1024 || vm.disks != 1 || vm.diskBytes != 16<<20 {
+				t.Fatalf("imported machine: %+v", vm)
 			}
 		})
 	}

@@ -107,6 +107,23 @@ func TestGovmomiOVFReaderFindsDiskAndHardware(t *testing.T) {
 // ImportVApp, NFC lease upload) and checks the machine it made.
 func TestImportIntoVCenterSimulator(t *testing.T) {
 	res, _ := exportForVSphere(t)
+	vm := importIntoSimulator(t, res.Path, "imported-app", "debian12-app-disk1.vmdk")
+	if vm.cpus != 4 || vm.memoryMB != 3072 || vm.disks != 1 || vm.nics != 1 || vm.diskBytes != 16<<20 {
+		t.Fatalf("imported machine: %+v", vm)
+	}
+}
+
+type importedVM struct {
+	cpus, memoryMB, disks, nics int
+	diskBytes                   int64
+}
+
+// importIntoSimulator runs govc import.ova's path against a fresh vCenter
+// simulator and describes the machine it created; uploaded names the disk
+// file that must have gone through the NFC lease.
+func importIntoSimulator(t *testing.T, ovaPath, name, uploaded string) importedVM {
+	t.Helper()
+	var got importedVM
 	model := simulator.VPX() // a vCenter: one datacenter, one cluster
 	model.Host = 0           // no standalone host, so the default pool is the cluster's
 	simulator.Test(func(ctx context.Context, vc *vim25.Client) {
@@ -131,10 +148,9 @@ func TestImportIntoVCenterSimulator(t *testing.T) {
 		var logs strings.Builder
 		imp := importer.Importer{
 			Client: vc, Finder: finder, Datacenter: dc, Datastore: ds, ResourcePool: pool, Folder: folders.VmFolder,
-			Archive: &importer.TapeArchive{Path: res.Path, Opener: importer.Opener{Client: vc}},
+			Archive: &importer.TapeArchive{Path: ovaPath, Opener: importer.Opener{Client: vc}},
 			Log:     func(s string) (int, error) { return logs.WriteString(s) },
 		}
-		name := "imported-app"
 		ref, err := imp.Import(ctx, "*.ovf", importer.Options{Name: &name, DiskProvisioning: "thin"})
 		if err != nil {
 			t.Fatalf("import: %v\n%s", err, logs.String())
@@ -143,26 +159,22 @@ func TestImportIntoVCenterSimulator(t *testing.T) {
 		if err := object.NewVirtualMachine(vc, *ref).Properties(ctx, *ref, []string{"name", "config"}, &vm); err != nil {
 			t.Fatal(err)
 		}
-		if vm.Name != name || vm.Config.Hardware.NumCPU != 4 || vm.Config.Hardware.MemoryMB != 3072 {
-			t.Fatalf("imported %s with %d CPUs and %d MB", vm.Name, vm.Config.Hardware.NumCPU, vm.Config.Hardware.MemoryMB)
+		if vm.Name != name {
+			t.Fatalf("imported %q, asked for %q", vm.Name, name)
 		}
-		var disks, nics int
+		got.cpus, got.memoryMB = int(vm.Config.Hardware.NumCPU), int(vm.Config.Hardware.MemoryMB)
 		for _, d := range vm.Config.Hardware.Device {
 			switch dev := d.(type) {
 			case *types.VirtualDisk:
-				disks++
-				if dev.CapacityInBytes != 16<<20 {
-					t.Errorf("imported disk of %d bytes, want %d", dev.CapacityInBytes, 16<<20)
-				}
+				got.disks++
+				got.diskBytes = dev.CapacityInBytes
 			case types.BaseVirtualEthernetCard:
-				nics++
+				got.nics++
 			}
 		}
-		if disks != 1 || nics != 1 {
-			t.Fatalf("imported machine has %d disks and %d NICs, want 1 and 1", disks, nics)
-		}
-		if !strings.Contains(logs.String(), "debian12-app-disk1.vmdk") {
-			t.Errorf("the disk was not uploaded through the lease: %q", logs.String())
+		if !strings.Contains(logs.String(), "Uploading "+uploaded) {
+			t.Errorf("%s was not uploaded through the lease: %q", uploaded, logs.String())
 		}
 	}, model)
+	return got
 }
