@@ -190,10 +190,24 @@ func TestExportedVMDKIsIdenticalToSourceDisk(t *testing.T) {
 	if err := os.Truncate(raw, 16<<20+512*3); err != nil { // not a whole grain
 		t.Fatal(err)
 	}
-	for _, src := range []string{base, compressed, small, raw} {
+	// Not even whole sectors, after a full grain of data: the tail must read
+	// as zeros, not as what the grain buffer held before.
+	odd := filepath.Join(dir, "odd-bytes.raw")
+	noise := make([]byte, 3*grainSize+100)
+	for i := range noise {
+		noise[i] = byte(i*31 + 7)
+	}
+	if err := os.WriteFile(odd, noise, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []string{base, compressed, small, raw, odd} {
 		t.Run(filepath.Base(src), func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "app.ova")
-			res, err := Export(context.Background(), ExportOptions{Disk: src, Out: out, Name: "app", Version: "1.0.0", Workers: 3})
+			workers := 3
+			if src == odd {
+				workers = 1 // the same grain buffer serves every grain
+			}
+			res, err := Export(context.Background(), ExportOptions{Disk: src, Out: out, Name: "app", Version: "1.0.0", Workers: workers})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -294,6 +308,9 @@ func TestTarHeaderCarriesFilesOver8GiB(t *testing.T) {
 	h, err := tar.NewReader(bytes.NewReader(buf.Bytes())).Next()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if buf.Len() != blockSize {
+		t.Fatalf("header of a 9 GiB file takes %d bytes; Export reserves one %d-byte block", buf.Len(), blockSize)
 	}
 	if h.Size != size || h.Name != "big-disk1.vmdk" {
 		t.Fatalf("read back %s of %d bytes", h.Name, h.Size)

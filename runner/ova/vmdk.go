@@ -216,18 +216,19 @@ func compressGrains(ctx context.Context, d Disk, capacity int64, level int, jobs
 		}
 		off := j.grain * grainSize
 		n := min(grainSize, capacity-off)
-		clear(raw[n:])
-		if _, err := d.ReadAt(raw[:n], off); err != nil && !(errors.Is(err, io.EOF) && off+n >= d.Size()) {
+		got, err := d.ReadAt(raw[:n], off)
+		if err != nil && !(errors.Is(err, io.EOF) && off+n >= d.Size()) {
 			out <- grainOut{seq: j.seq, err: fmt.Errorf("read grain %d at %d: %w", j.grain, off, err)}
 			continue
 		}
+		clear(raw[got:]) // past the end of the disk (a raw file of odd size) reads as zeros
 		if isZero(raw) {
 			out <- grainOut{seq: j.seq, grain: j.grain}
 			continue
 		}
 		buf := bufs.Get().(*bytes.Buffer)
 		zw.Reset(buf)
-		_, err := zw.Write(raw)
+		_, err = zw.Write(raw)
 		if err == nil {
 			err = zw.Close()
 		}
