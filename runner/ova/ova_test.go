@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/imagebot/imagebot/runner/catalog"
@@ -339,4 +341,57 @@ func TestGuestOSMapping(t *testing.T) {
 			t.Errorf("%+v: got %d/%s, want %d/%s", tc.os, g.CIM, g.OSType, tc.cim, tc.osType)
 		}
 	}
+}
+
+// failingWriter fails after n bytes, like a full disk.
+type failingWriter struct{ n int }
+
+func (f *failingWriter) Write(p []byte) (int, error) {
+	if f.n -= len(p); f.n < 0 {
+		return 0, errors.New("no space left on device")
+	}
+	return len(p), nil
+}
+
+// TestVMDKWriteErrorStopsEarly: a failing output stops the export with its
+// error instead of compressing the rest of the disk.
+func TestVMDKWriteErrorStopsEarly(t *testing.T) {
+	dir := t.TempDir()
+	raw := filepath.Join(dir, "d.raw")
+	data := make([]byte, 8<<20) // incompressible: each grain takes ~64 KiB
+	x := uint32(88172645)
+	for i := range data {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		data[i] = byte(x)
+	}
+	os.WriteFile(raw, data, 0o644)
+	d, err := OpenDisk(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var calls int
+	counting := &countingDisk{Disk: d, reads: &calls}
+	_, err = writeStreamVMDK(context.Background(), &failingWriter{n: 200 << 10}, counting, vmdkOptions{Workers: 2})
+	if err == nil || !strings.Contains(err.Error(), "no space left") {
+		t.Fatalf("error %v, want the writer's", err)
+	}
+	if calls > 32 { // 128 grains in all; a few in flight are fine
+		t.Fatalf("%d grains read after the output failed", calls)
+	}
+}
+
+type countingDisk struct {
+	Disk
+	mu    sync.Mutex
+	reads *int
+}
+
+func (c *countingDisk) ReadAt(p []byte, off int64) (int, error) {
+	c.mu.Lock()
+	*c.reads++
+	c.mu.Unlock()
+	return c.Disk.ReadAt(p, off)
 }

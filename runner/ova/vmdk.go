@@ -185,6 +185,10 @@ func writeStreamVMDK(ctx context.Context, w io.Writer, d Disk, opts vmdkOptions)
 			}
 			<-inflight
 		}
+		if sw.err != nil && firstErr == nil { // e.g. disk full: stop reading now
+			firstErr = sw.err
+			cancel()
+		}
 	}
 	if firstErr != nil {
 		return info, firstErr
