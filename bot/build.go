@@ -62,7 +62,7 @@ func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error
 		return err
 	}
 	log.Info().Int("attempt", job.Attempt).Msg("build started")
-	res, files, logURL, err := b.runBuild(ctx, a, tail, log)
+	res, files, logURL, err := b.runBuild(ctx, a, job.Attempt, tail, log)
 	if err != nil && ctx.Err() != nil && stopping.Load() {
 		_ = b.setBuild(context.WithoutCancel(ctx), a, `status = $1, note = $2`, statusQueued, "interrupted by a restart, will re-run")
 		return errShutdown
@@ -85,9 +85,10 @@ func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error
 		step = tail.step
 		tail.mu.Unlock()
 	}
-	if job.Attempt > 1 && status == string(runner.StatusSucceeded) {
+	if job.Attempt > 1 {
 		note = "interrupted, re-ran"
-	} else if status == string(runner.StatusCancelled) {
+	}
+	if status == string(runner.StatusCancelled) {
 		note = "cancelled"
 	}
 	filesJSON, _ := json.Marshal(files)
@@ -108,7 +109,7 @@ func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error
 
 // runBuild does the work; an error means the build could not be attempted
 // or published.
-func (b *Bot) runBuild(ctx context.Context, a BuildArgs, tail *logTail, log zerolog.Logger) (*runner.Result, []PublishedFile, string, error) {
+func (b *Bot) runBuild(ctx context.Context, a BuildArgs, attempt int, tail *logTail, log zerolog.Logger) (*runner.Result, []PublishedFile, string, error) {
 	f, err := b.forge(a.Forge)
 	if err != nil {
 		return nil, nil, "", err
@@ -129,14 +130,19 @@ func (b *Bot) runBuild(ctx context.Context, a BuildArgs, tail *logTail, log zero
 	if d := cat.Images[a.Image].Digest; d != a.Digest {
 		log.Warn().Str("queued", a.Digest).Str("now", d).Msg("inputs digest differs from when the build was queued")
 	}
-	out := filepath.Join(b.cfg.Builds.WorkDir, "out", a.BuildID)
+	// A re-run gets directories of its own: the dead attempt's are not reused.
+	runID := a.BuildID
+	if attempt > 1 {
+		runID = fmt.Sprintf("%s-a%d", a.BuildID, attempt)
+	}
+	out := filepath.Join(b.cfg.Builds.WorkDir, "out", runID)
 	if err := os.MkdirAll(out, 0o750); err != nil {
 		return nil, nil, "", fmt.Errorf("output directory: %w", err)
 	}
 	if err := b.setBuild(ctx, a, `log_path = $1`, filepath.Join(out, "build.log")); err != nil {
 		return nil, nil, "", err
 	}
-	req := runner.Request{Image: a.Image, BuildID: a.BuildID, OutDir: out, Force: a.Force, GitSHA: a.SHA, MR: a.MR,
+	req := runner.Request{Image: a.Image, BuildID: runID, OutDir: out, Force: a.Force, GitSHA: a.SHA, MR: a.MR,
 		TriggeredBy: a.TriggeredBy}
 	if a.Only != "" {
 		req.Only = []string{a.Only}

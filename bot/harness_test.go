@@ -55,18 +55,21 @@ func newImagesRepo(t *testing.T) *imagesRepo {
 	if err := os.CopyFS(dir, os.DirFS("testdata/repo")); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"tiny", "hang"} {
+	for _, p := range []string{"tiny", "hang", "slow"} {
 		if err := os.Chmod(filepath.Join(dir, "images", p, "provisioner.sh"), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Boot sectors: "boot" triple-faults at once (QEMU -no-reboot exits),
-	// "hang" spins forever.
+	// "hang" spins forever, "slow" waits 8 s (int 15h, ah=86h) and then
+	// triple-faults.
 	boot := make([]byte, 1<<20)
 	copy(boot, []byte{0xFA, 0x0F, 0x01, 0x1E, 0x10, 0x7C, 0xCC, 0xEB, 0xFE})
 	hang := make([]byte, 1<<20)
 	copy(hang, []byte{0xEB, 0xFE})
-	for name, disk := range map[string][]byte{"boot": boot, "hang": hang} {
+	slow := make([]byte, 1<<20)
+	copy(slow, []byte{0xB4, 0x86, 0xB9, 0x7A, 0x00, 0xBA, 0x00, 0x12, 0xCD, 0x15, 0xFA, 0x0F, 0x01, 0x1E, 0x20, 0x7C, 0xCC, 0xEB, 0xFE})
+	for name, disk := range map[string][]byte{"boot": boot, "hang": hang, "slow": slow} {
 		disk[510], disk[511] = 0x55, 0xAA
 		raw := filepath.Join(root, name+".raw")
 		if err := os.WriteFile(raw, disk, 0o644); err != nil {

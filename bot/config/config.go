@@ -50,9 +50,10 @@ type Database struct {
 	// URL is the PostgreSQL connection string; a secret (it carries the password).
 	URL     string `yaml:"-" secret:"url"`
 	URLFile string `yaml:"url_file"`
-	// Synchronous is SQLite's synchronous pragma in WAL mode: full (default,
-	// every commit reaches the disk) or normal (survives a crash of imagebot,
-	// not of the machine).
+	// Synchronous is SQLite's synchronous pragma in WAL mode: normal
+	// (default: a commit survives a crash of imagebot, not of the machine;
+	// no fsync per webhook) or full (every commit is fsynced before the
+	// webhook is answered: survives power loss, costs a disk flush each).
 	Synchronous string `yaml:"synchronous"`
 }
 
@@ -111,7 +112,7 @@ func Default() Config {
 	return Config{
 		Listen:   "127.0.0.1:8080",
 		DataDir:  ".imagebot",
-		Database: Database{Driver: "sqlite", Synchronous: "full"},
+		Database: Database{Driver: "sqlite", Synchronous: "normal"},
 		Queue: Queue{
 			EventWorkers: 4, ReportWorkers: 4, BuildWorkers: 1,
 			Capabilities: []string{"kvm"}, RescueAfter: 3 * time.Hour,
