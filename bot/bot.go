@@ -58,6 +58,9 @@ type Deps struct {
 	Builder Builder // nil: this process builds nothing
 	Catalog LoadCatalog
 	Publish Publisher
+	// BuildsOnly makes this process a build host (imagebot runner): it works
+	// only the build queues of its capabilities, never events or reports.
+	BuildsOnly bool
 	// OnPush handles pushes to a default branch (releases); nil ignores them.
 	OnPush func(ctx context.Context, ev forge.Event) error
 	// Store, when set and OnPush is nil, makes pushes to a default branch
@@ -95,8 +98,10 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	river.AddWorker(workers, &releaseWorker{b: b})
 	queues := map[string]int{}
 	if d.Config.Working() {
-		queues[queueEvents] = d.Config.Queue.EventWorkers
-		queues[queueReports] = d.Config.Queue.ReportWorkers
+		if !d.BuildsOnly {
+			queues[queueEvents] = d.Config.Queue.EventWorkers
+			queues[queueReports] = d.Config.Queue.ReportWorkers
+		}
 		if d.Builder != nil && d.Config.Queue.BuildWorkers > 0 {
 			for _, c := range d.Config.Queue.Capabilities {
 				queues[buildQueue(c)] = d.Config.Queue.BuildWorkers
@@ -107,7 +112,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 		Driver: d.Config.Database.Driver, Path: d.Config.Database.Path, URL: d.Config.Database.URL,
 		Synchronous: d.Config.Database.Synchronous, Workers: workers, Queues: queues,
 		RescueAfter: d.Config.Queue.RescueAfter, BatchWindow: d.Config.Queue.BatchWindow,
-		RequeueRunning: d.Config.Database.Driver == "sqlite" && d.Config.Working(),
+		RequeueRunning: d.Config.Database.Driver == "sqlite" && d.Config.Working() && !d.BuildsOnly,
 		Log:            d.Log,
 	})
 	if err != nil {

@@ -187,3 +187,13 @@ func (s *Server) buildEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	sendBuild(last)
 }
+
+// HealthHandler serves only /healthz, /readyz and /metrics (imagebot runner).
+func (b *Bot) HealthHandler() http.Handler {
+	s := &Server{b: b}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(b.metrics.reg, promhttp.HandlerOpts{}))
+	return mux
+}
