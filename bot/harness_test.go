@@ -87,7 +87,7 @@ func newImagesRepo(t *testing.T) *imagesRepo {
 	r.commit(t, "images: tiny and hang")
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		user, pass, ok := req.BasicAuth()
-		if !ok || user != gitUser || pass != apiToken {
+		if !ok || (user != gitUser && user != "x-access-token") || pass != apiToken {
 			w.Header().Set("WWW-Authenticate", `Basic realm="GitLab"`)
 			http.Error(w, "HTTP Basic: Access denied", http.StatusUnauthorized)
 			return
@@ -153,6 +153,18 @@ type testBot struct {
 
 func startBot(t *testing.T, gl *gitlabtest.Server) *testBot {
 	t.Helper()
+	return startBotFor(t, gl, gl.URL, func(log zerolog.Logger) forge.Forge {
+		g, err := gitlab.New(gitlab.Config{BaseURL: gl.URL, Token: apiToken, WebhookSecret: webhookSecret, BotUser: "imagebot", Log: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	})
+}
+
+// startBotFor starts the bot with one forge adapter, made by newForge.
+func startBotFor(t *testing.T, gl *gitlabtest.Server, forgeURL string, newForge func(zerolog.Logger) forge.Forge) *testBot {
+	t.Helper()
 	packerBin := testenv.Tool(t, "packer")
 	testenv.Tool(t, "qemu-system-x86_64")
 	tmp, err := os.MkdirTemp("/tmp", "ibb") // short: packer keeps sockets in TMPDIR
@@ -162,7 +174,7 @@ func startBot(t *testing.T, gl *gitlabtest.Server) *testBot {
 	t.Cleanup(func() { os.RemoveAll(tmp) })
 	t.Setenv("TMPDIR", tmp)
 	data := t.TempDir()
-	cfg := botConfig(t, data, gl.URL)
+	cfg := botConfig(t, data, forgeURL)
 	tb := &testBot{gl: gl}
 	mux := http.NewServeMux()
 	tb.srv = httptest.NewServer(mux)
@@ -170,10 +182,7 @@ func startBot(t *testing.T, gl *gitlabtest.Server) *testBot {
 	cfg.SetListen(strings.TrimPrefix(tb.srv.URL, "http://"))
 	tb.cfg = cfg
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
-	g, err := gitlab.New(gitlab.Config{BaseURL: gl.URL, Token: apiToken, WebhookSecret: webhookSecret, BotUser: "imagebot", Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := newForge(log)
 	r, err := runner.New(runner.Config{Packer: packerBin, WorkDir: filepath.Join(data, "runner"), CacheDir: filepath.Join(data, "cache"),
 		Accelerator: "tcg", Log: log})
 	if err != nil {
@@ -184,7 +193,7 @@ func startBot(t *testing.T, gl *gitlabtest.Server) *testBot {
 		t.Fatal(err)
 	}
 	b, err := bot.New(context.Background(), bot.Deps{
-		Config: cfg, Log: log, Forges: map[string]forge.Forge{"gitlab": g},
+		Config: cfg, Log: log, Forges: map[string]forge.Forge{g.Name(): g},
 		Builder: r, Publish: &bot.StorePublisher{Store: st, Log: log},
 		Catalog: func(ctx context.Context, root string) (*catalog.Catalog, error) {
 			cat, diags := catalog.LoadContext(ctx, root)

@@ -16,6 +16,7 @@ import (
 	"github.com/imagebot/imagebot/bot"
 	"github.com/imagebot/imagebot/bot/config"
 	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/forge/github"
 	"github.com/imagebot/imagebot/bot/forge/gitlab"
 	"github.com/imagebot/imagebot/bot/trust"
 	"github.com/imagebot/imagebot/bot/web"
@@ -168,11 +169,24 @@ func addForges(cfg config.Config, log zerolog.Logger, out map[string]forge.Forge
 	return addGitHub(cfg, log, out)
 }
 
-// addGitHub is filled in when the GitHub adapter is available.
-var addGitHub = func(cfg config.Config, log zerolog.Logger, out map[string]forge.Forge) error {
-	if cfg.GitHub.Enabled() {
-		log.Warn().Msg("github: this build of imagebot has no GitHub adapter yet")
+func addGitHub(cfg config.Config, log zerolog.Logger, out map[string]forge.Forge) error {
+	if !cfg.GitHub.Enabled() {
+		return nil
 	}
+	if cfg.GitHub.Token == "" {
+		log.Warn().Msg("github: webhook secret set but no token (IMAGEBOT_GITHUB_TOKEN): cannot reach the forge until configured")
+		return nil
+	}
+	base := cfg.GitHub.BaseURL
+	if base == "https://api.github.com" {
+		base = ""
+	}
+	g, err := github.New(github.Config{BaseURL: base, Token: cfg.GitHub.Token, WebhookSecret: cfg.GitHub.WebhookSecret,
+		BotUser: cfg.GitHub.BotUser, Log: log})
+	if err != nil {
+		return err
+	}
+	out[g.Name()] = g
 	return nil
 }
 
