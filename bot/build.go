@@ -143,7 +143,7 @@ func (b *Bot) runBuild(ctx context.Context, a BuildArgs, attempt int, tail *logT
 		return nil, nil, "", err
 	}
 	req := runner.Request{Image: a.Image, BuildID: runID, OutDir: out, Force: a.Force, GitSHA: a.SHA, MR: a.MR,
-		TriggeredBy: a.TriggeredBy}
+		TriggeredBy: a.TriggeredBy, WithBases: true}
 	if a.Only != "" {
 		req.Only = []string{a.Only}
 	}

@@ -223,3 +223,44 @@ func TestCancelStopsARunningBuild(t *testing.T) {
 		t.Errorf("%d build jobs, want 1", n)
 	}
 }
+
+func TestNewPushCancelsOldHeadBuildsAndCloseCancelsQueued(t *testing.T) {
+	gl := gitlabtest.New(t, apiToken)
+	gl.SetAccess("alice", gitlabtest.Developer)
+	repo := newImagesRepo(t)
+	sha1 := repo.commit(t, "first")
+	setMR(gl, "alice", sha1)
+	tb := startBot(t, gl)
+	// hang runs (one build slot), slow waits behind it.
+	send(t, tb.srv.URL, webhookSecret, gitlabtest.NoteHook, "", note(t, repo, "alice", "/build hang slow", sha1))
+	byImage := func() map[string]string {
+		bs, _ := tb.bot.RecentBuilds(context.Background(), 10)
+		m := map[string]string{}
+		for _, b := range bs {
+			m[b.Image+"@"+b.SHA[:8]] = b.Status
+		}
+		return m
+	}
+	waitFor(t, "hang running", 2*time.Minute, func() bool { return byImage()["hang@"+sha1[:8]] == "running" })
+	sha2 := repo.commit(t, "second")
+	send(t, tb.srv.URL, webhookSecret, gitlabtest.MergeRequestHook, "", gitlabtest.Payload(t, "mr_updated_commits.json",
+		gitlabtest.Set("object_attributes.last_commit.id", sha2), gitlabtest.Set("project.git_http_url", repo.url)))
+	waitFor(t, "both builds of the old head cancelled", 2*time.Minute, func() bool {
+		m := byImage()
+		return m["hang@"+sha1[:8]] == "cancelled" && m["slow@"+sha1[:8]] == "cancelled"
+	})
+	waitFor(t, "the comment to say superseded", time.Minute, func() bool { return strings.Contains(comment(t, gl), "superseded") })
+
+	// At the new head: hang runs, slow is queued; closing the MR cancels the queued one only.
+	setMR(gl, "alice", sha2)
+	send(t, tb.srv.URL, webhookSecret, gitlabtest.NoteHook, "", note(t, repo, "alice", "/build hang slow", sha2))
+	waitFor(t, "hang running at the new head", 2*time.Minute, func() bool { return byImage()["hang@"+sha2[:8]] == "running" })
+	send(t, tb.srv.URL, webhookSecret, gitlabtest.MergeRequestHook, "", gitlabtest.Payload(t, "mr_closed.json",
+		gitlabtest.Set("object_attributes.last_commit.id", sha2), gitlabtest.Set("project.git_http_url", repo.url)))
+	waitFor(t, "the queued build cancelled by the close", time.Minute, func() bool { return byImage()["slow@"+sha2[:8]] == "cancelled" })
+	if got := byImage()["hang@"+sha2[:8]]; got != "running" {
+		t.Errorf("the running build is %s after the close, want still running (only queued builds are cancelled)", got)
+	}
+	send(t, tb.srv.URL, webhookSecret, gitlabtest.NoteHook, "", note(t, repo, "alice", "/cancel hang", sha2))
+	waitFor(t, "hang cancelled", 2*time.Minute, func() bool { return byImage()["hang@"+sha2[:8]] == "cancelled" })
+}

@@ -48,15 +48,22 @@ type imagesRepo struct {
 
 func newImagesRepo(t *testing.T) *imagesRepo {
 	t.Helper()
+	return newImagesRepoFrom(t, "testdata/repo")
+}
+
+// newImagesRepoFrom makes the repository from the files under src.
+func newImagesRepoFrom(t *testing.T, src string) *imagesRepo {
+	t.Helper()
 	gitBin := testenv.Tool(t, "git")
 	qemuImg := testenv.Tool(t, "qemu-img")
 	root := t.TempDir()
 	dir := filepath.Join(root, "images.git")
-	if err := os.CopyFS(dir, os.DirFS("testdata/repo")); err != nil {
+	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"tiny", "hang", "slow"} {
-		if err := os.Chmod(filepath.Join(dir, "images", p, "provisioner.sh"), 0o755); err != nil {
+	provs, _ := filepath.Glob(filepath.Join(dir, "images", "*", "provisioner.sh"))
+	for _, p := range provs {
+		if err := os.Chmod(p, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -153,17 +160,21 @@ type testBot struct {
 
 func startBot(t *testing.T, gl *gitlabtest.Server) *testBot {
 	t.Helper()
-	return startBotFor(t, gl, gl.URL, func(log zerolog.Logger) forge.Forge {
+	return startBotFor(t, gl, gl.URL, gitlabForge(t, gl))
+}
+
+func gitlabForge(t *testing.T, gl *gitlabtest.Server) func(zerolog.Logger) forge.Forge {
+	return func(log zerolog.Logger) forge.Forge {
 		g, err := gitlab.New(gitlab.Config{BaseURL: gl.URL, Token: apiToken, WebhookSecret: webhookSecret, BotUser: "imagebot", Log: log})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return g
-	})
+	}
 }
 
 // startBotFor starts the bot with one forge adapter, made by newForge.
-func startBotFor(t *testing.T, gl *gitlabtest.Server, forgeURL string, newForge func(zerolog.Logger) forge.Forge) *testBot {
+func startBotFor(t *testing.T, gl *gitlabtest.Server, forgeURL string, newForge func(zerolog.Logger) forge.Forge, opts ...func(*runner.Config)) *testBot {
 	t.Helper()
 	packerBin := testenv.Tool(t, "packer")
 	testenv.Tool(t, "qemu-system-x86_64")
@@ -183,8 +194,12 @@ func startBotFor(t *testing.T, gl *gitlabtest.Server, forgeURL string, newForge 
 	tb.cfg = cfg
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
 	g := newForge(log)
-	r, err := runner.New(runner.Config{Packer: packerBin, WorkDir: filepath.Join(data, "runner"), CacheDir: filepath.Join(data, "cache"),
-		Accelerator: "tcg", Log: log})
+	rc := runner.Config{Packer: packerBin, WorkDir: filepath.Join(data, "runner"), CacheDir: filepath.Join(data, "cache"),
+		Accelerator: "tcg", Log: log}
+	for _, o := range opts {
+		o(&rc)
+	}
+	r, err := runner.New(rc)
 	if err != nil {
 		t.Fatal(err)
 	}
