@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -26,7 +27,7 @@ type acceptReq struct {
 }
 
 // maxBatch bounds one group commit.
-const maxBatch = 512
+const maxBatch = 200 // 4 parameters each: under SQLite's 32766
 
 // Accept records the delivery and enqueues args in one transaction, unless
 // the delivery id was seen before (dup true: nothing enqueued). It returns
@@ -108,14 +109,42 @@ func (q *Queue) commitBatch(batch []*acceptReq) {
 		}
 	}()
 	err := q.InTx(ctx, func(tx Tx) error {
+		// One statement records the whole batch; RETURNING names the new
+		// deliveries, every other one is a duplicate.
+		var sb strings.Builder
+		args := make([]any, 0, 4*len(live))
+		sb.WriteString(`INSERT INTO imagebot_delivery (forge, id, event, received_ms) VALUES `)
+		for i, r := range live {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
+			args = append(args, r.d.Forge, r.d.ID, r.d.Event, now)
+		}
+		sb.WriteString(` ON CONFLICT (forge, id) DO NOTHING RETURNING forge, id`)
+		rows, err := tx.Query(ctx, sb.String(), args...)
+		if err != nil {
+			return fmt.Errorf("record %d deliveries: %w", len(live), err)
+		}
+		fresh := map[[2]string]bool{}
+		for rows.Next() {
+			var k [2]string
+			if err := rows.Scan(&k[0], &k[1]); err != nil {
+				rows.Close()
+				return err
+			}
+			fresh[k] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
 		var params []river.InsertManyParams
 		for _, r := range live {
-			n, err := tx.Exec(ctx, `INSERT INTO imagebot_delivery (forge, id, event, received_ms)
-				VALUES ($1, $2, $3, $4) ON CONFLICT (forge, id) DO NOTHING`, r.d.Forge, r.d.ID, r.d.Event, now)
-			if err != nil {
-				return fmt.Errorf("record delivery %s %s: %w", r.d.Forge, r.d.ID, err)
-			}
-			r.dup = n == 0
+			k := [2]string{r.d.Forge, r.d.ID}
+			r.dup = !fresh[k]
+			delete(fresh, k) // the same id twice in one batch: the second is a duplicate
 			if !r.dup && r.args != nil {
 				params = append(params, river.InsertManyParams{Args: r.args, InsertOpts: r.opts})
 			}
@@ -123,7 +152,7 @@ func (q *Queue) commitBatch(batch []*acceptReq) {
 		if len(params) == 0 {
 			return nil
 		}
-		if _, err := tx.InsertMany(ctx, params); err != nil {
+		if _, err := tx.InsertManyFast(ctx, params); err != nil {
 			return fmt.Errorf("enqueue %d events: %w", len(params), err)
 		}
 		return nil

@@ -120,3 +120,7 @@ func (t *txImpl[TTx]) Job(ctx context.Context, jobID int64) (*rivertype.JobRow, 
 func (t *txImpl[TTx]) Complete(ctx context.Context, job *rivertype.JobRow) error {
 	return t.b.complete(ctx, t.tx, job)
 }
+
+func (t *txImpl[TTx]) InsertManyFast(ctx context.Context, params []river.InsertManyParams) (int, error) {
+	return t.b.client.InsertManyFastTx(ctx, t.tx, params)
+}

@@ -35,6 +35,8 @@ type Tx interface {
 	Query(ctx context.Context, sql string, args ...any) (Rows, error)
 	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	// InsertManyFast inserts without returning the rows (the webhook path).
+	InsertManyFast(ctx context.Context, params []river.InsertManyParams) (int, error)
 	// Cancel cancels a queued job now, or marks a running one so that its
 	// worker's context is cancelled (River polls or is notified).
 	Cancel(ctx context.Context, jobID int64) error

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -51,6 +52,11 @@ func runServe(ctx context.Context, args []string) error {
 		cfg.SetListen(*listen)
 	}
 	log := newLogger(cfg.Log)
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft heap limit keeps the resident size of a busy intake small;
+		// the GC works harder only near it.
+		debug.SetMemoryLimit(20 << 20)
+	}
 	deps, st, err := serveDeps(ctx, cfg, log)
 	if err != nil {
 		return err
