@@ -174,7 +174,8 @@ func gitlabForge(t *testing.T, gl *gitlabtest.Server) func(zerolog.Logger) forge
 }
 
 // startBotFor starts the bot with one forge adapter, made by newForge.
-func startBotFor(t *testing.T, gl *gitlabtest.Server, forgeURL string, newForge func(zerolog.Logger) forge.Forge, opts ...func(*runner.Config)) *testBot {
+// opts are func(*runner.Config) and func(*bot.Deps).
+func startBotFor(t *testing.T, gl *gitlabtest.Server, forgeURL string, newForge func(zerolog.Logger) forge.Forge, opts ...any) *testBot {
 	t.Helper()
 	packerBin := testenv.Tool(t, "packer")
 	testenv.Tool(t, "qemu-system-x86_64")
@@ -197,7 +198,9 @@ func startBotFor(t *testing.T, gl *gitlabtest.Server, forgeURL string, newForge 
 	rc := runner.Config{Packer: packerBin, WorkDir: filepath.Join(data, "runner"), CacheDir: filepath.Join(data, "cache"),
 		Accelerator: "tcg", Log: log}
 	for _, o := range opts {
-		o(&rc)
+		if f, ok := o.(func(*runner.Config)); ok {
+			f(&rc)
+		}
 	}
 	r, err := runner.New(rc)
 	if err != nil {
@@ -207,7 +210,7 @@ func startBotFor(t *testing.T, gl *gitlabtest.Server, forgeURL string, newForge 
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := bot.New(context.Background(), bot.Deps{
+	deps := bot.Deps{
 		Config: cfg, Log: log, Forges: map[string]forge.Forge{g.Name(): g},
 		Builder: r, Publish: &bot.StorePublisher{Store: st, Log: log},
 		Catalog: func(ctx context.Context, root string) (*catalog.Catalog, error) {
@@ -217,7 +220,13 @@ func startBotFor(t *testing.T, gl *gitlabtest.Server, forgeURL string, newForge 
 			}
 			return cat, nil
 		},
-	})
+	}
+	for _, o := range opts {
+		if f, ok := o.(func(*bot.Deps)); ok {
+			f(&deps)
+		}
+	}
+	b, err := bot.New(context.Background(), deps)
 	if err != nil {
 		t.Fatal(err)
 	}
