@@ -20,7 +20,7 @@ import (
 // server and its files are removed when the test ends.
 func Start(t testing.TB) string {
 	t.Helper()
-	pgCtl := testenv.Tool(t, "pg_ctl")
+	pgCtl := pgCtlPath(t)
 	if real, err := filepath.EvalSymlinks(pgCtl); err == nil {
 		pgCtl = real
 	}
@@ -65,4 +65,16 @@ func Start(t testing.TB) string {
 		_ = exec.Command(all[0], all[1:]...).Run()
 	})
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+}
+
+// pgCtlPath finds pg_ctl on PATH or where Debian's postgresql package puts
+// it (/usr/lib/postgresql/<version>/bin, not on PATH).
+func pgCtlPath(t testing.TB) string {
+	if p, err := exec.LookPath("pg_ctl"); err == nil {
+		return p
+	}
+	if m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_ctl"); len(m) > 0 {
+		return m[len(m)-1]
+	}
+	return testenv.Tool(t, "pg_ctl")
 }
