@@ -16,11 +16,11 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/imagebot" ./cmd/imagebot
 
-echo "bench: making sure the bases of $image are built (not timed)"
-"$tmp/imagebot" build "$image" --with-bases --out "$tmp/warm" >"$tmp/warm.log" || { tail -20 "$tmp/warm.log"; exit 1; }
-rm -rf "$tmp/warm"
 base="$(sed -n 's/^base: *//p' "images/$image/env.yaml")"
-entry="$(ls -td .imagebot/cache/bases/"$base"/*/ | head -n1)"
+echo "bench: making sure $base is built (not timed)"
+"$tmp/imagebot" build "$base" --with-bases --out "$tmp/warm" >"$tmp/warm.log" || { tail -20 "$tmp/warm.log"; exit 1; }
+rm -rf "$tmp/warm"
+entry="$root/$(ls -td .imagebot/cache/bases/"$base"/*/ | head -n1)"
 disk="$entry$(sed -n 's/.*"disk": "\(.*\)".*/\1/p' "$entry/.complete.json")"
 sum="$(sed -n 's/.*"sha256": "\(.*\)".*/\1/p' "$entry/.complete.json")"
 version="$(sed -n 's/^version: *//p' "images/$image/env.yaml")"
