@@ -34,7 +34,7 @@ variable "accelerator" {
 
 variable "root_password" {
   type      = string
-  default   = "imagebot"
+  default   = "debian-build-pw"
   sensitive = true
 }
 

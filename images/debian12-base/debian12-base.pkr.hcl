@@ -36,7 +36,7 @@ variable "accelerator" {
 
 variable "root_password" {
   type      = string
-  default   = "imagebot"
+  default   = "debian-build-pw"
   sensitive = true
 }
 

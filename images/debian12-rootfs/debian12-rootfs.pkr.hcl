@@ -31,7 +31,7 @@ variable "mirror" {
 
 variable "root_password" {
   type      = string
-  default   = "imagebot"
+  default   = "debian-build-pw"
   sensitive = true
 }
 
