@@ -23,12 +23,14 @@ type noteWorker struct {
 
 func (noteWorker) Work(context.Context, *river.Job[noteArgs]) error { return nil }
 
-func openTest(t *testing.T) *Queue {
+func openTest(t *testing.T) *Queue { return openTestTB(t) }
+
+func openTestTB(t testing.TB) *Queue {
 	t.Helper()
 	w := river.NewWorkers()
 	river.AddWorker(w, noteWorker{})
 	q, err := Open(context.Background(), Options{Driver: "sqlite", Path: filepath.Join(t.TempDir(), "q.db"),
-		Synchronous: "full", Workers: w, Log: zerolog.Nop()})
+		Synchronous: "normal", Workers: w, Log: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
 	}
