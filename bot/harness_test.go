@@ -134,7 +134,7 @@ func (r *imagesRepo) commit(t *testing.T, msg string) string {
 }
 
 // botConfig is a configuration for a bot under test in dataDir.
-func botConfig(t *testing.T, dataDir, gitlabURL string) config.Config {
+func botConfig(t testing.TB, dataDir, gitlabURL string) config.Config {
 	t.Helper()
 	t.Setenv("IMAGEBOT_GITLAB_TOKEN", apiToken)
 	t.Setenv("IMAGEBOT_GITLAB_WEBHOOK_SECRET", webhookSecret)
