@@ -264,3 +264,35 @@ func TestNewPushCancelsOldHeadBuildsAndCloseCancelsQueued(t *testing.T) {
 	send(t, tb.srv.URL, webhookSecret, gitlabtest.NoteHook, "", note(t, repo, "alice", "/cancel hang", sha2))
 	waitFor(t, "hang cancelled", 2*time.Minute, func() bool { return byImage()["hang@"+sha2[:8]] == "cancelled" })
 }
+
+func TestReportSurvivesAForgeOutage(t *testing.T) {
+	gl := gitlabtest.New(t, apiToken)
+	gl.SetAccess("alice", gitlabtest.Developer)
+	repo := newImagesRepo(t)
+	sha := repo.commit(t, "x")
+	setMR(gl, "alice", sha)
+	// More failures than the adapter's own retries: the first delivery
+	// attempt of the report fails for good and the outbox must retry it.
+	gl.Inject(gitlabtest.Fault{Method: "POST", PathContains: "/notes", Code: http.StatusBadGateway, Times: 8})
+	tb := startBot(t, gl)
+	send(t, tb.srv.URL, webhookSecret, gitlabtest.NoteHook, "", note(t, repo, "alice", "/build tiny", sha))
+	waitFor(t, "the report delivered after the outage", 2*time.Minute, func() bool {
+		return artifactRE.MatchString(comment(t, gl)) && gl.LastStatus(sha, "imagebot/tiny").State == "success"
+	})
+	var failed int
+	for _, c := range gl.Calls() {
+		if strings.HasPrefix(c, "POST") && strings.HasSuffix(c, "/notes") {
+			failed++
+		}
+	}
+	if failed < 9 {
+		t.Errorf("%d comment creations, want the 8 failures and then the delivery", failed)
+	}
+	var attempts int64
+	_ = tb.bot.Queue().InTx(context.Background(), func(tx queue.Tx) error {
+		return queue.QueryRow(context.Background(), tx, `SELECT max(attempt) FROM river_job WHERE kind = 'imagebot_report'`, nil, &attempts)
+	})
+	if attempts < 2 {
+		t.Errorf("report jobs ran at most %d times, want a retry after the failed delivery", attempts)
+	}
+}
