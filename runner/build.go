@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/imagebot/imagebot/runner/catalog"
 	"github.com/imagebot/imagebot/runner/packer"
+	"github.com/imagebot/imagebot/runner/vsphere"
 )
 
 // errTimedOut is the cause of a build's deadline, to tell it from a cancel.
@@ -101,7 +103,9 @@ func (b *run) execute(ctx context.Context) {
 		b.logf("build %s: %s", status, b.res.Error)
 	}
 	vars := map[string]string{}
-	if base := b.img.Env.Base; base != "" {
+	onVSphere := vsphere.UsesVSphere(b.img, b.req.Only)
+	// A vSphere base is a template in vCenter, not a disk here: the preflight checks it.
+	if base := b.img.Env.Base; base != "" && !onVSphere {
 		entry, status, err := b.r.ensureBase(ctx, b, base)
 		if err != nil {
 			fail(status, "base %s: %v", base, err)
@@ -110,7 +114,7 @@ func (b *run) execute(ctx context.Context) {
 		vars[catalog.VarBaseImage] = entry.Disk
 		vars[catalog.VarBaseImageChecksum] = "sha256:" + entry.SHA256
 	}
-	if b.keepAsBase() && !b.req.Force {
+	if b.keepAsBase() && !b.req.Force && !onVSphere {
 		if entry, ok := b.r.cachedBase(b.img); ok {
 			b.logf("reusing %s built earlier at digest %s", b.img.Name, b.img.Digest)
 			b.res.Reused = true
@@ -118,6 +122,16 @@ func (b *run) execute(ctx context.Context) {
 			return
 		}
 	}
+	vsVars, vsEnv, err := b.vsphereBefore(ctx, b.r.cfg.VSphere)
+	if err != nil {
+		status := StatusFailed
+		if ctx.Err() != nil {
+			status = StatusCancelled
+		}
+		fail(status, "%v", err)
+		return
+	}
+	maps.Copy(vars, vsVars)
 	if err := b.r.acquire(ctx); err != nil {
 		fail(StatusCancelled, "cancelled while waiting for a build slot: %v", err)
 		return
@@ -131,8 +145,9 @@ func (b *run) execute(ctx context.Context) {
 	runCtx, cancel := context.WithTimeoutCause(ctx, timeout, errTimedOut)
 	defer cancel()
 	packerStart := time.Now()
-	err := b.runPacker(runCtx, vars)
+	err = b.runPacker(runCtx, vars, vsEnv)
 	b.logf("packer ran %.1fs", time.Since(packerStart).Seconds())
+	b.vsphereAfter(ctx, b.r.cfg.VSphere, err == nil && runCtx.Err() == nil)
 	switch {
 	case errors.Is(context.Cause(runCtx), errTimedOut) && ctx.Err() == nil:
 		fail(StatusTimedOut, "timed out after %s at step %q", timeout, b.res.LastStep)
@@ -144,6 +159,8 @@ func (b *run) execute(ctx context.Context) {
 			msg = err.Error()
 		}
 		fail(StatusFailed, "%s", msg)
+	case onVSphere:
+		b.finishVSphere(ctx, fail)
 	default:
 		entry, err := b.collect()
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/imagebot/imagebot/runner/packer"
+	"github.com/imagebot/imagebot/runner/vsphere"
 )
 
 // Config sets up a Runner.
@@ -26,6 +27,9 @@ type Config struct {
 	// Grace is how long a cancelled Packer may take to stop its machine and
 	// clean up before its process group is killed; default 90s.
 	Grace time.Duration
+	// VSphere is this host's vCenter for images built by vsphere-iso or
+	// vsphere-clone; nil: such builds fail with a clear error.
+	VSphere *vsphere.Config
 }
 
 // Runner runs builds on this host.

@@ -14,6 +14,7 @@ import (
 	"github.com/imagebot/imagebot/runner/catalog"
 	"github.com/imagebot/imagebot/runner/packer"
 	"github.com/imagebot/imagebot/runner/redact"
+	"github.com/imagebot/imagebot/runner/vsphere"
 )
 
 // run is one build in progress.
@@ -84,6 +85,9 @@ func (b *run) secrets() []string {
 	var out []string
 	for _, v := range b.r.cfg.Secrets {
 		out = append(out, v)
+	}
+	if b.r.cfg.VSphere != nil {
+		out = append(out, vsphere.Secrets(*b.r.cfg.VSphere)...)
 	}
 	for _, v := range b.img.Template.Variables {
 		if !v.Sensitive {
@@ -191,7 +195,8 @@ func (b *run) variables(ctx context.Context, extra map[string]string) map[string
 }
 
 // runPacker runs packer build and turns its output into events and the log.
-func (b *run) runPacker(ctx context.Context, extra map[string]string) error {
+// env is added to packer's environment (the vCenter password as PKR_VAR_).
+func (b *run) runPacker(ctx context.Context, extra map[string]string, env []string) error {
 	vars := b.variables(ctx, extra)
 	parser := packer.NewParser()
 	b.logf("packer build in %s (accelerator %s, only %v)", b.img.Dir, vars[catalog.VarAccelerator], b.req.Only)
@@ -209,6 +214,7 @@ func (b *run) runPacker(ctx context.Context, extra map[string]string) error {
 		Grace: b.r.cfg.Grace,
 		Line:  func(raw string) { b.line(parser, raw) },
 	}
+	opts.Env = append(opts.Env, env...)
 	b.mu.Lock()
 	b.runCtx = ctx
 	b.mu.Unlock()

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/imagebot/imagebot/runner/vsphere"
 )
 
 // Settings are the runner's keys in imagebot's configuration file, under
@@ -20,6 +22,9 @@ type Settings struct {
 	Accelerator    string            `yaml:"accelerator"`     // auto (default), kvm, tcg
 	CancelGrace    time.Duration     `yaml:"cancel_grace"`    // default 90s
 	Secrets        map[string]string `yaml:"secrets"`         // masked in logs, events and output
+	// VSphere is the configuration's top-level `vsphere:` section (shared
+	// with imagebot serve), not a key under `runner:`; nil when absent.
+	VSphere *vsphere.Config `yaml:"-"`
 }
 
 // ReadSettings reads the `runner:` section of a configuration file (other
@@ -30,10 +35,17 @@ func ReadSettings(path string) (Settings, error) {
 		return Settings{}, fmt.Errorf("read config: %w", err)
 	}
 	var doc struct {
-		Runner Settings `yaml:"runner"`
+		Runner  Settings        `yaml:"runner"`
+		VSphere *vsphere.Config `yaml:"vsphere"`
 	}
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return Settings{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	if doc.VSphere != nil {
+		if err := doc.VSphere.ResolvePassword(); err != nil {
+			return Settings{}, fmt.Errorf("config %s: %w", path, err)
+		}
+		doc.Runner.VSphere = doc.VSphere
 	}
 	return doc.Runner, nil
 }
@@ -58,5 +70,6 @@ func (s Settings) Config(repoRoot string) Config {
 		Accelerator:    s.Accelerator,
 		Grace:          s.CancelGrace,
 		Secrets:        s.Secrets,
+		VSphere:        s.VSphere,
 	}
 }
