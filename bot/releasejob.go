@@ -46,8 +46,13 @@ func (w *releaseWorker) Timeout(*river.Job[ReleaseArgs]) time.Duration { return 
 
 // releaser is the release flow over forge f, queueing through the bot.
 func (b *Bot) releaser(forgeName string, f forge.Forge) *release.Releaser {
-	return &release.Releaser{Store: b.deps.Store, Forge: f, Queue: releaseQueue{b, forgeName},
+	r := &release.Releaser{Store: b.deps.Store, Forge: f, Queue: releaseQueue{b, forgeName},
 		PageURL: b.cfg.PublicURL + "/images", Log: b.log.With().Str("forge", forgeName).Logger()}
+	if b.cfg.VSphereEnabled() {
+		v := b.cfg.VSphere
+		r.VSphere = &v
+	}
+	return r
 }
 
 // releasePush runs the release flow for a push to the default branch.

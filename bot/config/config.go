@@ -21,6 +21,7 @@ import (
 
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/store"
+	"github.com/imagebot/imagebot/runner/vsphere"
 )
 
 // Config is everything imagebot serve and imagebot runner read.
@@ -36,9 +37,13 @@ type Config struct {
 	Trust    Trust           `yaml:"trust"`
 	Store    store.Config    `yaml:"store"`  // local directory (default) or S3; see runner/store
 	Runner   runner.Settings `yaml:"runner"` // how this host builds; see runner
-	Builds   Builds          `yaml:"builds"`
-	Report   Report          `yaml:"report"`
-	Log      Log             `yaml:"log"`
+	// VSphere is the deployment's vCenter (vSphere builds, leftover sweeps,
+	// content library); its password only from IMAGEBOT_VSPHERE_PASSWORD or
+	// vsphere.password_file. Unset url: no vSphere.
+	VSphere vsphere.Config `yaml:"vsphere"`
+	Builds  Builds         `yaml:"builds"`
+	Report  Report         `yaml:"report"`
+	Log     Log            `yaml:"log"`
 
 	derivedURL bool // PublicURL came from Listen
 }
@@ -182,7 +187,14 @@ func (c *Config) fill() {
 	if c.Runner.CacheDir == "" {
 		c.Runner.CacheDir = filepath.Join(c.DataDir, "cache")
 	}
+	if c.VSphereEnabled() {
+		v := c.VSphere
+		c.Runner.VSphere = &v
+	}
 }
+
+// VSphereEnabled reports whether a vCenter is configured (vsphere.url).
+func (c Config) VSphereEnabled() bool { return c.VSphere.URL != "" }
 
 func (c *Config) validate() error {
 	switch c.Database.Driver {
@@ -206,6 +218,14 @@ func (c *Config) validate() error {
 	case "read", "write", "maintain", "admin":
 	default:
 		return fmt.Errorf("config trust.min_permission: %q is not read, write, maintain or admin", c.Trust.MinPermission)
+	}
+	if c.VSphereEnabled() {
+		if err := c.VSphere.Check(); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		if age := c.VSphere.LeftoverMaxAge; age > 0 && c.Runner.DefaultTimeout > 0 && age <= c.Runner.DefaultTimeout {
+			return fmt.Errorf("config vsphere.leftover_max_age: %s must exceed the longest build timeout (runner.default_timeout %s)", age, c.Runner.DefaultTimeout)
+		}
 	}
 	if c.Queue.EventWorkers < 1 || c.Queue.ReportWorkers < 1 || c.Queue.BuildWorkers < 0 {
 		return errors.New("config queue: event_workers and report_workers must be at least 1, build_workers at least 0")

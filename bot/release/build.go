@@ -49,8 +49,12 @@ func (r *Releaser) BuildRelease(ctx context.Context, b Builder, cat *catalog.Cat
 	if err == nil && res.Status != runner.StatusSucceeded {
 		err = fmt.Errorf("release build of %s %s %s at step %q: %s", req.Image, req.Version, res.Status, res.LastStep, res.Error)
 	}
+	var published []manifest.Location
 	if err == nil {
-		err = PublishRelease(ctx, r.Store, res, req, secrets)
+		published, err = r.publishVSphere(ctx, cat.Images[req.Image], res)
+	}
+	if err == nil {
+		err = publishRelease(ctx, r.Store, res, req, secrets, published)
 	}
 	if err != nil {
 		status(forge.StateFailure, statusText(Decision{Version: req.Version, Err: err}))
@@ -65,6 +69,12 @@ func (r *Releaser) BuildRelease(ctx context.Context, b Builder, cat *catalog.Cat
 // store.ErrExists): the artifacts with their .sha256 files, build.log, and
 // the manifest last, with the merge commit, the MR and the base release.
 func PublishRelease(ctx context.Context, st store.Store, res *runner.Result, req BuildRequest, secrets []string) error {
+	return publishRelease(ctx, st, res, req, secrets, nil)
+}
+
+// publishRelease is PublishRelease recording published, the copies made
+// outside the bucket (a vSphere content library item), in the manifest.
+func publishRelease(ctx context.Context, st store.Store, res *runner.Result, req BuildRequest, secrets []string, published []manifest.Location) error {
 	m := &manifest.Manifest{Image: res.Image, Version: res.Version, BuildID: res.BuildID, Status: string(res.Status),
 		InputsDigest: res.Digest, PackerVersion: res.PackerVersion, Builder: res.Builder, Started: res.Started, Finished: res.Finished,
 		TriggeredBy: req.TriggeredBy}
@@ -81,6 +91,7 @@ func PublishRelease(ctx context.Context, st store.Store, res *runner.Result, req
 	if req.Base != nil {
 		m.BaseImage = req.Base
 	}
+	m.Published = append(m.Published, published...)
 	for _, f := range res.Files {
 		switch f.Format {
 		case "manifest", "sha256":

@@ -19,6 +19,7 @@ import (
 	"github.com/imagebot/imagebot/runner/catalog"
 	"github.com/imagebot/imagebot/runner/manifest"
 	"github.com/imagebot/imagebot/runner/store"
+	"github.com/imagebot/imagebot/runner/vsphere"
 )
 
 // Action is what the release flow does for one image.
@@ -98,6 +99,9 @@ type Releaser struct {
 	// PageURL links statuses to the web page ("https://bot/images"); optional.
 	PageURL string
 	Log     zerolog.Logger
+	// VSphere is the deployment's vCenter: release builds of images with a
+	// content library are published there; nil: never.
+	VSphere *vsphere.Config
 }
 
 // Release decides and acts for every affected image of cat, in the order

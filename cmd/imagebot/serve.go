@@ -88,6 +88,11 @@ func runServe(ctx context.Context, args []string) error {
 		// local directory; an S3 bucket's lifecycle rule does it by itself.
 		go backend.RunRetention(ctx, st, cfg.Store, time.Hour, log)
 	}
+	if cfg.VSphereEnabled() && cfg.Working() {
+		// Leftovers of builds that crashed with their host; a build's own
+		// machines are removed when it ends.
+		go b.SweepVSphere(ctx, cfg.VSphere, time.Hour)
+	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	log.Info().Str("listen", ln.Addr().String()).Str("database", cfg.Database.Driver).
 		Str("gitlab_webhook", cfg.PublicURL+"/webhooks/gitlab").Str("github_webhook", cfg.PublicURL+"/webhooks/github").
