@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/imagebot/imagebot/bot/browse"
+	"github.com/imagebot/imagebot/runner/catalog"
 	"github.com/imagebot/imagebot/runner/manifest"
 	"github.com/imagebot/imagebot/runner/store"
 )
@@ -31,7 +32,7 @@ func ManifestFields(req BuildRequest, from *manifest.SourceBuild) map[string]any
 // promote copies the MR build's files into the release server-side
 // (store.Promote: verified, never replacing a release, manifest last) with
 // a release manifest that is the MR build's plus the release fields.
-func (r *Releaser) promote(ctx context.Context, push Push, d *Decision) error {
+func (r *Releaser) promote(ctx context.Context, push Push, img *catalog.Image, d *Decision) error {
 	src, err := browse.ReadManifest(ctx, r.Store, *d.From)
 	if err != nil {
 		return err
@@ -41,7 +42,15 @@ func (r *Releaser) promote(ctx context.Context, push Push, d *Decision) error {
 	if push.MR != nil {
 		req.MR = push.MR.Number
 	}
-	body, err := WithFields(src.Raw, ManifestFields(req, from))
+	fields := ManifestFields(req, from)
+	published, err := r.publishPromotedVSphere(ctx, img, *d.From, d.Version, src.Files)
+	if err != nil {
+		return err
+	}
+	if len(published) > 0 {
+		fields["published"] = published
+	}
+	body, err := WithFields(src.Raw, fields)
 	if err != nil {
 		return err
 	}

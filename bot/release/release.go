@@ -136,7 +136,7 @@ func (r *Releaser) release(ctx context.Context, push Push, cat *catalog.Catalog,
 			r.setStatus(ctx, push, d)
 		}
 		if d.Err == nil {
-			d.Err = r.act(ctx, push, &d)
+			d.Err = r.act(ctx, push, cat.Images[d.Image], &d)
 		}
 		if d.Err != nil || d.Action != Build {
 			r.setStatus(ctx, push, d)
@@ -245,10 +245,10 @@ func (r *Releaser) baseRelease(ctx context.Context, cat *catalog.Catalog, name s
 	return b, nil
 }
 
-func (r *Releaser) act(ctx context.Context, push Push, d *Decision) error {
+func (r *Releaser) act(ctx context.Context, push Push, img *catalog.Image, d *Decision) error {
 	switch d.Action {
 	case Promote:
-		return r.promote(ctx, push, d)
+		return r.promote(ctx, push, img, d)
 	case Build:
 		req := BuildRequest{
 			Repo: push.Repo, Image: d.Image, Version: d.Version, Digest: d.Digest,
