@@ -29,7 +29,7 @@ func (b *run) vsphereBefore(ctx context.Context, cfg *vsphere.Config) (map[strin
 		return nil, nil, nil
 	}
 	if cfg == nil {
-		return nil, nil, fmt.Errorf("%s builds on vSphere, and this runner has no vSphere configuration", b.img.Name)
+		return nil, nil, fmt.Errorf("%s builds on vSphere, and this runner has no vSphere configuration (the vsphere: section of the configuration file, or IMAGEBOT_VSPHERE_URL and the other IMAGEBOT_VSPHERE_* variables)", b.img.Name)
 	}
 	if err := vsphere.Preflight(ctx, *cfg, vsphere.RequirementsFor(b.cat, b.img)); err != nil {
 		return nil, nil, err

@@ -18,6 +18,7 @@ import (
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/catalog"
 	"github.com/imagebot/imagebot/runner/packer"
+	"github.com/imagebot/imagebot/runner/vsphere"
 )
 
 // buildOut is where `imagebot build` prints (tests capture it).
@@ -49,7 +50,7 @@ func runBuild(ctx context.Context, args []string) error {
 	out := fs.String("out", "", "directory for the artifacts (default: out/<image>/<version>)")
 	force := fs.Bool("force", false, "rebuild even when the same inputs were built")
 	withBases := fs.Bool("with-bases", false, "build missing base images first")
-	config := fs.String("config", "", "imagebot configuration file (its runner: section)")
+	config := fs.String("config", "", "imagebot configuration file (its runner: and vsphere: sections)")
 	repo := fs.String("repo", "", "images repository (default: the one holding the current directory)")
 	verbose := fs.Bool("v", false, "print every line of Packer's output")
 	var only listFlag
@@ -76,6 +77,13 @@ func runBuild(ctx context.Context, args []string) error {
 		if settings, err = runner.ReadSettings(*config); err != nil {
 			return err
 		}
+	}
+	if settings.VSphere == nil && os.Getenv("IMAGEBOT_VSPHERE_URL") != "" {
+		v, err := vsphere.FromEnv(os.Environ())
+		if err != nil {
+			return err
+		}
+		settings.VSphere = &v
 	}
 	cfg := settings.Config(root)
 	if cfg.Packer, err = packer.Locate(settings.Packer, root); err != nil {
