@@ -1,8 +1,14 @@
 package runner
 
 import (
+	"archive/tar"
+	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -23,7 +29,8 @@ import (
 
 // TestBuildDerivedImageBootsFromOwnDisk builds debian12-app for real with
 // its bases (debian12-rootfs by debootstrap, debian12-base with grub), then
-// proves the artifact: qemu-img check passes, plain QEMU (no -kernel) boots
+// proves the artifacts: qemu-img check passes, the OVA's disk is identical
+// to the qcow2 and its .mf verifies, plain QEMU (no -kernel) boots
 // it from its own disk to its SSH server with fresh host keys, and the
 // provisioner's version file holds the version that was built. A second
 // request for the base reuses it from the cache without running Packer.
@@ -85,6 +92,8 @@ func TestBuildDerivedImageBootsFromOwnDisk(t *testing.T) {
 	if out, err := exec.Command(testenv.Tool(t, "qemu-img"), "check", disk).CombinedOutput(); err != nil {
 		t.Fatalf("qemu-img check %s: %v\n%s", disk, err, out)
 	}
+
+	checkOVAFaithful(t, formats["ova"].Path, disk)
 
 	password := variableDefault(t, cat.Images["debian12-app"], "root_password")
 	got := bootAndRun(t, disk, r.Accelerator(context.Background()), password, map[string]string{
@@ -202,4 +211,75 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// checkOVAFaithful proves the OVA the runner published for a real build: the
+// descriptor is the tar's first entry, every .mf line verifies, and the VMDK
+// inside is identical to the built qcow2 by qemu-img compare.
+func checkOVAFaithful(t *testing.T, ova, disk string) {
+	t.Helper()
+	f, err := os.Open(ova)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sums := map[string]string{}
+	var names []string
+	var mf []byte
+	vmdk := filepath.Join(t.TempDir(), "disk.vmdk")
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("read %s: %v", ova, err)
+		}
+		names = append(names, h.Name)
+		sum := sha256.New()
+		var w io.Writer = sum
+		var out *os.File
+		switch {
+		case strings.HasSuffix(h.Name, ".vmdk"):
+			if out, err = os.Create(vmdk); err != nil {
+				t.Fatal(err)
+			}
+			w = io.MultiWriter(sum, out)
+		case strings.HasSuffix(h.Name, ".mf"):
+			if mf, err = io.ReadAll(io.TeeReader(tr, sum)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := io.Copy(w, tr); err != nil {
+			t.Fatalf("read %s in %s: %v", h.Name, ova, err)
+		}
+		if out != nil {
+			out.Close()
+		}
+		sums[h.Name] = hex.EncodeToString(sum.Sum(nil))
+	}
+	if len(names) < 3 || !strings.HasSuffix(names[0], ".ovf") {
+		t.Fatalf("OVA entries %v: want the .ovf descriptor first, then .mf and the disk", names)
+	}
+	checked := 0
+	sc := bufio.NewScanner(strings.NewReader(string(mf)))
+	for sc.Scan() {
+		var name, sum string
+		line := sc.Text()
+		if _, err := fmt.Sscanf(strings.Replace(line, ")= ", " ", 1), "SHA256(%s %s", &name, &sum); err != nil {
+			t.Errorf(".mf line %q: %v", line, err)
+			continue
+		}
+		if sums[name] != sum {
+			t.Errorf(".mf says %s has sha256 %s, the tar holds %s", name, sum, sums[name])
+		}
+		checked++
+	}
+	if checked != len(names)-1 {
+		t.Errorf(".mf verified %d entries, want every entry but itself (%v)", checked, names)
+	}
+	if out, err := exec.Command(testenv.Tool(t, "qemu-img"), "compare", "-q", disk, vmdk).CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img compare %s %s: the OVA's disk differs from the build: %v\n%s", disk, vmdk, err, out)
+	}
 }

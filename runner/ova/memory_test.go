@@ -6,13 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/imagebot/imagebot/runner/testenv"
 )
 
 // peakHeap runs f while sampling the heap, and returns the highest
@@ -114,50 +110,6 @@ func BenchmarkExport(b *testing.B) {
 		if _, err := Export(context.Background(), ExportOptions{Disk: disk, Out: filepath.Join(dir, "b.ova")}); err != nil {
 			b.Fatal(err)
 		}
-	}
-}
-
-// runnerBuiltDisks finds disks the runner built here: IMAGEBOT_FIDELITY_DISK,
-// or the Debian images in the repository's .imagebot directory.
-func runnerBuiltDisks(t *testing.T) []string {
-	if p := os.Getenv("IMAGEBOT_FIDELITY_DISK"); p != "" {
-		return []string{p}
-	}
-	root := filepath.Join(testenv.RepoRoot(t), ".imagebot")
-	var found []string
-	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".qcow2") && strings.Contains(filepath.Base(p), "debian12-app") {
-			found = append(found, p)
-		}
-		return nil
-	})
-	if len(found) == 0 { // the base the app derives from, built by the runner too
-		found, _ = filepath.Glob(filepath.Join(root, "cache", "bases", "debian12-*", "*", "*.qcow2"))
-	}
-	sort.Strings(found)
-	return found[:min(len(found), 1)]
-}
-
-// TestRunnerBuiltImageOVAIsFaithful: for the Debian image the runner builds
-// here, the VMDK inside the OVA is identical to the built disk. It runs when
-// such a build exists (set IMAGEBOT_FIDELITY_DISK to point at one).
-func TestRunnerBuiltImageOVAIsFaithful(t *testing.T) {
-	if testing.Short() {
-		t.Skip("exports a full image")
-	}
-	disks := runnerBuiltDisks(t)
-	if len(disks) == 0 {
-		t.Skip("no runner-built Debian image in .imagebot (build images/debian12-app first)")
-	}
-	for _, disk := range disks {
-		dir := t.TempDir()
-		res, err := Export(context.Background(), ExportOptions{Disk: disk, Out: filepath.Join(dir, "debian12-app.ova"), Name: "debian12-app"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := checkOVA(t, res, "debian12-app")
-		run(t, "qemu-img", "compare", "-U", "-q", disk, c.path("debian12-app-disk1.vmdk"))
-		t.Logf("%s: OVA %d bytes, identical by qemu-img compare", disk, res.Size)
 	}
 }
 
