@@ -57,8 +57,18 @@ func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error
 		b.mu.Unlock()
 		tail.close()
 	}()
-	if err := b.setBuild(ctx, a, `status = $1, step = $2, note = $3, started_ms = $4, error = ''`,
-		statusRunning, "fetch", note, time.Now().UnixMilli()); err != nil {
+	start := time.Now()
+	err := b.q.InTx(ctx, func(tx queue.Tx) error {
+		if err := updateBuild(ctx, tx, a.BuildID, `status = $1, step = $2, note = $3, started_ms = $4, error = ''`,
+			statusRunning, "fetch", note, start.UnixMilli()); err != nil {
+			return err
+		}
+		if err := resetSteps(ctx, tx, a.BuildID, StepRecord{Name: "fetch", Started: start}); err != nil {
+			return err
+		}
+		return bumpReport(ctx, tx, a.Forge, a.Repo, a.MR)
+	})
+	if err != nil {
 		return err
 	}
 	log.Info().Int("attempt", job.Attempt).Msg("build started")
@@ -147,22 +157,18 @@ func (b *Bot) runBuild(ctx context.Context, a BuildArgs, attempt int, tail *logT
 	if a.Only != "" {
 		req.Only = []string{a.Only}
 	}
-	steps := make(chan string, 1)
-	done := make(chan struct{})
-	go b.stepWriter(ctx, a, steps, done)
+	steps := newStepQueue()
+	stop, done := make(chan struct{}), make(chan struct{})
+	go b.stepWriter(ctx, a, steps, stop, done)
 	res, err := b.deps.Builder.Build(ctx, cat, req, func(e packer.Event) {
 		if e.Text != "" {
 			tail.Add(e.Text)
 		}
 		if e.Kind == packer.EventStep {
-			select { // keep only the newest step; never block the build
-			case <-steps:
-			default:
-			}
-			steps <- e.Text
+			steps.add(e.Text) // never blocks the build
 		}
 	})
-	close(steps)
+	close(stop)
 	<-done
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("build %s: %w", a.Image, err)
@@ -183,22 +189,51 @@ func (b *Bot) runBuild(ctx context.Context, a BuildArgs, attempt int, tail *logT
 	return res, files, logURL, nil
 }
 
-func (b *Bot) stepWriter(ctx context.Context, a BuildArgs, steps <-chan string, done chan<- struct{}) {
+// stepWriter records the steps q collects until stop is closed, then the
+// rest.
+func (b *Bot) stepWriter(ctx context.Context, a BuildArgs, q *stepQueue, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
-	for s := range steps {
-		b.step(ctx, a, s)
+	for {
+		select {
+		case <-q.wake:
+			b.steps(ctx, a, q.take())
+		case <-stop:
+			b.steps(ctx, a, q.take())
+			return
+		}
 	}
 }
 
 func (b *Bot) step(ctx context.Context, a BuildArgs, step string) {
+	b.steps(ctx, a, []StepRecord{{Name: strings.TrimSpace(step), Started: time.Now()}})
+}
+
+// steps appends to the build's timeline; the last is its current step.
+func (b *Bot) steps(ctx context.Context, a BuildArgs, steps []StepRecord) {
+	if len(steps) == 0 {
+		return
+	}
+	for i := range steps {
+		steps[i].Name = b.redact(steps[i].Name)
+	}
+	step := steps[len(steps)-1].Name
 	tail := ""
 	if t := b.tail(a.BuildID); t != nil {
 		tail = b.redact(t.String())
 		t.mu.Lock()
-		t.step = strings.TrimSpace(step)
+		t.step = step
 		t.mu.Unlock()
 	}
-	if err := b.setBuild(ctx, a, `step = $1, log_tail = $2`, strings.TrimSpace(step), tail); err != nil {
+	err := b.q.InTx(ctx, func(tx queue.Tx) error {
+		if err := updateBuild(ctx, tx, a.BuildID, `step = $1, log_tail = $2`, step, tail); err != nil {
+			return err
+		}
+		if err := recordSteps(ctx, tx, a.BuildID, steps); err != nil {
+			return err
+		}
+		return bumpReport(ctx, tx, a.Forge, a.Repo, a.MR)
+	})
+	if err != nil {
 		b.log.Warn().Err(err).Str("build", a.BuildID).Msg("record step")
 	}
 }

@@ -66,6 +66,12 @@ var schema = []string{
 	command TEXT NOT NULL,
 	actor TEXT NOT NULL,
 	PRIMARY KEY (forge, repo, mr, sha, command))`,
+	`CREATE TABLE IF NOT EXISTS imagebot_build_step (
+	build_id TEXT NOT NULL,
+	seq BIGINT NOT NULL,
+	name TEXT NOT NULL,
+	started_ms BIGINT NOT NULL,
+	PRIMARY KEY (build_id, seq))`,
 }
 
 // Build statuses beyond runner.Status.
@@ -96,9 +102,11 @@ type Build struct {
 	Files       []PublishedFile `json:"files"`
 	LogURL      string          `json:"log_url,omitempty"`
 	LogTail     string          `json:"log_tail,omitempty"`
-	repoJSON    string
-	logPath     string
-	statusSent  string
+	// Steps is the timeline (GetBuild fills it; lists leave it empty).
+	Steps      []StepRecord `json:"steps,omitempty"`
+	repoJSON   string
+	logPath    string
+	statusSent string
 }
 
 // Finished reports whether the build has ended.
@@ -202,6 +210,10 @@ func (b *Bot) GetBuild(ctx context.Context, id string) (Build, error) {
 	err := b.q.InTx(ctx, func(tx queue.Tx) error {
 		var err error
 		out, err = getBuild(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		out.Steps, err = buildSteps(ctx, tx, id)
 		return err
 	})
 	if err == nil {

@@ -130,6 +130,23 @@ func (w *releaseWorker) Work(ctx context.Context, job *river.Job[ReleaseArgs]) e
 			log.Warn().Err(err).Msg("record release build")
 		}
 	}
+	// setStep records a step: the build's current one and its timeline.
+	setStep := func(step string, first bool) {
+		bg := context.WithoutCancel(ctx)
+		st := StepRecord{Name: b.redact(strings.TrimSpace(step)), Started: time.Now()}
+		err := b.q.InTx(bg, func(tx queue.Tx) error {
+			if err := updateBuild(bg, tx, a.BuildID, `step = $1`, st.Name); err != nil {
+				return err
+			}
+			if first {
+				return resetSteps(bg, tx, a.BuildID, st)
+			}
+			return recordSteps(bg, tx, a.BuildID, []StepRecord{st})
+		})
+		if err != nil {
+			log.Warn().Err(err).Msg("record release build step")
+		}
+	}
 	f, err := b.forge(a.Forge)
 	if err != nil {
 		return err
@@ -147,9 +164,10 @@ func (w *releaseWorker) Work(ctx context.Context, job *river.Job[ReleaseArgs]) e
 		b.mu.Unlock()
 		tail.close()
 	}()
-	set(`status = $1, step = $2, started_ms = $3, error = ''`, statusRunning, "fetch", time.Now().UnixMilli())
+	set(`status = $1, started_ms = $2, error = ''`, statusRunning, time.Now().UnixMilli())
+	setStep("fetch", true)
 	status, msg := string(runner.StatusSucceeded), ""
-	res, err := w.build(ctx, f, a, tail, set)
+	res, err := w.build(ctx, f, a, tail, set, func(s string) { setStep(s, false) })
 	if err != nil {
 		status, msg = string(runner.StatusFailed), err.Error()
 		if res != nil && res.Status != runner.StatusSucceeded {
@@ -161,7 +179,7 @@ func (w *releaseWorker) Work(ctx context.Context, job *river.Job[ReleaseArgs]) e
 	return nil
 }
 
-func (w *releaseWorker) build(ctx context.Context, f forge.Forge, a ReleaseArgs, tail *logTail, set func(string, ...any)) (*runner.Result, error) {
+func (w *releaseWorker) build(ctx context.Context, f forge.Forge, a ReleaseArgs, tail *logTail, set func(string, ...any), setStep func(string)) (*runner.Result, error) {
 	b := w.b
 	if b.deps.Builder == nil {
 		return nil, fmt.Errorf("this imagebot builds nothing")
@@ -171,7 +189,7 @@ func (w *releaseWorker) build(ctx context.Context, f forge.Forge, a ReleaseArgs,
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", shortSHA(a.SHA), err)
 	}
-	set(`step = $1`, "validate")
+	setStep("validate")
 	cat, err := b.deps.Catalog(ctx, dir)
 	if err != nil {
 		return nil, fmt.Errorf("the images at %s do not validate; nothing was built:\n%w", shortSHA(a.SHA), err)
@@ -186,7 +204,7 @@ func (w *releaseWorker) build(ctx context.Context, f forge.Forge, a ReleaseArgs,
 			tail.Add(e.Text)
 		}
 		if e.Kind == packer.EventStep {
-			set(`step = $1`, strings.TrimSpace(e.Text))
+			setStep(e.Text)
 		}
 	})
 	if res != nil {

@@ -75,9 +75,7 @@ func toWeb(bd Build) web.Build {
 	wb := web.Build{ID: bd.ID, Image: bd.Image, Kind: "mr", MR: bd.MR, SHA: bd.SHA, Repo: bd.Repo,
 		MRURL: mrURL(bd), Status: bd.Status, Step: bd.Step, Queued: bd.Created, Started: bd.Started,
 		Finished: bd.Finished, Error: bd.Error, TriggeredBy: bd.TriggeredBy}
-	if bd.Step != "" {
-		wb.Steps = []web.Step{{Name: bd.Step, Started: bd.Started, Finished: bd.Finished, Failed: bd.Done() && bd.Status != "succeeded"}}
-	}
+	wb.Steps = webSteps(bd)
 	if version, ok := strings.CutPrefix(bd.Note, "release "); ok { // a release build (releasejob.go)
 		wb.Kind, wb.Version = "release", version
 		if bd.Status == "succeeded" {
@@ -102,4 +100,27 @@ func mrURL(bd Build) string {
 		return fmt.Sprintf("%s/pull/%d", web, bd.MR)
 	}
 	return fmt.Sprintf("%s/-/merge_requests/%d", web, bd.MR)
+}
+
+// webSteps is the build's timeline for the page: a step ends where the next
+// starts, the last where the build ended (a failed build failed in it).
+// Without a recorded timeline (a list row) it is the current step alone.
+func webSteps(bd Build) []web.Step {
+	failed := bd.Done() && bd.Status != "succeeded"
+	if len(bd.Steps) == 0 {
+		if bd.Step == "" {
+			return nil
+		}
+		return []web.Step{{Name: bd.Step, Started: bd.Started, Finished: bd.Finished, Failed: failed}}
+	}
+	out := make([]web.Step, len(bd.Steps))
+	for i, s := range bd.Steps {
+		out[i] = web.Step{Name: s.Name, Started: s.Started}
+		if i+1 < len(bd.Steps) {
+			out[i].Finished = bd.Steps[i+1].Started
+		}
+	}
+	last := &out[len(out)-1]
+	last.Finished, last.Failed = bd.Finished, failed
+	return out
 }
