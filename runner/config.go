@@ -47,7 +47,8 @@ type Runner struct {
 	baseLocks map[string]*sync.Mutex // by base digest: one build of a base at a time
 }
 
-// New checks the configuration and prepares the directories.
+// New checks the configuration, prepares the directories and removes what
+// builds of crashed runners left in WorkDir (see SweepStale).
 func New(cfg Config) (*Runner, error) {
 	if cfg.Packer == "" {
 		return nil, fmt.Errorf("runner: no packer binary configured (see packer.Locate)")
@@ -81,7 +82,11 @@ func New(cfg Config) (*Runner, error) {
 		}
 		*d = abs
 	}
-	return &Runner{cfg: cfg, slots: make(chan struct{}, cfg.Slots), baseLocks: map[string]*sync.Mutex{}}, nil
+	r := &Runner{cfg: cfg, slots: make(chan struct{}, cfg.Slots), baseLocks: map[string]*sync.Mutex{}}
+	if _, err := r.SweepStale(context.Background()); err != nil {
+		cfg.Log.Warn().Err(err).Msg("sweep stale build directories")
+	}
+	return r, nil
 }
 
 // PackerVersion is the configured packer's version ("" when it cannot run).

@@ -58,6 +58,9 @@ func (b *run) prepare() error {
 		return fmt.Errorf("build %s: temporary directory: %w", b.img.Name, err)
 	}
 	b.tmp = tmp
+	if err := writeOwner(b.work, b.tmp); err != nil {
+		b.r.cfg.Log.Warn().Err(err).Str("dir", b.work).Msg("record build owner (a sweep removes the directory only after 48h)")
+	}
 	logDir := b.work
 	if !b.asBase {
 		if err := os.MkdirAll(b.req.OutDir, 0o755); err != nil {
