@@ -10,7 +10,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/imagebot/imagebot/runner/catalog"
 )
@@ -61,7 +63,7 @@ func (r *Runner) ensureBase(ctx context.Context, child *run, name string) (*base
 	lock := r.baseLock(img.Digest)
 	lock.Lock()
 	defer lock.Unlock()
-	if e, ok := r.cachedBase(img); ok {
+	if e, ok := child.holdBase(img); ok {
 		child.logf("base %s: reusing the build of digest %s", name, img.Digest)
 		return e, "", nil
 	}
@@ -78,7 +80,7 @@ func (r *Runner) ensureBase(ctx context.Context, child *run, name string) (*base
 	if res.Status != StatusSucceeded {
 		return nil, res.Status, fmt.Errorf("%s: %s", res.Status, res.Error)
 	}
-	e, ok := r.cachedBase(img)
+	e, ok := child.holdBase(img)
 	if !ok {
 		return nil, StatusFailed, errors.New("built, but its disk is not in the cache")
 	}
@@ -147,10 +149,11 @@ func (b *run) collect() (*baseEntry, error) {
 		os.RemoveAll(stage)
 		return nil, err
 	}
-	got, ok := b.r.cachedBase(b.img)
+	got, ok := b.holdBase(b.img)
 	if !ok {
 		return nil, errors.New("cache entry vanished")
 	}
+	b.r.pruneBases(b.img.Name)
 	return got, nil
 }
 
@@ -186,4 +189,69 @@ func sha256File(path string) (string, error) {
 		return "", fmt.Errorf("sha256 %s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// holdBase returns img's cache entry at its current digest and marks it in
+// use by this build until cleanup, so pruning leaves it alone.
+func (b *run) holdBase(img *catalog.Image) (*baseEntry, bool) {
+	b.r.mu.Lock()
+	defer b.r.mu.Unlock()
+	e, ok := b.r.cachedBase(img)
+	if ok {
+		b.r.inUse[e.Dir]++
+		b.held = append(b.held, e.Dir)
+	}
+	return e, ok
+}
+
+func (r *Runner) releaseBases(dirs []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, d := range dirs {
+		if r.inUse[d]--; r.inUse[d] <= 0 {
+			delete(r.inUse, d)
+		}
+	}
+}
+
+// pruneBases removes the base cache entries of an image beyond the newest
+// KeepBases (by when they were stored), except those a build of this runner
+// uses. Staging directories and incomplete entries are left alone.
+func (r *Runner) pruneBases(name string) {
+	dir := filepath.Join(r.cfg.CacheDir, "bases", name)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		r.cfg.Log.Warn().Err(err).Str("dir", dir).Msg("prune base cache")
+		return
+	}
+	type stored struct {
+		dir string
+		at  time.Time
+	}
+	var all []stored
+	for _, e := range entries {
+		if !e.IsDir() || strings.Contains(e.Name(), ".tmp-") {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		if info, err := os.Stat(filepath.Join(p, entryFile)); err == nil {
+			all = append(all, stored{p, info.ModTime()})
+		}
+	}
+	if len(all) <= r.cfg.KeepBases {
+		return
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].at.After(all[j].at) })
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range all[r.cfg.KeepBases:] {
+		if r.inUse[s.dir] > 0 {
+			continue
+		}
+		if err := os.RemoveAll(s.dir); err != nil {
+			r.cfg.Log.Warn().Err(err).Str("dir", s.dir).Msg("prune base cache")
+			continue
+		}
+		r.cfg.Log.Info().Str("dir", s.dir).Msg("pruned old base cache entry")
+	}
 }

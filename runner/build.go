@@ -115,7 +115,7 @@ func (b *run) execute(ctx context.Context) {
 		vars[catalog.VarBaseImageChecksum] = "sha256:" + entry.SHA256
 	}
 	if b.keepAsBase() && !b.req.Force && !onVSphere {
-		if entry, ok := b.r.cachedBase(b.img); ok {
+		if entry, ok := b.holdBase(b.img); ok {
 			b.logf("reusing %s built earlier at digest %s", b.img.Name, b.img.Digest)
 			b.res.Reused = true
 			b.finishFrom(ctx, entry, fail)
@@ -196,6 +196,7 @@ func (b *run) finishFrom(ctx context.Context, entry *baseEntry, fail func(Status
 // cleanup removes the working directory and, unless the build succeeded,
 // every artifact it started writing: only build.log stays.
 func (b *run) cleanup() {
+	b.r.releaseBases(b.held)
 	if b.res.Status != StatusSucceeded {
 		for _, p := range b.written {
 			_ = os.Remove(p)

@@ -27,6 +27,9 @@ type Config struct {
 	// Grace is how long a cancelled Packer may take to stop its machine and
 	// clean up before its process group is killed; default 90s.
 	Grace time.Duration
+	// KeepBases is how many digests of each base image the base cache keeps
+	// (the newest, plus any a running build of this runner uses); default 3.
+	KeepBases int
 	// VSphere is this host's vCenter for images built by vsphere-iso or
 	// vsphere-clone; nil: such builds fail with a clear error.
 	VSphere *vsphere.Config
@@ -45,6 +48,7 @@ type Runner struct {
 
 	mu        sync.Mutex
 	baseLocks map[string]*sync.Mutex // by base digest: one build of a base at a time
+	inUse     map[string]int         // base cache entry dir -> builds using it; pruning spares them
 }
 
 // New checks the configuration, prepares the directories and removes what
@@ -69,6 +73,9 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.DefaultTimeout <= 0 {
 		cfg.DefaultTimeout = 2 * time.Hour
 	}
+	if cfg.KeepBases <= 0 {
+		cfg.KeepBases = 3
+	}
 	if cfg.Grace <= 0 {
 		cfg.Grace = 90 * time.Second
 	}
@@ -82,7 +89,7 @@ func New(cfg Config) (*Runner, error) {
 		}
 		*d = abs
 	}
-	r := &Runner{cfg: cfg, slots: make(chan struct{}, cfg.Slots), baseLocks: map[string]*sync.Mutex{}}
+	r := &Runner{cfg: cfg, slots: make(chan struct{}, cfg.Slots), baseLocks: map[string]*sync.Mutex{}, inUse: map[string]int{}}
 	if _, err := r.SweepStale(context.Background()); err != nil {
 		cfg.Log.Warn().Err(err).Msg("sweep stale build directories")
 	}

@@ -41,6 +41,7 @@ type run struct {
 	frozen    bool            // LastStep stays: the build failed or is being stopped
 	artifacts []*packer.Artifact
 	written   []string // artifact paths this build created in OutDir
+	held      []string // base cache entries this build uses (see holdBase)
 }
 
 func (b *run) prepare() error {

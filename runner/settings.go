@@ -21,6 +21,7 @@ type Settings struct {
 	DefaultTimeout time.Duration     `yaml:"default_timeout"` // default 2h
 	Accelerator    string            `yaml:"accelerator"`     // auto (default), kvm, tcg
 	CancelGrace    time.Duration     `yaml:"cancel_grace"`    // default 90s
+	KeepBases      int               `yaml:"keep_bases"`      // digests kept per base image; default 3
 	Secrets        map[string]string `yaml:"secrets"`         // masked in logs, events and output
 	// VSphere is the configuration's top-level `vsphere:` section (shared
 	// with imagebot serve), not a key under `runner:`; nil when absent.
@@ -69,6 +70,7 @@ func (s Settings) Config(repoRoot string) Config {
 		DefaultTimeout: s.DefaultTimeout,
 		Accelerator:    s.Accelerator,
 		Grace:          s.CancelGrace,
+		KeepBases:      s.KeepBases,
 		Secrets:        s.Secrets,
 		VSphere:        s.VSphere,
 	}
