@@ -123,6 +123,10 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 		q.Close(ctx)
 		return nil, fmt.Errorf("bot: create tables: %w", err)
 	}
+	if err := addColumns(ctx, q); err != nil {
+		q.Close(ctx)
+		return nil, fmt.Errorf("bot: %w", err)
+	}
 	b.metrics.register(q)
 	return b, nil
 }

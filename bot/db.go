@@ -35,7 +35,9 @@ var schema = []string{
 	log_url TEXT NOT NULL DEFAULT '',
 	log_path TEXT NOT NULL DEFAULT '',
 	log_tail TEXT NOT NULL DEFAULT '',
-	status_sent TEXT NOT NULL DEFAULT '')`,
+	status_sent TEXT NOT NULL DEFAULT '',
+	kind TEXT NOT NULL DEFAULT 'mr',
+	version TEXT NOT NULL DEFAULT '')`,
 	`CREATE INDEX IF NOT EXISTS imagebot_build_mr ON imagebot_build (forge, repo, mr)`,
 	`CREATE INDEX IF NOT EXISTS imagebot_build_created ON imagebot_build (created_ms)`,
 	`CREATE TABLE IF NOT EXISTS imagebot_mr (
@@ -74,6 +76,53 @@ var schema = []string{
 	PRIMARY KEY (build_id, seq))`,
 }
 
+// addedColumns are imagebot_build's columns added after it was first
+// created, in order: a database made before them gets them, and their
+// back-fill, at start.
+var addedColumns = []struct{ name, add, fill string }{
+	{"version", `ALTER TABLE imagebot_build ADD COLUMN version TEXT NOT NULL DEFAULT ''`, ""},
+	// Release builds were marked by their note alone.
+	{"kind", `ALTER TABLE imagebot_build ADD COLUMN kind TEXT NOT NULL DEFAULT 'mr'`,
+		`UPDATE imagebot_build SET kind = 'release', version = substr(note, 9) WHERE note LIKE 'release %'`},
+}
+
+// addColumns adds the columns of addedColumns a database lacks.
+func addColumns(ctx context.Context, q *queue.Queue) error {
+	has := func(col string) bool {
+		return q.InTx(ctx, func(tx queue.Tx) error {
+			rows, err := tx.Query(ctx, `SELECT `+col+` FROM imagebot_build WHERE 1 = 0`)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+			}
+			err = rows.Err()
+			rows.Close()
+			return err
+		}) == nil
+	}
+	for _, c := range addedColumns {
+		if has(c.name) {
+			continue
+		}
+		stmts := []string{c.add}
+		if c.fill != "" {
+			stmts = append(stmts, c.fill)
+		}
+		// Another replica starting at once may have added it meanwhile.
+		if err := q.Migrate(ctx, stmts); err != nil && !has(c.name) {
+			return fmt.Errorf("add column imagebot_build.%s: %w", c.name, err)
+		}
+	}
+	return nil
+}
+
+// Build kinds.
+const (
+	kindMR      = "mr"
+	kindRelease = "release"
+)
+
 // Build statuses beyond runner.Status.
 const (
 	statusQueued  = "queued"
@@ -89,6 +138,8 @@ type Build struct {
 	MR          int             `json:"mr"`
 	SHA         string          `json:"sha"`
 	Image       string          `json:"image"`
+	Kind        string          `json:"kind"`              // mr, or release (a release build of a merge)
+	Version     string          `json:"version,omitempty"` // a release build's version
 	Digest      string          `json:"digest"`
 	Gen         int             `json:"gen"`
 	Status      string          `json:"status"` // queued, running, succeeded, failed, cancelled, timed_out, interrupted
@@ -113,7 +164,7 @@ type Build struct {
 func (b Build) Done() bool { return b.Status != statusQueued && b.Status != statusRunning }
 
 const buildCols = `id, job_id, forge, repo, repo_json, mr, sha, image, digest, gen, status, step, note, error,
-	triggered_by, created_ms, started_ms, finished_ms, files, log_url, log_path, log_tail, status_sent`
+	triggered_by, created_ms, started_ms, finished_ms, files, log_url, log_path, log_tail, status_sent, kind, version`
 
 func scanBuild(rows queue.Rows) (Build, error) {
 	var b Build
@@ -121,7 +172,7 @@ func scanBuild(rows queue.Rows) (Build, error) {
 	var files string
 	err := rows.Scan(&b.ID, &b.JobID, &b.Forge, &b.Repo, &b.repoJSON, &mr, &b.SHA, &b.Image, &b.Digest, &gen,
 		&b.Status, &b.Step, &b.Note, &b.Error, &b.TriggeredBy, &created, &started, &finished, &files,
-		&b.LogURL, &b.logPath, &b.LogTail, &b.statusSent)
+		&b.LogURL, &b.logPath, &b.LogTail, &b.statusSent, &b.Kind, &b.Version)
 	if err != nil {
 		return b, err
 	}

@@ -111,9 +111,9 @@ func (q releaseQueue) QueueRelease(ctx context.Context, req release.BuildRequest
 		}
 		repoJSON, _ := json.Marshal(req.Repo)
 		_, err = tx.Exec(ctx, `INSERT INTO imagebot_build (id, job_id, forge, repo, repo_json, mr, sha, image, digest, gen,
-			status, note, triggered_by, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $12, $13)`,
+			status, note, triggered_by, created_ms, kind, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $12, $13, $14, $15)`,
 			args.BuildID, res.Job.ID, q.forge, req.Repo.FullName, string(repoJSON), req.MR, req.MergeCommit, req.Image, req.Digest,
-			statusQueued, "release "+req.Version, req.TriggeredBy, time.Now().UnixMilli())
+			statusQueued, "release "+req.Version, req.TriggeredBy, time.Now().UnixMilli(), kindRelease, req.Version)
 		return err
 	})
 }

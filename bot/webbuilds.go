@@ -72,14 +72,14 @@ func (w webBuilds) Log(ctx context.Context, id string, offset int64) ([]byte, bo
 }
 
 func toWeb(bd Build) web.Build {
-	wb := web.Build{ID: bd.ID, Image: bd.Image, Kind: "mr", MR: bd.MR, SHA: bd.SHA, Repo: bd.Repo,
+	wb := web.Build{ID: bd.ID, Image: bd.Image, Kind: kindMR, MR: bd.MR, SHA: bd.SHA, Repo: bd.Repo,
 		MRURL: mrURL(bd), Status: bd.Status, Step: bd.Step, Queued: bd.Created, Started: bd.Started,
 		Finished: bd.Finished, Error: bd.Error, TriggeredBy: bd.TriggeredBy}
 	wb.Steps = webSteps(bd)
-	if version, ok := strings.CutPrefix(bd.Note, "release "); ok { // a release build (releasejob.go)
-		wb.Kind, wb.Version = "release", version
+	if bd.Kind == kindRelease {
+		wb.Kind, wb.Version = kindRelease, bd.Version
 		if bd.Status == "succeeded" {
-			wb.Artifact = version
+			wb.Artifact = bd.Version
 		}
 		return wb
 	}
