@@ -2,8 +2,6 @@ package runner
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/imagebot/imagebot/runner/catalog"
+	"github.com/imagebot/imagebot/runner/qcow2"
 )
 
 // baseEntry is one finished build's disk and side files (a kernel, say),
@@ -110,7 +109,7 @@ func (b *run) collect() (*baseEntry, error) {
 		return nil, fmt.Errorf("no qcow2 disk among packer's artifact files %v", files)
 	}
 	if !b.keepAsBase() {
-		sum, err := sha256File(disk)
+		sum, _, err := qcow2.HashFile(context.Background(), disk)
 		if err != nil {
 			return nil, err
 		}
@@ -133,7 +132,7 @@ func (b *run) collect() (*baseEntry, error) {
 			e.Disk = name
 		}
 	}
-	sum, err := sha256File(filepath.Join(stage, e.Disk))
+	sum, _, err := qcow2.HashFile(context.Background(), filepath.Join(stage, e.Disk))
 	if err != nil {
 		os.RemoveAll(stage)
 		return nil, err
@@ -176,19 +175,6 @@ func moveFile(dst, src string) error {
 		return err
 	}
 	return os.Remove(src)
-}
-
-func sha256File(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("sha256 %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // holdBase returns img's cache entry at its current digest and marks it in

@@ -58,10 +58,15 @@ func TestStoringABaseKeepsNewestDigestsAndThoseInUse(t *testing.T) {
 	disk(src)
 	b := &run{r: r, img: image(5), req: Request{BuildID: "new"}, asBase: true, res: &Result{},
 		artifacts: []*packer.Artifact{{Files: []string{src}}}}
-	if _, err := b.collect(); err != nil {
+	stored, err := b.collect()
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.cleanup()
+	// sha256 of "QFI\xfbdisk": the checksum children get as base_image_checksum.
+	if want := "1c697bcfccaddc4a4f2ca7755f5b16fe978de05d27c2306705a84f7e9f3318a8"; stored.SHA256 != want {
+		t.Errorf("stored sha256 %s, want %s", stored.SHA256, want)
+	}
 	for n, want := range map[int]bool{1: true, 2: false, 3: false, 4: true, 5: true} {
 		_, ok := r.cachedBase(image(n))
 		if ok != want {
