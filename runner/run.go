@@ -60,7 +60,7 @@ func (b *run) prepare() error {
 	}
 	b.tmp = tmp
 	if err := writeOwner(b.work, b.tmp); err != nil {
-		b.r.cfg.Log.Warn().Err(err).Str("dir", b.work).Msg("record build owner (a sweep removes the directory only after 48h)")
+		b.r.cfg.Log.Warn().Err(err).Str("dir", b.work).Msg("record build owner (a sweep will not remove the directory)")
 	}
 	logDir := b.work
 	if !b.asBase {

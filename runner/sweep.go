@@ -9,18 +9,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // ownerFile, in each build's working directory, names the process running
 // the build, so a later runner can tell a crashed build's leftovers from a
 // live build of another runner sharing the work directory.
 const ownerFile = ".owner.json"
-
-// ownerlessAge is how old a working directory without an owner record must be
-// before a sweep removes it (one from before owner records, or from a crash
-// between creating the directory and writing the record).
-const ownerlessAge = 48 * time.Hour
 
 type owner struct {
 	PID   int    `json:"pid"`
@@ -67,7 +61,8 @@ func (o owner) alive() bool {
 // SweepStale removes working directories below WorkDir (and their packer
 // temporary directories) left by builds whose runner process is gone: killed
 // or crashed mid-build. Directories of live builds, of this runner or of
-// another sharing WorkDir, stay. New calls it; it returns what it removed.
+// another sharing WorkDir, stay, and so do directories without an owner
+// record. New calls it; it returns what it removed.
 func (r *Runner) SweepStale(ctx context.Context) ([]string, error) {
 	if procStart(os.Getpid()) == "" {
 		return nil, errors.New("sweep: /proc is not readable; cannot tell live builds, nothing removed")
@@ -109,10 +104,11 @@ func (r *Runner) SweepStale(ctx context.Context) ([]string, error) {
 // staleWorkDir says whether dir belongs to no live build, and names its
 // packer temporary directory when that is one of ours.
 func staleWorkDir(dir string) (tmp string, stale bool) {
+	// Without a record the directory may not be a build's at all (work_dir
+	// set to a directory shared with something else): it stays.
 	data, err := os.ReadFile(filepath.Join(dir, ownerFile))
 	if err != nil {
-		info, err := os.Stat(dir)
-		return "", err == nil && time.Since(info.ModTime()) > ownerlessAge
+		return "", false
 	}
 	var o owner
 	if json.Unmarshal(data, &o) != nil || o.alive() {

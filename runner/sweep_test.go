@@ -16,8 +16,8 @@ import (
 
 // TestNewSweepsLeftoversOfDeadBuildsOnly: working directories (and their
 // packer temporary directories) whose owner process is dead or whose pid now
-// belongs to another process go; a live owner's, and a fresh directory without
-// an owner record, stay.
+// belongs to another process go; a live owner's, and directories without an
+// owner record (even old ones: maybe not a build's), stay.
 func TestNewSweepsLeftoversOfDeadBuildsOnly(t *testing.T) {
 	work, tmpRoot := t.TempDir(), t.TempDir()
 
@@ -59,7 +59,7 @@ func TestNewSweepsLeftoversOfDeadBuildsOnly(t *testing.T) {
 	liveDir, liveTmp := leftover("live", &owner{PID: live.Process.Pid, Start: liveStart})
 	freshDir, _ := leftover("fresh-ownerless", nil)
 	oldDir, _ := leftover("old-ownerless", nil)
-	old := time.Now().Add(-3 * ownerlessAge)
+	old := time.Now().Add(-30 * 24 * time.Hour)
 	if err := os.Chtimes(oldDir, old, old); err != nil {
 		t.Fatal(err)
 	}
@@ -67,12 +67,12 @@ func TestNewSweepsLeftoversOfDeadBuildsOnly(t *testing.T) {
 	if _, err := New(Config{Packer: "/bin/true", WorkDir: work, CacheDir: t.TempDir(), Log: zerolog.New(zerolog.NewTestWriter(t))}); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{deadDir, deadTmp, reusedDir, reusedTmp, oldDir} {
+	for _, p := range []string{deadDir, deadTmp, reusedDir, reusedTmp} {
 		if _, err := os.Stat(p); !os.IsNotExist(err) {
 			t.Errorf("%s was not swept (stat: %v)", p, err)
 		}
 	}
-	for _, p := range []string{liveDir, liveTmp, freshDir} {
+	for _, p := range []string{liveDir, liveTmp, freshDir, oldDir} {
 		if _, err := os.Stat(p); err != nil {
 			t.Errorf("%s was swept: %v", p, err)
 		}
