@@ -18,14 +18,25 @@ const ownerFile = ".owner.json"
 
 type owner struct {
 	PID   int    `json:"pid"`
-	Start string `json:"start"` // the process's start time in /proc/<pid>/stat: tells a reused pid
-	Tmp   string `json:"tmp"`   // the build's packer TMPDIR
+	Start string `json:"start"`  // the process's start time in /proc/<pid>/stat: tells a reused pid
+	Tmp   string `json:"tmp"`    // the build's packer TMPDIR
+	Host  string `json:"host"`   // a pid means something only on its host,
+	Boot  string `json:"boot"`   // since its boot (/proc/sys/kernel/random/boot_id)
+	PIDNS string `json:"pid_ns"` // and in its PID namespace (a container has its own)
+}
+
+// thisProcess describes the running process as an owner.
+func thisProcess(tmp string) owner {
+	pid := os.Getpid()
+	host, _ := os.Hostname()
+	boot, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	ns, _ := os.Readlink("/proc/self/ns/pid")
+	return owner{PID: pid, Start: procStart(pid), Tmp: tmp, Host: host, Boot: strings.TrimSpace(string(boot)), PIDNS: ns}
 }
 
 // writeOwner records this process as the owner of the build's directories.
 func writeOwner(work, tmp string) error {
-	pid := os.Getpid()
-	data, _ := json.Marshal(owner{PID: pid, Start: procStart(pid), Tmp: tmp})
+	data, _ := json.Marshal(thisProcess(tmp))
 	return os.WriteFile(filepath.Join(work, ownerFile), data, 0o644)
 }
 
@@ -48,14 +59,21 @@ func procStart(pid int) string {
 	return fields[19]
 }
 
-// alive reports whether the recorded owner process still runs (the same
-// process: a pid reused by another process has another start time).
-func (o owner) alive() bool {
-	if o.PID <= 0 {
+// gone reports whether the recorded owner has certainly ended, as seen from
+// here. An owner on another host or in another PID namespace (a runner in
+// another container sharing WorkDir) cannot be checked: it is not gone.
+func (o owner) gone(here owner) bool {
+	switch {
+	case o.Host != here.Host || o.PID <= 0:
+		return false
+	case o.Boot != here.Boot:
+		return true // the host has rebooted since
+	case o.PIDNS != here.PIDNS:
 		return false
 	}
+	// A pid reused by another process has another start time.
 	start := procStart(o.PID)
-	return start != "" && (o.Start == "" || o.Start == start)
+	return start == "" || (o.Start != "" && o.Start != start)
 }
 
 // SweepStale removes working directories below WorkDir (and their packer
@@ -71,6 +89,7 @@ func (r *Runner) SweepStale(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sweep %s: %w", r.cfg.WorkDir, err)
 	}
+	here := thisProcess("")
 	var removed []string
 	for _, e := range entries {
 		if ctx.Err() != nil {
@@ -80,7 +99,7 @@ func (r *Runner) SweepStale(ctx context.Context) ([]string, error) {
 			continue
 		}
 		dir := filepath.Join(r.cfg.WorkDir, e.Name())
-		tmp, stale := staleWorkDir(dir)
+		tmp, stale := staleWorkDir(dir, here)
 		if !stale {
 			continue
 		}
@@ -103,7 +122,7 @@ func (r *Runner) SweepStale(ctx context.Context) ([]string, error) {
 
 // staleWorkDir says whether dir belongs to no live build, and names its
 // packer temporary directory when that is one of ours.
-func staleWorkDir(dir string) (tmp string, stale bool) {
+func staleWorkDir(dir string, here owner) (tmp string, stale bool) {
 	// Without a record the directory may not be a build's at all (work_dir
 	// set to a directory shared with something else): it stays.
 	data, err := os.ReadFile(filepath.Join(dir, ownerFile))
@@ -111,7 +130,7 @@ func staleWorkDir(dir string) (tmp string, stale bool) {
 		return "", false
 	}
 	var o owner
-	if json.Unmarshal(data, &o) != nil || o.alive() {
+	if json.Unmarshal(data, &o) != nil || !o.gone(here) {
 		return "", false
 	}
 	if strings.HasPrefix(filepath.Base(o.Tmp), "imagebot-") && filepath.IsAbs(o.Tmp) {

@@ -17,7 +17,8 @@ import (
 // TestNewSweepsLeftoversOfDeadBuildsOnly: working directories (and their
 // packer temporary directories) whose owner process is dead or whose pid now
 // belongs to another process go; a live owner's, and directories without an
-// owner record (even old ones: maybe not a build's), stay.
+// owner record (even old ones: maybe not a build's), stay; so do those of
+// another host or PID namespace, where a pid cannot be checked from here.
 func TestNewSweepsLeftoversOfDeadBuildsOnly(t *testing.T) {
 	work, tmpRoot := t.TempDir(), t.TempDir()
 
@@ -54,9 +55,21 @@ func TestNewSweepsLeftoversOfDeadBuildsOnly(t *testing.T) {
 		}
 		return dir, tmp
 	}
-	deadDir, deadTmp := leftover("dead", &owner{PID: dead.Process.Pid})
-	reusedDir, reusedTmp := leftover("reused", &owner{PID: live.Process.Pid, Start: "1"})
-	liveDir, liveTmp := leftover("live", &owner{PID: live.Process.Pid, Start: liveStart})
+	rec := func(pid int, start string, change func(*owner)) *owner {
+		o := thisProcess("")
+		o.PID, o.Start = pid, start
+		if change != nil {
+			change(&o)
+		}
+		return &o
+	}
+	deadDir, deadTmp := leftover("dead", rec(dead.Process.Pid, "", nil))
+	reusedDir, reusedTmp := leftover("reused", rec(live.Process.Pid, "1", nil))
+	rebootedDir, _ := leftover("rebooted", rec(live.Process.Pid, liveStart, func(o *owner) { o.Boot = "an-earlier-boot" }))
+	liveDir, liveTmp := leftover("live", rec(live.Process.Pid, liveStart, nil))
+	// A dead pid elsewhere says nothing: that runner may be alive in its own namespace or host.
+	otherNSDir, _ := leftover("other-pid-namespace", rec(dead.Process.Pid, "", func(o *owner) { o.PIDNS = "pid:[1]" }))
+	otherHostDir, _ := leftover("other-host", rec(dead.Process.Pid, "", func(o *owner) { o.Host = "elsewhere" }))
 	freshDir, _ := leftover("fresh-ownerless", nil)
 	oldDir, _ := leftover("old-ownerless", nil)
 	old := time.Now().Add(-30 * 24 * time.Hour)
@@ -67,12 +80,12 @@ func TestNewSweepsLeftoversOfDeadBuildsOnly(t *testing.T) {
 	if _, err := New(Config{Packer: "/bin/true", WorkDir: work, CacheDir: t.TempDir(), Log: zerolog.New(zerolog.NewTestWriter(t))}); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{deadDir, deadTmp, reusedDir, reusedTmp} {
+	for _, p := range []string{deadDir, deadTmp, reusedDir, reusedTmp, rebootedDir} {
 		if _, err := os.Stat(p); !os.IsNotExist(err) {
 			t.Errorf("%s was not swept (stat: %v)", p, err)
 		}
 	}
-	for _, p := range []string{liveDir, liveTmp, freshDir, oldDir} {
+	for _, p := range []string{liveDir, liveTmp, freshDir, oldDir, otherNSDir, otherHostDir} {
 		if _, err := os.Stat(p); err != nil {
 			t.Errorf("%s was swept: %v", p, err)
 		}
