@@ -255,7 +255,7 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request, m []string
 	if !fakeapi.Decode(s.t, "githubtest", w, r, &b) {
 		return
 	}
-	st := Status{State: b.State, Context: deref(b.Context), TargetURL: deref(b.TargetURL), Description: deref(b.Description)}
+	st := Status{State: b.State, Context: fakeapi.Deref(b.Context), TargetURL: fakeapi.Deref(b.TargetURL), Description: fakeapi.Deref(b.Description)}
 	var problems []string
 	switch st.State {
 	case "error", "failure", "pending", "success":
@@ -336,24 +336,10 @@ func (s *Server) pull(w http.ResponseWriter, m []string) {
 	}
 	fakeapi.WriteJSON(w, http.StatusOK, map[string]any{
 		"number": n, "state": state, "title": mr.Title, "draft": mr.Draft, "merged": merged,
-		"merge_commit_sha": nullable(mr.MergeCommit), "html_url": mr.WebURL,
+		"merge_commit_sha": fakeapi.Nullable(mr.MergeCommit), "html_url": mr.WebURL,
 		"user": map[string]any{"login": mr.Author, "type": "User"},
 		"head": map[string]any{"ref": mr.HeadBranch, "sha": mr.HeadSHA, "repo": headRepo},
 		"base": map[string]any{"ref": mr.TargetBranch, "sha": "1f2e3d4c5b6a79880716253443526170f8e9d0c1",
 			"repo": map[string]any{"id": baseID, "full_name": repo}},
 	})
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }

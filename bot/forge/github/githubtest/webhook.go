@@ -11,7 +11,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/tidwall/sjson"
+	"github.com/imagebot/imagebot/bot/forge/internal/fakeapi"
 )
 
 // The fixtures' facts, for assertions.
@@ -31,13 +31,10 @@ const (
 var fixtures embed.FS
 
 // Edit changes one field of a payload (sjson path syntax, e.g. "comment.body").
-type Edit struct {
-	Path  string
-	Value any
-}
+type Edit = fakeapi.Edit
 
 // Set is an Edit.
-func Set(path string, value any) Edit { return Edit{path, value} }
+func Set(path string, value any) Edit { return Edit{Path: path, Value: value} }
 
 // Payload returns a fixture from testdata/ with edits applied. The
 // fixtures: pull_request_{opened,reopened,synchronize,closed_merged,
@@ -45,16 +42,7 @@ func Set(path string, value any) Edit { return Edit{path, value} }
 // push, push_branch_deleted (all .json).
 func Payload(t testing.TB, name string, edits ...Edit) []byte {
 	t.Helper()
-	b, err := fixtures.ReadFile("testdata/" + name)
-	if err != nil {
-		t.Fatalf("githubtest: fixture %s: %v", name, err)
-	}
-	for _, e := range edits {
-		if b, err = sjson.SetBytes(b, e.Path, e.Value); err != nil {
-			t.Fatalf("githubtest: set %s in %s: %v", e.Path, name, err)
-		}
-	}
-	return b
+	return fakeapi.Payload(t, "githubtest", fixtures, name, edits...)
 }
 
 // CommentOnPR is issue_comment_pr.json with comment as the body, by user.
@@ -100,6 +88,5 @@ func Request(t testing.TB, url, secret, event, deliveryID string, body []byte) *
 func NewDeliveryID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	return fakeapi.GUID(b)
 }

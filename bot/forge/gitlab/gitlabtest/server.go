@@ -280,7 +280,7 @@ func (s *Server) setStatus(w http.ResponseWriter, r *http.Request, m []string) {
 	if !s.decode(w, r, &b) {
 		return
 	}
-	st := Status{State: b.State, Name: deref(b.Name), TargetURL: deref(b.TargetURL), Description: deref(b.Description)}
+	st := Status{State: b.State, Name: fakeapi.Deref(b.Name), TargetURL: fakeapi.Deref(b.TargetURL), Description: fakeapi.Deref(b.Description)}
 	var problems []string
 	if _, ok := gitlabStates[st.State]; !ok {
 		problems = append(problems, fmt.Sprintf("state %q is not a GitLab state", st.State))
@@ -377,7 +377,7 @@ func (s *Server) getMR(w http.ResponseWriter, m []string) {
 		"id": 1000 + iid, "iid": iid, "project_id": pid, "title": mr.Title, "state": state,
 		"source_branch": mr.HeadBranch, "target_branch": mr.TargetBranch,
 		"source_project_id": src, "target_project_id": pid, "draft": mr.Draft, "work_in_progress": mr.Draft,
-		"sha": mr.HeadSHA, "merge_commit_sha": nullable(mr.MergeCommit), "web_url": mr.WebURL,
+		"sha": mr.HeadSHA, "merge_commit_sha": fakeapi.Nullable(mr.MergeCommit), "web_url": mr.WebURL,
 		"author": map[string]any{"id": 11, "username": mr.Author, "name": mr.Author},
 	})
 }
@@ -389,17 +389,3 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 func match(re *regexp.Regexp, path string, m *[]string) bool { return fakeapi.Match(re, path, m) }
 
 func writeJSON(w http.ResponseWriter, code int, v any) { fakeapi.WriteJSON(w, code, v) }
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}

@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"crypto/rand"
 	"embed"
-	"encoding/hex"
 	"net/http"
 	"testing"
 
-	"github.com/tidwall/sjson"
+	"github.com/imagebot/imagebot/bot/forge/internal/fakeapi"
 )
 
 // Webhook event names, as GitLab sends them in X-Gitlab-Event.
@@ -34,13 +33,10 @@ var fixtures embed.FS
 
 // Edit changes one field of a payload (sjson path syntax, e.g.
 // "object_attributes.note").
-type Edit struct {
-	Path  string
-	Value any
-}
+type Edit = fakeapi.Edit
 
 // Set is an Edit.
-func Set(path string, value any) Edit { return Edit{path, value} }
+func Set(path string, value any) Edit { return Edit{Path: path, Value: value} }
 
 // Payload returns a fixture from testdata/ (e.g. "note_mr.json") with edits
 // applied. The fixtures: mr_opened, mr_reopened, mr_updated_commits,
@@ -48,16 +44,7 @@ func Set(path string, value any) Edit { return Edit{path, value} }
 // note_issue, push, push_branch_deleted.
 func Payload(t testing.TB, name string, edits ...Edit) []byte {
 	t.Helper()
-	b, err := fixtures.ReadFile("testdata/" + name)
-	if err != nil {
-		t.Fatalf("gitlabtest: fixture %s: %v", name, err)
-	}
-	for _, e := range edits {
-		if b, err = sjson.SetBytes(b, e.Path, e.Value); err != nil {
-			t.Fatalf("gitlabtest: set %s in %s: %v", e.Path, name, err)
-		}
-	}
-	return b
+	return fakeapi.Payload(t, "gitlabtest", fixtures, name, edits...)
 }
 
 // NoteOnMR is the note_mr.json payload with comment as the note, by user.
@@ -94,6 +81,5 @@ func NewUUID() string {
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	return fakeapi.GUID(b)
 }

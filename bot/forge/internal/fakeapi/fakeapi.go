@@ -116,3 +116,19 @@ func Redact(tok string) string {
 	}
 	return "<" + strconv.Itoa(len(tok)) + " chars>"
 }
+
+// Deref is *p, or "" for a field the request left out.
+func Deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// Nullable is s, or JSON null when s is empty.
+func Nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
