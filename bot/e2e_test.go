@@ -17,13 +17,9 @@ import (
 var artifactRE = regexp.MustCompile("\\[(tiny-0\\.1\\.0\\.qcow2)\\]\\((http[^)]+)\\) [^`]*`sha256:([0-9a-f]{64})`")
 
 func TestGitLabBuildCommandBuildsPublishesAndReportsInOneComment(t *testing.T) {
-	gl := gitlabtest.New(t, apiToken)
-	gl.SetAccess("alice", gitlabtest.Developer)
-	repo := newImagesRepo(t)
-	sha := repo.commit(t, "tiny: touch")
-	setMR(gl, "alice", sha)
+	gl, repo, sha := aliceMR(t, "tiny: touch")
 	tb := startBot(t, gl)
-	if code := send(t, tb.srv.URL, webhookSecret, gitlabtest.NoteHook, "", note(t, repo, "alice", "Looks good.\n/build tiny\n", sha)); code != http.StatusAccepted {
+	if code := tb.sendNote(t, repo, "alice", "Looks good.\n/build tiny\n", sha); code != http.StatusAccepted {
 		t.Fatalf("webhook answered %d, want 202", code)
 	}
 	defer func() {
@@ -89,6 +85,33 @@ func TestGitLabBuildCommandBuildsPublishesAndReportsInOneComment(t *testing.T) {
 	}
 }
 
+// aliceMR starts a fake GitLab on which alice, a developer, has MR !7 open
+// at a fresh commit (msg) of a new images repository.
+func aliceMR(t *testing.T, msg string) (*gitlabtest.Server, *imagesRepo, string) {
+	t.Helper()
+	gl := gitlabtest.New(t, apiToken)
+	gl.SetAccess("alice", gitlabtest.Developer)
+	repo := newImagesRepo(t)
+	sha := repo.commit(t, msg)
+	setMR(gl, "alice", sha)
+	return gl, repo, sha
+}
+
+// sendNote delivers user's comment on MR !7 at sha (a fresh delivery) and
+// returns the status code.
+func (tb *testBot) sendNote(t *testing.T, repo *imagesRepo, user, comment, sha string) int {
+	t.Helper()
+	return send(t, tb.srv.URL, webhookSecret, gitlabtest.NoteHook, "", note(t, repo, user, comment, sha))
+}
+
+// sendMR delivers the merge request fixture (e.g. "mr_closed.json") with
+// its head at sha and returns the status code.
+func (tb *testBot) sendMR(t *testing.T, repo *imagesRepo, fixture, sha string) int {
+	t.Helper()
+	return send(t, tb.srv.URL, webhookSecret, gitlabtest.MergeRequestHook, "", gitlabtest.Payload(t, fixture,
+		gitlabtest.Set("object_attributes.last_commit.id", sha), gitlabtest.Set("project.git_http_url", repo.url)))
+}
+
 func countJobs(t *testing.T, q *queue.Queue, kind string) int64 {
 	t.Helper()
 	var n int64
@@ -120,11 +143,7 @@ func TestWebhookWithBadTokenIs401AndQueuesNothing(t *testing.T) {
 }
 
 func TestSameDeliveryTwiceBuildsOnce(t *testing.T) {
-	gl := gitlabtest.New(t, apiToken)
-	gl.SetAccess("alice", gitlabtest.Developer)
-	repo := newImagesRepo(t)
-	sha := repo.commit(t, "x")
-	setMR(gl, "alice", sha)
+	gl, repo, sha := aliceMR(t, "x")
 	tb := startBot(t, gl)
 	body := note(t, repo, "alice", "/build tiny", sha)
 	id := gitlabtest.NewUUID()
@@ -161,7 +180,7 @@ func TestUntrustedAuthorRefusedUntilOkToBuildAndAgainAfterPush(t *testing.T) {
 	setMR(gl, "mallory", sha1)
 	tb := startBot(t, gl)
 
-	send(t, tb.srv.URL, webhookSecret, gitlabtest.NoteHook, "", note(t, repo, "mallory", "/build tiny", sha1))
+	tb.sendNote(t, repo, "mallory", "/build tiny", sha1)
 	waitFor(t, "the refusal", time.Minute, func() bool { return strings.Contains(comment(t, gl), "refused") })
 	if body := comment(t, gl); !strings.Contains(body, "mallory") || !strings.Contains(body, "/ok-to-build") {
 		t.Errorf("refusal does not say who and how to proceed:\n%s", body)
@@ -170,15 +189,14 @@ func TestUntrustedAuthorRefusedUntilOkToBuildAndAgainAfterPush(t *testing.T) {
 		t.Fatalf("%d builds queued for an untrusted author, want 0", len(bs))
 	}
 	// A maintainer approves this head: the refused /build runs.
-	send(t, tb.srv.URL, webhookSecret, gitlabtest.NoteHook, "", note(t, repo, "maria", "/ok-to-build", sha1))
+	tb.sendNote(t, repo, "maria", "/ok-to-build", sha1)
 	waitFor(t, "the approved build to succeed", 2*time.Minute, func() bool { return gl.LastStatus(sha1, "imagebot/tiny").State == "success" })
 
 	// A new push: the approval was for the old head, so the author is refused again.
 	sha2 := repo.commit(t, "second")
 	setMR(gl, "mallory", sha2)
-	send(t, tb.srv.URL, webhookSecret, gitlabtest.MergeRequestHook, "", gitlabtest.Payload(t, "mr_updated_commits.json",
-		gitlabtest.Set("object_attributes.last_commit.id", sha2), gitlabtest.Set("project.git_http_url", repo.url)))
-	send(t, tb.srv.URL, webhookSecret, gitlabtest.NoteHook, "", note(t, repo, "mallory", "/build tiny", sha2))
+	tb.sendMR(t, repo, "mr_updated_commits.json", sha2)
+	tb.sendNote(t, repo, "mallory", "/build tiny", sha2)
 	waitFor(t, "the second refusal", time.Minute, func() bool {
 		return strings.Count(comment(t, gl), "refused") >= 2 || strings.Contains(comment(t, gl), "was for "+sha1[:8])
 	})
@@ -198,19 +216,15 @@ func TestUntrustedAuthorRefusedUntilOkToBuildAndAgainAfterPush(t *testing.T) {
 }
 
 func TestCancelStopsARunningBuild(t *testing.T) {
-	gl := gitlabtest.New(t, apiToken)
-	gl.SetAccess("alice", gitlabtest.Developer)
-	repo := newImagesRepo(t)
-	sha := repo.commit(t, "x")
-	setMR(gl, "alice", sha)
+	gl, repo, sha := aliceMR(t, "x")
 	tb := startBot(t, gl)
-	send(t, tb.srv.URL, webhookSecret, gitlabtest.NoteHook, "", note(t, repo, "alice", "/build hang", sha))
+	tb.sendNote(t, repo, "alice", "/build hang", sha)
 	waitFor(t, "the hang build to wait for its machine", 2*time.Minute, func() bool {
 		bs, _ := tb.bot.RecentBuilds(context.Background(), 1)
 		return len(bs) == 1 && strings.Contains(bs[0].Step, "Waiting for shutdown")
 	})
 	start := time.Now()
-	send(t, tb.srv.URL, webhookSecret, gitlabtest.NoteHook, "", note(t, repo, "alice", "/cancel", sha))
+	tb.sendNote(t, repo, "alice", "/cancel", sha)
 	waitFor(t, "the build to be cancelled", 3*time.Minute, func() bool {
 		bs, _ := tb.bot.RecentBuilds(context.Background(), 1)
 		return bs[0].Status == "cancelled"
@@ -225,14 +239,10 @@ func TestCancelStopsARunningBuild(t *testing.T) {
 }
 
 func TestNewPushCancelsOldHeadBuildsAndCloseCancelsQueued(t *testing.T) {
-	gl := gitlabtest.New(t, apiToken)
-	gl.SetAccess("alice", gitlabtest.Developer)
-	repo := newImagesRepo(t)
-	sha1 := repo.commit(t, "first")
-	setMR(gl, "alice", sha1)
+	gl, repo, sha1 := aliceMR(t, "first")
 	tb := startBot(t, gl)
 	// hang runs (one build slot), slow waits behind it.
-	send(t, tb.srv.URL, webhookSecret, gitlabtest.NoteHook, "", note(t, repo, "alice", "/build hang slow", sha1))
+	tb.sendNote(t, repo, "alice", "/build hang slow", sha1)
 	byImage := func() map[string]string {
 		bs, _ := tb.bot.RecentBuilds(context.Background(), 10)
 		m := map[string]string{}
@@ -243,8 +253,7 @@ func TestNewPushCancelsOldHeadBuildsAndCloseCancelsQueued(t *testing.T) {
 	}
 	waitFor(t, "hang running", 2*time.Minute, func() bool { return byImage()["hang@"+sha1[:8]] == "running" })
 	sha2 := repo.commit(t, "second")
-	send(t, tb.srv.URL, webhookSecret, gitlabtest.MergeRequestHook, "", gitlabtest.Payload(t, "mr_updated_commits.json",
-		gitlabtest.Set("object_attributes.last_commit.id", sha2), gitlabtest.Set("project.git_http_url", repo.url)))
+	tb.sendMR(t, repo, "mr_updated_commits.json", sha2)
 	waitFor(t, "both builds of the old head cancelled", 2*time.Minute, func() bool {
 		m := byImage()
 		return m["hang@"+sha1[:8]] == "cancelled" && m["slow@"+sha1[:8]] == "cancelled"
@@ -253,29 +262,24 @@ func TestNewPushCancelsOldHeadBuildsAndCloseCancelsQueued(t *testing.T) {
 
 	// At the new head: hang runs, slow is queued; closing the MR cancels the queued one only.
 	setMR(gl, "alice", sha2)
-	send(t, tb.srv.URL, webhookSecret, gitlabtest.NoteHook, "", note(t, repo, "alice", "/build hang slow", sha2))
+	tb.sendNote(t, repo, "alice", "/build hang slow", sha2)
 	waitFor(t, "hang running at the new head", 2*time.Minute, func() bool { return byImage()["hang@"+sha2[:8]] == "running" })
-	send(t, tb.srv.URL, webhookSecret, gitlabtest.MergeRequestHook, "", gitlabtest.Payload(t, "mr_closed.json",
-		gitlabtest.Set("object_attributes.last_commit.id", sha2), gitlabtest.Set("project.git_http_url", repo.url)))
+	tb.sendMR(t, repo, "mr_closed.json", sha2)
 	waitFor(t, "the queued build cancelled by the close", time.Minute, func() bool { return byImage()["slow@"+sha2[:8]] == "cancelled" })
 	if got := byImage()["hang@"+sha2[:8]]; got != "running" {
 		t.Errorf("the running build is %s after the close, want still running (only queued builds are cancelled)", got)
 	}
-	send(t, tb.srv.URL, webhookSecret, gitlabtest.NoteHook, "", note(t, repo, "alice", "/cancel hang", sha2))
+	tb.sendNote(t, repo, "alice", "/cancel hang", sha2)
 	waitFor(t, "hang cancelled", 2*time.Minute, func() bool { return byImage()["hang@"+sha2[:8]] == "cancelled" })
 }
 
 func TestReportSurvivesAForgeOutage(t *testing.T) {
-	gl := gitlabtest.New(t, apiToken)
-	gl.SetAccess("alice", gitlabtest.Developer)
-	repo := newImagesRepo(t)
-	sha := repo.commit(t, "x")
-	setMR(gl, "alice", sha)
+	gl, repo, sha := aliceMR(t, "x")
 	// More failures than the adapter's own retries: the first delivery
 	// attempt of the report fails for good and the outbox must retry it.
 	gl.Inject(gitlabtest.Fault{Method: "POST", PathContains: "/notes", Code: http.StatusBadGateway, Times: 8})
 	tb := startBot(t, gl)
-	send(t, tb.srv.URL, webhookSecret, gitlabtest.NoteHook, "", note(t, repo, "alice", "/build tiny", sha))
+	tb.sendNote(t, repo, "alice", "/build tiny", sha)
 	waitFor(t, "the report delivered after the outage", 2*time.Minute, func() bool {
 		return artifactRE.MatchString(comment(t, gl)) && gl.LastStatus(sha, "imagebot/tiny").State == "success"
 	})
