@@ -35,6 +35,21 @@ var errShutdown = errors.New("imagebot stopped while the build ran; it re-runs a
 // stopping is set while the bot shuts down, to tell a shutdown from /cancel.
 var stopping atomic.Bool
 
+// track makes a build running in this process cancellable and its log tail
+// readable; the func it returns undoes that and closes tail.
+func (b *Bot) track(id string, cancel context.CancelFunc, tail *logTail) func() {
+	b.mu.Lock()
+	b.running[id], b.tails[id] = cancel, tail
+	b.mu.Unlock()
+	return func() {
+		b.mu.Lock()
+		delete(b.running, id)
+		delete(b.tails, id)
+		b.mu.Unlock()
+		tail.close()
+	}
+}
+
 // Work builds one image of one MR commit: fetch, validate, build, publish,
 // record; each step is reported.
 func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error {
@@ -47,16 +62,7 @@ func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	tail := newLogTail(b.cfg.Report.LogTailLines)
-	b.mu.Lock()
-	b.running[a.BuildID], b.tails[a.BuildID] = cancel, tail
-	b.mu.Unlock()
-	defer func() {
-		b.mu.Lock()
-		delete(b.running, a.BuildID)
-		delete(b.tails, a.BuildID)
-		b.mu.Unlock()
-		tail.close()
-	}()
+	defer b.track(a.BuildID, cancel, tail)()
 	start := time.Now()
 	err := b.q.InTx(ctx, func(tx queue.Tx) error {
 		if err := updateBuild(ctx, tx, a.BuildID, `status = $1, step = $2, note = $3, started_ms = $4, error = ''`,

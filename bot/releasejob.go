@@ -154,16 +154,7 @@ func (w *releaseWorker) Work(ctx context.Context, job *river.Job[ReleaseArgs]) e
 	tail := newLogTail(b.cfg.Report.LogTailLines)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	b.mu.Lock()
-	b.running[a.BuildID], b.tails[a.BuildID] = cancel, tail
-	b.mu.Unlock()
-	defer func() {
-		b.mu.Lock()
-		delete(b.running, a.BuildID)
-		delete(b.tails, a.BuildID)
-		b.mu.Unlock()
-		tail.close()
-	}()
+	defer b.track(a.BuildID, cancel, tail)()
 	set(`status = $1, started_ms = $2, error = ''`, statusRunning, time.Now().UnixMilli())
 	setStep("fetch", true)
 	status, msg := string(runner.StatusSucceeded), ""
