@@ -4,17 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/imagebot/imagebot/runner/qcow2"
 )
 
 // FromOVF packs an OVF export (a descriptor plus the files its References
@@ -53,7 +52,7 @@ func FromOVF(ctx context.Context, ovfPath, outOVA string) (*Result, error) {
 		}
 		files[i] = Entry{Name: r.Href, Size: fi.Size(), SHA256: known[r.Href]}
 		if files[i].SHA256 == "" {
-			sum, err := hashPath(ctx, filepath.Join(dir, r.Href))
+			sum, _, err := qcow2.HashFile(ctx, filepath.Join(dir, r.Href))
 			if err != nil {
 				return nil, fmt.Errorf("ova from ovf %s: %w", ovfPath, err)
 			}
@@ -156,17 +155,4 @@ func readMF(path string) (map[string]string, error) {
 		}
 	}
 	return sums, nil
-}
-
-func hashPath(ctx context.Context, path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.CopyBuffer(h, ctxReader{ctx, f}, make([]byte, 1<<20)); err != nil {
-		return "", fmt.Errorf("hash %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
