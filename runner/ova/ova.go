@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/imagebot/imagebot/runner/catalog"
+	"github.com/imagebot/imagebot/runner/ctxio"
 	"github.com/rs/zerolog"
 )
 
@@ -200,7 +201,7 @@ func Export(ctx context.Context, opts ExportOptions) (*Result, error) {
 	}
 	size := end + int64(len(trailer))
 	oh := sha256.New()
-	if _, err := io.CopyBuffer(oh, ctxReader{ctx, io.NewSectionReader(out, 0, size)}, make([]byte, 4<<20)); err != nil {
+	if _, err := io.CopyBuffer(oh, ctxio.Reader(ctx, io.NewSectionReader(out, 0, size)), make([]byte, 4<<20)); err != nil {
 		return nil, fmt.Errorf("ova export: hash %s: %w", opts.Out, err)
 	}
 	if err := out.Close(); err != nil {
@@ -366,7 +367,7 @@ func (o *ovaWriter) addReader(ctx context.Context, name string, r io.Reader, siz
 		return e
 	}
 	h := sha256.New()
-	n, err := io.CopyBuffer(io.MultiWriter(o.tw, h), io.LimitReader(ctxReader{ctx, r}, size), make([]byte, 1<<20))
+	n, err := io.CopyBuffer(io.MultiWriter(o.tw, h), io.LimitReader(ctxio.Reader(ctx, r), size), make([]byte, 1<<20))
 	switch {
 	case err != nil:
 		o.err = fmt.Errorf("copy %s: %w", name, err)
@@ -419,16 +420,4 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/imagebot/imagebot/runner/ctxio"
 	"github.com/rs/zerolog"
 )
 
@@ -321,7 +322,7 @@ func HashFile(ctx context.Context, path string) (string, error) {
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, ctxReader{ctx, f}); err != nil {
+	if _, err := io.Copy(h, ctxio.Reader(ctx, f)); err != nil {
 		return "", fmt.Errorf("hash %s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
@@ -340,16 +341,4 @@ func (p *progressReader) Read(b []byte) (int, error) {
 	p.sent += int64(n)
 	p.fn(p.key, p.sent, p.total)
 	return n, err
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

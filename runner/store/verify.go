@@ -11,6 +11,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/imagebot/imagebot/runner/ctxio"
 )
 
 // Download copies key to w and checks that what came is size bytes with the
@@ -31,7 +33,7 @@ func Download(ctx context.Context, st Store, key string, w io.Writer, size int64
 		sha = obj.SHA256
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(w, h), ctxReader{ctx, rc})
+	n, err := io.Copy(io.MultiWriter(w, h), ctxio.Reader(ctx, rc))
 	if err != nil {
 		return Object{}, fmt.Errorf("download %s: %w", key, err)
 	}

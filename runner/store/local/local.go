@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/imagebot/imagebot/runner/ctxio"
 	"github.com/imagebot/imagebot/runner/store"
 )
 
@@ -106,7 +107,7 @@ func (s *Store) writeTemp(ctx context.Context, r io.Reader) (path, sum string, n
 		}
 	}()
 	h := sha256.New()
-	n, err = io.Copy(io.MultiWriter(f, h), ctxReader{ctx, r})
+	n, err = io.Copy(io.MultiWriter(f, h), ctxio.Reader(ctx, r))
 	if err != nil {
 		return "", "", 0, err
 	}
@@ -344,16 +345,4 @@ func (s *Store) URL(ctx context.Context, key string, expiry time.Duration) (stri
 // Sweep removes MR builds older than olderThan (see store.Sweep).
 func (s *Store) Sweep(ctx context.Context, olderThan time.Duration) ([]string, error) {
 	return store.Sweep(ctx, s, olderThan, time.Now())
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
