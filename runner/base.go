@@ -98,6 +98,9 @@ func (b *run) collect() (*baseEntry, error) {
 	if len(files) == 0 {
 		return nil, errors.New("packer reported no artifact files")
 	}
+	if err := regularFiles(files); err != nil {
+		return nil, err
+	}
 	disk := ""
 	for _, f := range files {
 		if isQcow2(f) {
@@ -124,6 +127,10 @@ func (b *run) collect() (*baseEntry, error) {
 	for _, f := range files {
 		name := filepath.Base(f)
 		if err := moveFile(filepath.Join(stage, name), f); err != nil {
+			os.RemoveAll(stage)
+			return nil, fmt.Errorf("keep %s: %w", name, err)
+		}
+		if err := b.r.takeBack(filepath.Join(stage, name)); err != nil {
 			os.RemoveAll(stage)
 			return nil, fmt.Errorf("keep %s: %w", name, err)
 		}

@@ -138,9 +138,10 @@ func (b *run) execute(ctx context.Context) {
 	}
 	defer b.r.release()
 
-	timeout := b.r.cfg.DefaultTimeout
-	if b.img.Env.Timeout > 0 {
-		timeout = b.img.Env.Timeout
+	timeout, err := b.timeout()
+	if err != nil {
+		fail(StatusFailed, "%v", err)
+		return
 	}
 	runCtx, cancel := context.WithTimeoutCause(ctx, timeout, errTimedOut)
 	defer cancel()
@@ -210,6 +211,23 @@ func (b *run) cleanup() {
 			b.r.cfg.Log.Warn().Err(err).Str("dir", dir).Msg("remove build directory")
 		}
 	}
+}
+
+// timeout is env.yaml's timeout, or the default; one above the runner's
+// max_timeout is refused, naming env.yaml's line.
+func (b *run) timeout() (time.Duration, error) {
+	t := b.img.Env.Timeout
+	if t <= 0 {
+		return b.r.cfg.DefaultTimeout, nil
+	}
+	if t > b.r.cfg.MaxTimeout {
+		where := b.img.Dir + "/env.yaml"
+		if p, ok := b.img.EnvPos["timeout"]; ok && p.Line > 0 {
+			where = fmt.Sprintf("%s:%d", p.File, p.Line)
+		}
+		return 0, fmt.Errorf("%s: timeout %s exceeds this runner's max_timeout %s", where, t, b.r.cfg.MaxTimeout)
+	}
+	return t, nil
 }
 
 func absJoin(dir, p string) string {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -30,6 +31,18 @@ type Config struct {
 	// KeepBases is how many digests of each base image the base cache keeps
 	// (the newest, plus any a running build of this runner uses); default 3.
 	KeepBases int
+	// BuildUser runs Packer (and so every provisioner and QEMU) as this
+	// unprivileged user: a name, "uid" or "uid:gid". Empty: as imagebot's own
+	// user. Setting it needs imagebot to run as root.
+	BuildUser string
+	// MaxTimeout bounds env.yaml's timeout; default 6h.
+	MaxTimeout time.Duration
+	// Retention is how long build outputs and working directories stay
+	// below WorkDir and OutRoot before the sweep removes them; default 72h.
+	Retention time.Duration
+	// OutRoot, when set, is where build outputs go (Request.OutDir below
+	// it): the sweep removes entries older than Retention.
+	OutRoot string
 	// VSphere is this host's vCenter for images built by vsphere-iso or
 	// vsphere-clone; nil: such builds fail with a clear error.
 	VSphere *vsphere.Config
@@ -39,6 +52,7 @@ type Config struct {
 type Runner struct {
 	cfg   Config
 	slots chan struct{}
+	cred  *syscall.Credential // the build user's; nil: builds run as imagebot
 
 	accelOnce sync.Once
 	accel     string
@@ -79,6 +93,16 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Grace <= 0 {
 		cfg.Grace = 90 * time.Second
 	}
+	if cfg.MaxTimeout <= 0 {
+		cfg.MaxTimeout = 6 * time.Hour
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = 72 * time.Hour
+	}
+	cred, err := buildUser(cfg.BuildUser)
+	if err != nil {
+		return nil, err
+	}
 	for _, d := range []*string{&cfg.WorkDir, &cfg.CacheDir} {
 		abs, err := filepath.Abs(*d)
 		if err != nil {
@@ -89,7 +113,10 @@ func New(cfg Config) (*Runner, error) {
 		}
 		*d = abs
 	}
-	r := &Runner{cfg: cfg, slots: make(chan struct{}, cfg.Slots), baseLocks: map[string]*sync.Mutex{}, inUse: map[string]int{}}
+	r := &Runner{cfg: cfg, cred: cred, slots: make(chan struct{}, cfg.Slots), baseLocks: map[string]*sync.Mutex{}, inUse: map[string]int{}}
+	if err := r.prepareDirs(); err != nil {
+		return nil, err
+	}
 	if _, err := r.SweepStale(context.Background()); err != nil {
 		cfg.Log.Warn().Err(err).Msg("sweep stale build directories")
 	}

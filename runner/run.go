@@ -30,6 +30,9 @@ type run struct {
 
 	work     string // per-build working directory, removed at the end
 	tmp      string // packer's TMPDIR: short, as its plugin sockets' paths must be
+	box      string // what the build itself may write: work, or with a build user work/box (its own, 0700)
+	home     string // packer's HOME: the build's own, in box
+	repoRoot string // the repository packer sees: the checkout, or the build user's copy of it
 	imageDir string // absolute images/<name>/: packer's cwd
 	redactor *redact.Redactor
 
@@ -46,8 +49,9 @@ type run struct {
 
 func (b *run) prepare() error {
 	b.imageDir = absJoin(b.cat.Root, b.img.Dir)
+	b.repoRoot = b.cat.Root
 	b.work = filepath.Join(b.r.cfg.WorkDir, b.req.BuildID)
-	if err := os.MkdirAll(b.work, 0o755); err != nil {
+	if err := os.MkdirAll(b.work, 0o700); err != nil {
 		return fmt.Errorf("build %s: working directory: %w", b.img.Name, err)
 	}
 	tmpBase := os.TempDir()
@@ -62,9 +66,12 @@ func (b *run) prepare() error {
 	if err := writeOwner(b.work, b.tmp); err != nil {
 		b.r.cfg.Log.Warn().Err(err).Str("dir", b.work).Msg("record build owner (a sweep will not remove the directory)")
 	}
+	if err := b.makeBox(); err != nil {
+		return fmt.Errorf("build %s: %w", b.img.Name, err)
+	}
 	logDir := b.work
 	if !b.asBase {
-		if err := os.MkdirAll(b.req.OutDir, 0o755); err != nil {
+		if err := os.MkdirAll(b.req.OutDir, 0o750); err != nil {
 			return fmt.Errorf("build %s: output directory: %w", b.img.Name, err)
 		}
 		logDir = b.req.OutDir
@@ -111,6 +118,19 @@ func (b *run) secrets() []string {
 		}
 	}
 	return append(out, envSecrets()...)
+}
+
+// sensitiveEnv passes on, from imagebot's environment, the PKR_VAR_<name>
+// of each variable the template declares sensitive: the only way an
+// operator's secret reaches a build. Nothing else of that environment does.
+func (b *run) sensitiveEnv() []string {
+	var env []string
+	for _, v := range b.img.Template.Variables {
+		if val, ok := os.LookupEnv("PKR_VAR_" + v.Name); ok && v.Sensitive {
+			env = append(env, "PKR_VAR_"+v.Name+"="+val)
+		}
+	}
+	return env
 }
 
 // envSecrets are values of environment variables whose names say secret.
@@ -175,9 +195,9 @@ func (b *run) variables(ctx context.Context, extra map[string]string) map[string
 		catalog.VarImageName:       b.img.Name,
 		catalog.VarImageVersion:    b.req.Version,
 		catalog.VarBuildID:         b.req.BuildID,
-		catalog.VarOutputDirectory: filepath.Join(b.work, "output"),
+		catalog.VarOutputDirectory: filepath.Join(b.box, "output"),
 		catalog.VarGitSHA:          b.req.GitSHA,
-		catalog.VarRepoRoot:        b.cat.Root,
+		catalog.VarRepoRoot:        b.repoRoot,
 		catalog.VarCacheDirectory:  b.r.cfg.CacheDir,
 	}
 	for k, v := range extra {
@@ -210,13 +230,12 @@ func (b *run) runPacker(ctx context.Context, extra map[string]string, env []stri
 		Template: ".",
 		Vars:     vars,
 		Only:     b.req.Only,
-		Env: []string{
-			"PACKER_CACHE_DIR=" + filepath.Join(b.r.cfg.CacheDir, "packer"),
-			"TMPDIR=" + b.tmp,
-			"PACKER_LOG=0",
-		},
-		Grace: b.r.cfg.Grace,
-		Line:  func(raw string) { b.line(parser, raw) },
+		Env:        append([]string{"PACKER_CACHE_DIR=" + b.r.packerCache()}, b.sensitiveEnv()...),
+		Home:       b.home,
+		Tmp:        b.tmp,
+		Credential: b.r.cred,
+		Grace:      b.r.cfg.Grace,
+		Line:       func(raw string) { b.line(parser, raw) },
 	}
 	opts.Env = append(opts.Env, env...)
 	b.mu.Lock()

@@ -23,6 +23,9 @@ type Settings struct {
 	CancelGrace    time.Duration     `yaml:"cancel_grace"`    // default 90s
 	KeepBases      int               `yaml:"keep_bases"`      // digests kept per base image; default 3
 	Secrets        map[string]string `yaml:"secrets"`         // masked in logs, events and output
+	BuildUser      string            `yaml:"build_user"`      // run builds as this unprivileged user (name, uid or uid:gid)
+	MaxTimeout     time.Duration     `yaml:"max_timeout"`     // longest env.yaml timeout accepted; default 6h
+	Retention      time.Duration     `yaml:"retention"`       // working directories and outputs older than this are swept; default 72h
 	// VSphere is the configuration's top-level `vsphere:` section (shared
 	// with imagebot serve), not a key under `runner:`; nil when absent.
 	VSphere *vsphere.Config `yaml:"-"`
@@ -72,6 +75,9 @@ func (s Settings) Config(repoRoot string) Config {
 		Grace:          s.CancelGrace,
 		KeepBases:      s.KeepBases,
 		Secrets:        s.Secrets,
+		BuildUser:      s.BuildUser,
+		MaxTimeout:     s.MaxTimeout,
+		Retention:      s.Retention,
 		VSphere:        s.VSphere,
 	}
 }

@@ -96,6 +96,7 @@ func loadImage(ctx context.Context, root, name string) *loadedImage {
 	} else {
 		var d Diagnostics
 		img.Env, li.envPos, d = parseEnv(name, envFile, src)
+		img.EnvPos = li.envPos
 		li.diags = append(li.diags, d...)
 		if p, ok := li.envPos["name"]; ok && img.Env.Name != "" && img.Env.Name != name {
 			li.errorf(p, "name %q does not match the image's directory %s: it must be %q", img.Env.Name, dir, name)

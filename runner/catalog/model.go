@@ -25,6 +25,9 @@ type Image struct {
 	Inputs []string
 	// Digest is "sha256:<hex>" over Inputs (path, mode, content) and the base's digest.
 	Digest string
+	// EnvPos locates env.yaml's keys ("timeout", "variables.x"), for
+	// errors about their values found after loading.
+	EnvPos map[string]Pos `json:"-"`
 }
 
 // Env is the image's env.yaml.

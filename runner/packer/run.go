@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"sort"
 	"strings"
@@ -21,8 +20,16 @@ type BuildOptions struct {
 	Template string            // file or directory argument, relative to Dir
 	Vars     map[string]string // -var name=value
 	Only     []string          // -only
-	Env      []string          // added to the environment (PACKER_CACHE_DIR=..., TMPDIR=...)
-	Grace    time.Duration     // how long a cancelled packer may take to clean up; default 60s
+	// Env is added to the build's environment (PACKER_CACHE_DIR=...,
+	// PKR_VAR_ of sensitive variables); the rest of it is built by Environ
+	// from an allow-list, never imagebot's whole environment.
+	Env  []string
+	Home string // HOME of the build: a directory of its own
+	Tmp  string // TMPDIR of the build: a directory of its own
+	// Credential, when set, runs packer (and so every provisioner and
+	// QEMU) as that unprivileged user instead of imagebot's.
+	Credential *syscall.Credential
+	Grace      time.Duration // how long a cancelled packer may take to clean up; default 60s
 	// Line receives every raw stdout/stderr line as printed (not yet
 	// redacted) and is called from one goroutine at a time.
 	Line func(raw string)
@@ -55,9 +62,8 @@ var ErrStopped = errors.New("packer stopped")
 func Build(ctx context.Context, o BuildOptions) error {
 	cmd := exec.Command(o.Packer, o.Args()...)
 	cmd.Dir = o.Dir
-	cmd.Env = append(os.Environ(), "PACKER_NO_COLOR=1", "CHECKPOINT_DISABLE=1")
-	cmd.Env = append(cmd.Env, o.Env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Env = Environ(osEnviron(), o.Home, o.Tmp, o.Env)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: o.Credential}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
