@@ -225,11 +225,11 @@ func (b *run) runPacker(ctx context.Context, extra map[string]string, env []stri
 	parser := packer.NewParser()
 	b.logf("packer build in %s (accelerator %s, only %v)", b.img.Dir, vars[catalog.VarAccelerator], b.req.Only)
 	opts := packer.BuildOptions{
-		Packer:   b.r.cfg.Packer,
-		Dir:      b.imageDir,
-		Template: ".",
-		Vars:     vars,
-		Only:     b.req.Only,
+		Packer:     b.r.cfg.Packer,
+		Dir:        b.imageDir,
+		Template:   ".",
+		Vars:       vars,
+		Only:       b.req.Only,
 		Env:        append([]string{"PACKER_CACHE_DIR=" + b.r.packerCache()}, b.sensitiveEnv()...),
 		Home:       b.home,
 		Tmp:        b.tmp,

@@ -153,6 +153,7 @@ func serveDeps(ctx context.Context, cfg config.Config, log zerolog.Logger) (bot.
 		wd, _ := os.Getwd()
 		rc := cfg.Runner.Config(wd)
 		rc.Log = log
+		rc.Secrets = withBotSecrets(rc.Secrets, cfg)
 		if rc.Packer, err = packer.Locate(cfg.Runner.Packer, wd); err != nil {
 			log.Warn().Err(err).Msg("no packer: this imagebot accepts webhooks but builds nothing (run deploy/install-tools.sh)")
 		} else if r, err := runner.New(rc); err != nil {
@@ -231,4 +232,32 @@ func openServeStore(ctx context.Context, c store.Config, log zerolog.Logger) (st
 		return nil, fmt.Errorf("open the artifact store (%s): %w", backend.Describe(c), err)
 	}
 	return st, nil
+}
+
+// withBotSecrets adds the bot's own secrets (forge tokens, webhook secrets,
+// database URL, store keys) to the runner's, so its redactor masks them in
+// build logs and events whatever their variable is called.
+func withBotSecrets(secrets map[string]string, cfg config.Config) map[string]string {
+	out := map[string]string{}
+	for k, v := range secrets {
+		out[k] = v
+	}
+	add := func(name, v string) {
+		if v != "" {
+			out["imagebot."+name] = v
+		}
+	}
+	add("gitlab.token", cfg.GitLab.Token)
+	add("gitlab.webhook_secret", cfg.GitLab.WebhookSecret)
+	add("github.token", cfg.GitHub.Token)
+	add("github.webhook_secret", cfg.GitHub.WebhookSecret)
+	add("database.url", cfg.Database.URL)
+	add("vsphere.password", cfg.VSphere.Password)
+	if cfg.Store.S3 != nil {
+		if access, secret, err := cfg.Store.S3.Credentials(); err == nil {
+			add("store.s3.access_key", access)
+			add("store.s3.secret_key", secret)
+		}
+	}
+	return out
 }

@@ -1,12 +1,34 @@
-// Package redact masks secret values (sensitive template variables, configured
-// and environment secrets) in text before it reaches a log, an event or a
-// terminal: in their raw form and in the forms Packer prints them
-// (machine-readable %!(PACKER_COMMA) escaping, quoted and escaped strings).
+// Package redact is imagebot's one redactor: it masks secret values
+// (sensitive template variables, configured and environment secrets, the
+// forge tokens, webhook secrets, store keys and database URL) in text before
+// it reaches a log, a comment, a page, a manifest or a database row.
+//
+// A secret is masked in every form it is likely to be printed in: raw;
+// Packer-escaped (machine-readable %!(PACKER_COMMA), \n); Go-, JSON- and
+// shell-quoted; URL-escaped (query and path); base64 in the standard and
+// URL alphabets at any alignment inside a longer encoded string (the three
+// shifted encodings, padding stripped); hex; reversed. A URL secret (a
+// database URL) has its password masked on its own too, whatever the
+// variable holding it is called.
+//
+// API, for the runner and the bot alike:
+//
+//	r := redact.New(secrets...)     // once per set of secrets
+//	r.String(s)                      // a log line, comment, page, error, DB value
+//	r.Bytes(b)                       // the same for bytes (a manifest, a JSON row)
+//	r.Contains(s)                    // refuse instead of mask (manifests)
+//	redact.NewWriter(w, r)           // a stream (build.log), line by line
+//
+// A Redactor is immutable and safe for concurrent use.
 package redact
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"io"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,7 +53,7 @@ type Redactor struct {
 func New(secrets ...string) *Redactor {
 	r := &Redactor{}
 	seen := map[string]bool{}
-	for _, s := range secrets {
+	for _, s := range withURLParts(secrets) {
 		if strings.TrimSpace(s) == "" {
 			continue
 		}
@@ -67,7 +89,19 @@ func forms(s string) []string {
 	add(q[1 : len(q)-1])                                        // Go / JSON-style escaping
 	add(strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(s)) // machine-readable newlines
 	add(strings.ReplaceAll(strings.ReplaceAll(s, "\n", `\n`), ",", "%!(PACKER_COMMA)"))
-	add(strings.ReplaceAll(s, "'", `'"'"'`))      // shell single-quoted
+	add(strings.ReplaceAll(s, "'", `'"'"'`)) // shell single-quoted
+	add(url.QueryEscape(s))
+	add(url.PathEscape(s))
+	add(jsonEscape(s, true))
+	add(jsonEscape(s, false))
+	add(hex.EncodeToString([]byte(s)))
+	add(strings.ToUpper(hex.EncodeToString([]byte(s))))
+	add(reverse(s))
+	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+		for shift := 0; shift < 3; shift++ {
+			add(base64Core(enc, s, shift))
+		}
+	}
 	for _, line := range strings.Split(s, "\n") { // a multi-line secret printed line by line
 		if len(line) >= MinLen && line != s {
 			out = append(out, line)
@@ -75,6 +109,64 @@ func forms(s string) []string {
 	}
 	return out
 }
+
+// base64Core is the part of the base64 encoding of s that depends on s
+// alone when s starts shift bytes into the encoded data: whatever bytes
+// surround it, an encoding of them holds this substring.
+func base64Core(enc *base64.Encoding, s string, shift int) string {
+	e := enc.EncodeToString(append(make([]byte, shift), s...))
+	first := (8*shift + 5) / 6         // first character made of s's bits only
+	last := (8 * (shift + len(s))) / 6 // characters before this one end within s
+	if last-first < MinLen {
+		return ""
+	}
+	return e[first:last]
+}
+
+func jsonEscape(s string, html bool) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(html)
+	_ = enc.Encode(s)
+	q := strings.TrimSpace(b.String())
+	return q[1 : len(q)-1]
+}
+
+func reverse(s string) string {
+	b := []byte(s)
+	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+		b[i], b[j] = b[j], b[i]
+	}
+	return string(b)
+}
+
+// withURLParts adds, for each secret that is a URL with a password (a
+// database URL), the password raw and unescaped: it is printed on its own
+// (a connection error) more often than the whole URL.
+func withURLParts(secrets []string) []string {
+	out := append([]string(nil), secrets...)
+	for _, s := range secrets {
+		u, err := url.Parse(strings.TrimSpace(s))
+		if err != nil || u.User == nil {
+			continue
+		}
+		if p, ok := u.User.Password(); ok && p != "" {
+			out = append(out, p, u.User.String())
+		}
+	}
+	return out
+}
+
+// Bytes masks every secret in b.
+func (r *Redactor) Bytes(b []byte) []byte {
+	if r.Empty() {
+		return b
+	}
+	return []byte(r.String(string(b)))
+}
+
+// Contains reports whether s holds a secret in any of its masked forms.
+func (r *Redactor) Contains(s string) bool { return r.String(s) != s }
 
 // Empty reports whether there is nothing to mask.
 func (r *Redactor) Empty() bool { return r == nil || len(r.long)+len(r.short) == 0 }
