@@ -105,6 +105,17 @@ func (h *hasher) expand(rel string, set map[string]bool) error {
 		}
 		return err
 	}
+	// An input under a symlinked directory (resources/h -> /) resolves
+	// elsewhere: the walk must not hash the host's directories.
+	// A symlink itself is hashed as its target text, never followed: only
+	// the directory holding it must resolve inside the repository.
+	check := rel
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		check = filepath.Dir(filepath.FromSlash(rel))
+	}
+	if _, err := resolveInRepo(h.root, check); err != nil {
+		return fmt.Errorf("%s: %w", rel, err)
+	}
 	if !fi.IsDir() {
 		set[filepath.ToSlash(filepath.Clean(rel))] = true
 		return nil

@@ -91,8 +91,8 @@ func loadImage(ctx context.Context, root, name string) *loadedImage {
 		li.errorf(Pos{File: dir}, "image directory name %q must be lower-case letters, digits, '.', '_' or '-', starting with a letter or digit", name)
 	}
 	envFile := dir + "/env.yaml"
-	if src, err := os.ReadFile(filepath.Join(root, envFile)); err != nil {
-		li.errorf(Pos{File: envFile}, "cannot read env.yaml (every image directory needs one): %v", unwrapPathError(err))
+	if src, err := readRepoFile(root, envFile); err != nil {
+		li.errorf(Pos{File: envFile}, "cannot read env.yaml (every image directory needs one): %v", err)
 	} else {
 		var d Diagnostics
 		img.Env, li.envPos, d = parseEnv(name, envFile, src)
@@ -151,9 +151,9 @@ func (li *loadedImage) loadTemplate(root string) {
 	merged.Path = tplFile
 	for _, abs := range files {
 		rel := img.Dir + "/" + filepath.Base(abs)
-		src, err := os.ReadFile(abs)
+		src, err := readRepoFile(root, abs)
 		if err != nil {
-			li.errorf(Pos{File: rel}, "cannot read %s: %v", filepath.Base(abs), unwrapPathError(err))
+			li.errorf(Pos{File: rel}, "cannot read the template: %v", err)
 			continue
 		}
 		pt, tpl, d := parseTemplate(img.Name, rel, src)
@@ -182,7 +182,7 @@ func (li *loadedImage) loadTemplate(root string) {
 			li.errorf(p, "variable %q is not declared in %s (Packer refuses a value for an undeclared variable)", k, tplFile)
 		}
 	}
-	vals := li.autoVars(dir)
+	vals := li.autoVars(root, dir)
 	for k, v := range img.Env.Variables {
 		vals[k] = cty.StringVal(v)
 	}
@@ -193,15 +193,15 @@ func (li *loadedImage) loadTemplate(root string) {
 
 // autoVars reads the static values of *.auto.pkrvars.hcl files, which
 // Packer loads by itself when it runs on the directory.
-func (li *loadedImage) autoVars(dir string) map[string]cty.Value {
+func (li *loadedImage) autoVars(root, dir string) map[string]cty.Value {
 	vals := map[string]cty.Value{}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.auto.pkrvars.hcl"))
 	sort.Strings(files)
 	for _, abs := range files {
 		rel := li.img.Dir + "/" + filepath.Base(abs)
-		src, err := os.ReadFile(abs)
+		src, err := readRepoFile(root, abs)
 		if err != nil {
-			li.errorf(Pos{File: rel}, "cannot read %s: %v", filepath.Base(abs), unwrapPathError(err))
+			li.errorf(Pos{File: rel}, "cannot read the variables file: %v", err)
 			continue
 		}
 		f, hd := hclsyntax.ParseConfig(src, rel, hcl.InitialPos)
@@ -227,6 +227,8 @@ func (li *loadedImage) checkInputs(root string) {
 		}
 		if _, err := os.Lstat(filepath.Join(root, in)); err != nil {
 			li.errorf(p, "input %q does not exist in the repository", in)
+		} else if _, err := resolveInRepo(root, in); errors.Is(err, errLeaves) {
+			li.errorf(p, "input %q: %v", in, err)
 		}
 	}
 }
@@ -236,8 +238,8 @@ var bashLineRE = regexp.MustCompile(`line (\d+): (.*)$`)
 
 func (li *loadedImage) checkProvisioner(ctx context.Context, root string) {
 	file := li.img.Dir + "/provisioner.sh"
-	if _, err := os.Stat(filepath.Join(root, file)); err != nil {
-		li.errorf(Pos{File: file}, "cannot read provisioner.sh (every image directory needs one): %v", unwrapPathError(err))
+	if err := checkRepoFile(root, file); err != nil {
+		li.errorf(Pos{File: file}, "cannot read provisioner.sh (every image directory needs one): %v", err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -261,6 +262,10 @@ func (f *refFinder) addPath(attr, p string, pos Pos, must bool) {
 		for _, m := range matches {
 			f.refs = append(f.refs, FileRef{Path: f.relName(m), Attr: attr, Pos: pos})
 		}
+		return
+	}
+	if _, err := resolveInRepo(f.root, abs); errors.Is(err, errLeaves) {
+		f.diags = append(f.diags, errorAt(f.pt.image, pos, "%s refers to %s: %v", attr, f.relName(abs), err))
 		return
 	}
 	if _, err := os.Lstat(abs); err != nil {
