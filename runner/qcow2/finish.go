@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -24,6 +25,9 @@ type Options struct {
 	Compress bool
 	// QemuImg is the qemu-img binary; empty means "qemu-img" from PATH.
 	QemuImg string
+	// SourceFormat is the source's format, given to qemu-img as -f so it
+	// never guesses from the content: qcow2 (the default) or raw.
+	SourceFormat string
 }
 
 // Result is a finished qcow2 file. The runner maps it to its runner.File.
@@ -34,9 +38,11 @@ type Result struct {
 	VirtualSize int64  // bytes the guest sees
 }
 
-// Finish writes src (any format qemu-img reads) to dst as a compacted
-// standalone qcow2: unallocated and zero clusters dropped, no backing file,
-// compressed when opts.Compress is set. dst appears only once complete
+// Finish writes src (qcow2, or raw when opts.SourceFormat says so) to dst as
+// a compacted standalone qcow2: unallocated and zero clusters dropped, no
+// backing file, compressed when opts.Compress is set. A source with a
+// backing file or an external data file is refused: a build could point it
+// at a host file, whose bytes would otherwise be published. dst appears only once complete
 // (written beside it, then renamed); its sha256 is computed from the file.
 // src and dst must differ.
 func Finish(ctx context.Context, src, dst string, opts Options) (*Result, error) {
@@ -55,11 +61,21 @@ func Finish(ctx context.Context, src, dst string, opts Options) (*Result, error)
 	if absSrc == absDst {
 		return nil, fmt.Errorf("finish qcow2: source and destination are the same file %s", absSrc)
 	}
+	format := opts.SourceFormat
+	if format == "" {
+		format = "qcow2"
+	}
+	if format != "qcow2" && format != "raw" {
+		return nil, fmt.Errorf("finish qcow2 %s: source format %q: want qcow2 or raw", src, format)
+	}
+	if err := standalone(ctx, qemuImg, format, absSrc); err != nil {
+		return nil, fmt.Errorf("finish qcow2 %s: %w", src, err)
+	}
 	tmp := absDst + ".partial"
 	defer os.Remove(tmp)
 	// -m/-W: several coroutines and out-of-order writes, which lets qemu-img
 	// compress clusters on several threads.
-	args := []string{"convert", "-O", "qcow2", "-o", "compat=1.1", "-m", strconv.Itoa(min(8, 2*runtime.NumCPU())), "-W"}
+	args := []string{"convert", "-f", format, "-O", "qcow2", "-o", "compat=1.1", "-m", strconv.Itoa(min(8, 2*runtime.NumCPU())), "-W"}
 	if opts.Compress {
 		args = append(args, "-c")
 	}
@@ -81,6 +97,41 @@ func Finish(ctx context.Context, src, dst string, opts Options) (*Result, error)
 		return nil, fmt.Errorf("finish qcow2: %w", err)
 	}
 	return &Result{Path: absDst, Size: size, SHA256: sum, VirtualSize: vsize}, nil
+}
+
+// standalone refuses an image whose content comes from other files: a
+// backing file (a chain, listed whole by --backing-chain) or a qcow2
+// external data file.
+func standalone(ctx context.Context, qemuImg, format, path string) error {
+	cmd := exec.CommandContext(ctx, qemuImg, "info", "-f", format, "--output=json", path)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("qemu-img info: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	var info struct {
+		BackingFilename     string `json:"backing-filename"`
+		FullBackingFilename string `json:"full-backing-filename"`
+		FormatSpecific      struct {
+			Data struct {
+				DataFile string `json:"data-file"`
+			} `json:"data"`
+		} `json:"format-specific"`
+	}
+	if err := json.Unmarshal(out, &info); err != nil {
+		return fmt.Errorf("qemu-img info: %w", err)
+	}
+	if b := info.BackingFilename + info.FullBackingFilename; b != "" {
+		return fmt.Errorf("image has a backing file (%s): refused, a finished image must stand alone and a build must not publish another file's bytes", info.BackingFilename)
+	}
+	if d := info.FormatSpecific.Data.DataFile; d != "" {
+		return fmt.Errorf("image has an external data file (%s): refused, a finished image must stand alone", d)
+	}
+	return nil
 }
 
 func run(ctx context.Context, name string, args ...string) error {

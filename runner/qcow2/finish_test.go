@@ -20,7 +20,7 @@ func TestFinishCompactsCompressesAndHashes(t *testing.T) {
 	src := makeImage(t, dir)
 	raw := filepath.Join(dir, "src.raw")
 	qemu(t, "qemu-img", "convert", "-O", "raw", src, raw)
-	opts := Options{QemuImg: testenv.Tool(t, "qemu-img")}
+	opts := Options{QemuImg: testenv.Tool(t, "qemu-img"), SourceFormat: "raw"}
 	plain, err := Finish(context.Background(), raw, filepath.Join(dir, "plain.qcow2"), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -68,5 +68,41 @@ func TestFinishReportsQemuImgErrors(t *testing.T) {
 	same := filepath.Join(dir, "same.qcow2")
 	if _, err := Finish(context.Background(), same, same, opts); err == nil || !strings.Contains(err.Error(), "same file") {
 		t.Fatalf("same source and destination: %v", err)
+	}
+}
+
+// TestFinishRefusesImagesReadingOtherFiles: a build's qcow2 whose backing
+// file (or external data file) is a host file must not be finished, or that
+// file's bytes would be published; a raw file is not taken for a qcow2.
+func TestFinishRefusesImagesReadingOtherFiles(t *testing.T) {
+	qemuImg := testenv.Tool(t, "qemu-img")
+	dir := t.TempDir()
+	host := filepath.Join(dir, "host-file")
+	if err := os.WriteFile(host, []byte(strings.Repeat("HOST SECRET ", 1<<16)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	backed := filepath.Join(dir, "backed.qcow2")
+	qemu(t, "qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", host, backed)
+	dataFile := filepath.Join(dir, "datafile.qcow2")
+	qemu(t, "qemu-img", "create", "-q", "-f", "qcow2", "-o", "data_file="+host+",data_file_raw=on", dataFile, "1M")
+	tests := []struct {
+		name, src, format, says string
+	}{
+		{"backing file", backed, "", "has a backing file (" + host + ")"},
+		{"external data file", dataFile, "", "has an external data file"},
+		{"raw file named as qcow2", host, "", "qemu-img info"},
+		{"unknown source format", host, "vmdk", `source format "vmdk"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := filepath.Join(dir, "out.qcow2")
+			_, err := Finish(context.Background(), tc.src, dst, Options{QemuImg: qemuImg, SourceFormat: tc.format})
+			if err == nil || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("err = %v, want it to say %q", err, tc.says)
+			}
+			if _, err := os.Stat(dst); !os.IsNotExist(err) {
+				t.Errorf("%s written: %v", dst, err)
+			}
+		})
 	}
 }
