@@ -58,6 +58,9 @@ func (r *Runner) build(ctx context.Context, cat *catalog.Catalog, req Request, o
 		},
 	}
 	b.res.PackerVersion = r.PackerVersion(ctx)
+	r.maybeSweepOld()
+	r.setRunning(req.BuildID, true)
+	defer r.setRunning(req.BuildID, false)
 	if err := b.prepare(); err != nil {
 		return nil, err
 	}

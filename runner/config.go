@@ -63,6 +63,8 @@ type Runner struct {
 	mu        sync.Mutex
 	baseLocks map[string]*sync.Mutex // by base digest: one build of a base at a time
 	inUse     map[string]int         // base cache entry dir -> builds using it; pruning spares them
+	running   map[string]bool        // build IDs of builds in progress: the retention sweep spares them
+	lastSweep time.Time
 }
 
 // New checks the configuration, prepares the directories and removes what
@@ -99,6 +101,9 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Retention <= 0 {
 		cfg.Retention = 72 * time.Hour
 	}
+	if cfg.Retention <= cfg.MaxTimeout {
+		return nil, fmt.Errorf("runner: retention %s must exceed max_timeout %s, or the sweep could remove a running build's directories", cfg.Retention, cfg.MaxTimeout)
+	}
 	cred, err := buildUser(cfg.BuildUser)
 	if err != nil {
 		return nil, err
@@ -113,12 +118,16 @@ func New(cfg Config) (*Runner, error) {
 		}
 		*d = abs
 	}
-	r := &Runner{cfg: cfg, cred: cred, slots: make(chan struct{}, cfg.Slots), baseLocks: map[string]*sync.Mutex{}, inUse: map[string]int{}}
+	r := &Runner{cfg: cfg, cred: cred, slots: make(chan struct{}, cfg.Slots), baseLocks: map[string]*sync.Mutex{}, inUse: map[string]int{}, running: map[string]bool{}}
 	if err := r.prepareDirs(); err != nil {
 		return nil, err
 	}
 	if _, err := r.SweepStale(context.Background()); err != nil {
 		cfg.Log.Warn().Err(err).Msg("sweep stale build directories")
+	}
+	r.lastSweep = time.Now() // the next sweep: from a Build, sweepEvery later
+	if _, err := r.SweepOld(context.Background(), r.lastSweep); err != nil {
+		cfg.Log.Warn().Err(err).Msg("retention sweep")
 	}
 	return r, nil
 }

@@ -154,6 +154,12 @@ func serveDeps(ctx context.Context, cfg config.Config, log zerolog.Logger) (bot.
 		rc := cfg.Runner.Config(wd)
 		rc.Log = log
 		rc.Secrets = withBotSecrets(rc.Secrets, cfg)
+		// The bot puts each build's outputs in <builds.work_dir>/out/<build>:
+		// the runner's retention sweep removes old ones.
+		rc.OutRoot = filepath.Join(cfg.Builds.WorkDir, "out")
+		if !filepath.IsAbs(rc.OutRoot) {
+			rc.OutRoot = filepath.Join(wd, rc.OutRoot)
+		}
 		if rc.Packer, err = packer.Locate(cfg.Runner.Packer, wd); err != nil {
 			log.Warn().Err(err).Msg("no packer: this imagebot accepts webhooks but builds nothing (run deploy/install-tools.sh)")
 		} else if r, err := runner.New(rc); err != nil {
