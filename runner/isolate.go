@@ -73,6 +73,9 @@ func (b *run) makeBox() error {
 	if err := os.Chmod(b.box, 0o700); err != nil {
 		return err
 	}
+	if err := reachable(filepath.Dir(b.tmp), b.r.cred); err != nil {
+		return fmt.Errorf("the build user cannot reach TMPDIR %s: %w", b.tmp, err)
+	}
 	return b.giveToBuild(b.box, b.tmp)
 }
 

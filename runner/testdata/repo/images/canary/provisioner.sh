@@ -1,6 +1,6 @@
 #!/bin/sh
-# Prints the configured secret (the test passes it in the environment) and
-# fails with the token in the error, so the failure path is checked too.
+# Prints the configured secret (the test sets it in imagebot's environment,
+# which a build does not inherit: it prints empty) and the token.
 echo "configured secret: $IMAGEBOT_TEST_SECRET"
 echo "token again: $TOKEN"
 echo "done"
