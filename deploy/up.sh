@@ -26,6 +26,27 @@ deploy/install-tools.sh "${install_args[@]}"
 export PATH="$root/.tools/bin:$PATH"
 go build -o .tools/bin/imagebot ./cmd/imagebot
 mkdir -p .imagebot
+chmod 700 .imagebot
+# As root, builds run as an unprivileged user of their own (runner.build_user):
+# a template or provisioner is code from whoever opened the merge request.
+runner_section=""
+if [[ $(id -u) == 0 ]]; then
+  if ! id -u imagebot-build >/dev/null 2>&1; then
+    useradd --system --no-create-home --shell /usr/sbin/nologin imagebot-build
+  fi
+  mkdir -p /var/lib/imagebot-build
+  chmod 711 /var/lib/imagebot-build
+  runner_section="runner:
+  # Builds run as this user, in directories outside data_dir (which it cannot
+  # read). Images whose provisioner needs root on the host (debootstrap,
+  # chroot: images/debian12-rootfs) cannot build this way: remove build_user
+  # to run them, knowing every build then runs as root. See docs/security.md.
+  build_user: imagebot-build
+  work_dir: /var/lib/imagebot-build/work
+  cache_dir: /var/lib/imagebot-build/cache
+  max_timeout: 6h         # longest env.yaml timeout accepted
+  retention: 72h          # working directories and build outputs kept this long"
+fi
 if [[ ! -f .imagebot/config.yaml ]]; then
   cat > .imagebot/config.yaml <<YAML
 # imagebot serve configuration (see README: configuration reference).
@@ -47,6 +68,7 @@ trust:
 log:
   level: info
   format: console
+$runner_section
 YAML
   echo "up.sh: wrote .imagebot/config.yaml"
 fi

@@ -41,7 +41,14 @@ func buildUser(spec string) (*syscall.Credential, error) {
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("runner: build_user %q: imagebot must run as root to start builds as another user", spec)
 	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}, nil
+	// The kvm group only, for /dev/kvm: none of imagebot's own groups.
+	groups := []uint32{}
+	if g, err := user.LookupGroup("kvm"); err == nil {
+		if id, err := strconv.ParseUint(g.Gid, 10, 32); err == nil {
+			groups = append(groups, uint32(id))
+		}
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: groups}, nil
 }
 
 // makeBox makes the directories the build owns: HOME and, with a build
