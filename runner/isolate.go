@@ -89,20 +89,26 @@ func (b *run) makeBox() error {
 // giveToBuild makes dirs (and everything below them) the build user's; no-op
 // without one.
 func (b *run) giveToBuild(dirs ...string) error {
-	c := b.r.cred
-	if c == nil {
+	if b.r.cred == nil {
 		return nil
 	}
 	for _, d := range dirs {
-		err := filepath.WalkDir(d, func(p string, _ fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			return os.Lchown(p, int(c.Uid), int(c.Gid))
-		})
-		if err != nil {
-			return fmt.Errorf("give %s to the build user: %w", d, err)
+		if err := chownTree(d, b.r.cred); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+func chownTree(dir string, c *syscall.Credential) error {
+	err := filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, int(c.Uid), int(c.Gid))
+	})
+	if err != nil {
+		return fmt.Errorf("give %s to the build user: %w", dir, err)
 	}
 	return nil
 }
@@ -178,7 +184,7 @@ func (r *Runner) prepareDirs() error {
 	if err := os.MkdirAll(pc, 0o700); err != nil {
 		return fmt.Errorf("runner: %w", err)
 	}
-	if err := os.Chown(pc, int(r.cred.Uid), int(r.cred.Gid)); err != nil {
+	if err := chownTree(pc, r.cred); err != nil { // downloads of earlier builds run as root
 		return fmt.Errorf("runner: %w", err)
 	}
 	for _, d := range []string{r.cfg.WorkDir, r.cfg.CacheDir} {
