@@ -192,3 +192,36 @@ func values(m map[string]string) []string {
 	}
 	return out
 }
+
+func TestBuildUserSpec(t *testing.T) {
+	if os.Geteuid() != 0 {
+		testenv.Missing(t, "root, to run builds as another user")
+	}
+	tests := []struct {
+		spec     string
+		uid, gid uint32
+		err      string
+	}{
+		{"", 0, 0, ""},
+		{"4242", 4242, 4242, ""},
+		{"4242:4343", 4242, 4343, ""},
+		{"0", 0, 0, "is root"},
+		{"4242:0", 0, 0, "is root"},
+		{"root", 0, 0, "is root"},
+		{"no-such-user-here", 0, 0, `build_user "no-such-user-here"`},
+		{"4242:x", 0, 0, "gid"},
+	}
+	for _, tc := range tests {
+		c, err := buildUser(tc.spec)
+		switch {
+		case tc.err != "":
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: err = %v, want %q", tc.spec, err, tc.err)
+			}
+		case err != nil:
+			t.Errorf("%q: %v", tc.spec, err)
+		case tc.spec == "" && c != nil, tc.spec != "" && (c == nil || c.Uid != tc.uid || c.Gid != tc.gid):
+			t.Errorf("%q: credential %+v", tc.spec, c)
+		}
+	}
+}
