@@ -69,6 +69,7 @@ func TestRealBuildReadingTheWholeEnvironmentLeaksNoSecret(t *testing.T) {
 	}
 	const sensitive = "Sensitive-ApiT0ken-2718"
 	t.Setenv("PKR_VAR_api_token", sensitive)
+	t.Setenv("PKR_VAR_not_sensitive", "Operator-Value-1618") // declared, not sensitive: not passed
 	cat := envdumpRepo(t)
 	r, cfg := testRunner(t, func(c *Config) {
 		c.Secrets = map[string]string{}
@@ -88,7 +89,7 @@ func TestRealBuildReadingTheWholeEnvironmentLeaksNoSecret(t *testing.T) {
 	}
 	evData, _ := json.Marshal(evs.list())
 	resData, _ := json.Marshal(res)
-	all := []string{sensitive, "DbPassw0rd-818"}
+	all := []string{sensitive, "DbPassw0rd-818", "Operator-Value-1618"}
 	for _, v := range botSecrets {
 		all = append(all, v)
 	}
@@ -103,7 +104,7 @@ func TestRealBuildReadingTheWholeEnvironmentLeaksNoSecret(t *testing.T) {
 	}
 	// The template did run and read its environment: the test is not vacuous.
 	log := string(logData)
-	for _, want := range []string{"template: |||||", "path=/", "HOME=" + filepath.Join(cfg.WorkDir), "PKR_VAR_api_token=", "envdump done"} {
+	for _, want := range []string{"template: |||||", "path=/", "HOME=" + filepath.Join(cfg.WorkDir), "PKR_VAR_api_token=", "not-sensitive: unset", "envdump done"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}

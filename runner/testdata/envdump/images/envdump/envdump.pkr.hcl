@@ -32,6 +32,10 @@ variable "path" {
   type    = string
   default = env("PATH")
 }
+variable "not_sensitive" {
+  type    = string
+  default = "unset"
+}
 variable "probe_paths" {
   type    = string
   default = ""
@@ -49,6 +53,7 @@ build {
       "echo 'template: ${var.gitlab_token}|${var.webhook_secret}|${var.github_token}|${var.s3_access}|${var.s3_secret}|${var.database_url}|path=${var.path}'",
       "echo 'template-b64: ${base64encode(var.gitlab_token)}|${base64encode(var.webhook_secret)}|${base64encode(var.s3_secret)}|${base64encode(var.database_url)}'",
       "echo 'sensitive-b64: ${base64encode(var.api_token)}'",
+      "echo 'not-sensitive: ${var.not_sensitive}'",
     ]
   }
 
