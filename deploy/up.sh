@@ -34,14 +34,17 @@ if [[ $(id -u) == 0 ]]; then
   if ! id -u imagebot-build >/dev/null 2>&1; then
     useradd --system --no-create-home --shell /usr/sbin/nologin imagebot-build
   fi
-  mkdir -p /var/lib/imagebot-build
+  mkdir -p /var/lib/imagebot-build/bin
   chmod 711 /var/lib/imagebot-build
+  # The build user starts packer itself: a copy it can reach (the checkout may be under /root).
+  install -m 0755 .tools/bin/packer /var/lib/imagebot-build/bin/packer
   runner_section="runner:
   # Builds run as this user, in directories outside data_dir (which it cannot
   # read). Images whose provisioner needs root on the host (debootstrap,
   # chroot: images/debian12-rootfs) cannot build this way: remove build_user
   # to run them, knowing every build then runs as root. See docs/security.md.
   build_user: imagebot-build
+  packer: /var/lib/imagebot-build/bin/packer
   work_dir: /var/lib/imagebot-build/work
   cache_dir: /var/lib/imagebot-build/cache
   max_timeout: 6h         # longest env.yaml timeout accepted

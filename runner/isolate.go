@@ -192,6 +192,10 @@ func (r *Runner) prepareDirs() error {
 			return fmt.Errorf("runner: build_user %d cannot reach %s: %w (put work_dir and cache_dir outside imagebot's data directory, below directories others may pass through)", r.cred.Uid, d, err)
 		}
 	}
+	// Packer is started as the build user: it must reach the binary.
+	if err := reachable(filepath.Dir(r.cfg.Packer), r.cred); err != nil {
+		return fmt.Errorf("runner: build_user %d cannot run packer %s: %w (install it where others may reach it, e.g. /usr/local/bin)", r.cred.Uid, r.cfg.Packer, err)
+	}
 	return nil
 }
 
