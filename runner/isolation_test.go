@@ -226,3 +226,30 @@ func TestBuildUserSpec(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvSecretsIncludeURLsWithPasswords: the database URL is a secret
+// though its variable's name does not say so.
+func TestEnvSecretsIncludeURLsWithPasswords(t *testing.T) {
+	tests := []struct {
+		name, value string
+		secret      bool
+	}{
+		{"IMAGEBOT_DATABASE_URL", "postgres://imagebot:Pw-4711@db/imagebot", true},
+		{"SOME_DSN", "https://user:pass-word@host/", true},
+		{"IMAGEBOT_PUBLIC_URL", "https://imagebot.example.com", false},
+		{"HTTP_PROXY_URL", "http://user@proxy:3128", false},
+		{"MY_TOKEN", "tok-12345", true},
+	}
+	for _, tc := range tests {
+		t.Setenv(tc.name, tc.value)
+	}
+	got := map[string]bool{}
+	for _, s := range envSecrets() {
+		got[s] = true
+	}
+	for _, tc := range tests {
+		if got[tc.value] != tc.secret {
+			t.Errorf("%s=%s: secret %v, want %v", tc.name, tc.value, got[tc.value], tc.secret)
+		}
+	}
+}

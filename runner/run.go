@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -133,11 +134,18 @@ func (b *run) sensitiveEnv() []string {
 	return env
 }
 
-// envSecrets are values of environment variables whose names say secret.
+// envSecrets are values of environment variables whose names say secret,
+// and URLs carrying a password whatever their name (IMAGEBOT_DATABASE_URL).
 func envSecrets() []string {
 	var out []string
 	for _, kv := range os.Environ() {
 		name, val, _ := strings.Cut(kv, "=")
+		if u, err := url.Parse(val); err == nil && u.User != nil {
+			if _, ok := u.User.Password(); ok {
+				out = append(out, val)
+				continue
+			}
+		}
 		u := strings.ToUpper(name)
 		for _, w := range []string{"PASSWORD", "SECRET", "TOKEN", "PRIVATE_KEY", "ACCESS_KEY"} {
 			if strings.Contains(u, w) && len(val) >= redact.MinLen {
