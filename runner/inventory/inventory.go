@@ -26,12 +26,12 @@ const Ext = "inventory.json"
 
 // Inventory is what an image contains. Add fields, never rename them.
 type Inventory struct {
-	Schema  int       `json:"schema"`
-	Image   string    `json:"image,omitempty"`
-	Version string    `json:"version,omitempty"`
-	OS      OS        `json:"os"`
-	Kernel  string    `json:"kernel,omitempty"`  // the newest installed kernel release, e.g. 6.1.0-28-amd64
-	Kernels []string  `json:"kernels,omitempty"` // every kernel release in /boot
+	Schema  int      `json:"schema"`
+	Image   string   `json:"image,omitempty"`
+	Version string   `json:"version,omitempty"`
+	OS      OS       `json:"os"`
+	Kernel  string   `json:"kernel,omitempty"`  // the newest installed kernel release, e.g. 6.1.0-28-amd64
+	Kernels []string `json:"kernels,omitempty"` // every kernel release in /boot
 	// PackageManager is dpkg or rpm.
 	PackageManager string    `json:"package_manager"`
 	Packages       []Package `json:"packages"`
