@@ -61,6 +61,7 @@ func parseEnv(image, file string, src []byte) (Env, map[string]Pos, Diagnostics)
 		"labels":      {decode: func(p *envParser, n *yaml.Node) { p.env.Labels = p.stringMap(n, "labels") }},
 		"hardware":    {decode: (*envParser).hardware},
 		"vsphere":     {decode: (*envParser).vsphere},
+		"hygiene":     {decode: func(p *envParser, n *yaml.Node) { p.env.Hygiene = p.oneOf(n, "hygiene", "warn", "strict") }},
 	})
 	if len(doc.Content) > 1 {
 		p.errAt(p.at(doc.Content[1]), "env.yaml must hold one YAML document")

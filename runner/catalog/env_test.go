@@ -92,3 +92,15 @@ func TestParseEnvErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestEnvHygiene(t *testing.T) {
+	base := "name: x\nversion: 1.0.0\ndescription: d\nos: {family: linux, name: debian, version: \"12\", arch: x86_64}\nformats: [qcow2]\n"
+	env, _, diags := parseEnv("x", "images/x/env.yaml", []byte(base+"hygiene: strict\n"))
+	if diags.HasErrors() || env.Hygiene != "strict" {
+		t.Fatalf("hygiene strict: %v %q", diags, env.Hygiene)
+	}
+	_, _, diags = parseEnv("x", "images/x/env.yaml", []byte(base+"hygiene: lax\n"))
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "images/x/env.yaml:6") || !strings.Contains(diags.Error(), `hygiene "lax" is not one of warn, strict`) {
+		t.Errorf("hygiene lax: %v", diags)
+	}
+}

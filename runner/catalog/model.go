@@ -41,6 +41,8 @@ type Env struct {
 	Labels      map[string]string `yaml:"labels,omitempty"`
 	Hardware    Hardware          `yaml:"hardware,omitempty"` // what the OVA descriptor declares
 	VSphere     *VSphere          `yaml:"vsphere,omitempty"`
+	// Hygiene is "warn" (default, "" too) or "strict": hygiene findings fail the build.
+	Hygiene string `yaml:"hygiene,omitempty"`
 }
 
 // OS describes the guest operating system.
