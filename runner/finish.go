@@ -15,7 +15,10 @@ import (
 // per env.yaml format (each with a .sha256 beside it). The runner/qcow2 and
 // runner/ova packages do the work; this is only the glue.
 func (b *run) finish(ctx context.Context, e *baseEntry) ([]File, error) {
-	var files []File
+	files, err := b.inspect(ctx, e.Disk)
+	if err != nil {
+		return nil, err
+	}
 	stem := fmt.Sprintf("%s-%s", b.img.Name, b.req.Version)
 	for _, format := range b.img.Env.Formats {
 		dst := filepath.Join(b.req.OutDir, stem+"."+format)
@@ -88,6 +91,9 @@ func (b *run) seal() error {
 	}
 	if base, ok := b.cat.Images[b.img.Env.Base]; ok {
 		m.BaseImage = &manifest.BaseImage{Image: base.Name, Version: base.Env.Version, InputsDigest: base.Digest}
+	}
+	if b.inspected != nil {
+		m.Inventory, m.Hygiene = b.inspected.summary, b.inspected.hygiene
 	}
 	data, err := manifest.Marshal(m, b.secrets())
 	if err != nil {

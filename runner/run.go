@@ -40,8 +40,9 @@ type run struct {
 	runCtx    context.Context // packer's; once it ends, later steps are cleanup
 	frozen    bool            // LastStep stays: the build failed or is being stopped
 	artifacts []*packer.Artifact
-	written   []string // artifact paths this build created in OutDir
-	held      []string // base cache entries this build uses (see holdBase)
+	written   []string    // artifact paths this build created in OutDir
+	held      []string    // base cache entries this build uses (see holdBase)
+	inspected *inspection // the offline inspection's summary, for the manifest
 }
 
 func (b *run) prepare() error {
