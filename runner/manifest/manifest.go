@@ -75,7 +75,6 @@ type HygieneFinding struct {
 	Error  bool   `json:"error,omitempty"`
 }
 
-
 // File is one artifact of the build.
 type File struct {
 	Name   string `json:"name"`   // base name, e.g. rocky9-1.2.0.ova
