@@ -67,9 +67,9 @@ func (f *FS) list(ctx context.Context, p string) ([]Entry, error) {
 }
 
 // parseEntry parses one line of `ls -p`: /inode/mode/uid/gid/name/size/.
-// A name cannot hold "/", so splitting is safe.
+// A name cannot hold "/", so splitting is safe; directories have an empty size.
 func parseEntry(line string) (Entry, error) {
-	parts := strings.Split(strings.Trim(line, "/"), "/")
+	parts := strings.Split(strings.TrimSuffix(strings.TrimPrefix(line, "/"), "/"), "/")
 	if len(parts) != 6 {
 		return Entry{}, fmt.Errorf("unexpected debugfs line %q", line)
 	}
