@@ -1,0 +1,73 @@
+package runner
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/imagebot/imagebot/runner/inventory"
+	"github.com/imagebot/imagebot/runner/manifest"
+	"github.com/imagebot/imagebot/runner/sbom"
+)
+
+// checkInventoryMatchesGuest compares the offline inventory and the SBOM of
+// a real build with what dpkg-query printed inside the booted image
+// ("ii  name version arch" lines), package for package.
+func checkInventoryMatchesGuest(t *testing.T, invPath, sbomPath, manifestPath, dpkgQuery, version string) {
+	t.Helper()
+	guest := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(dpkgQuery), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 4 && f[0] == "ii" {
+			guest[f[1]+":"+f[3]] = f[2]
+		}
+	}
+	if len(guest) < 100 {
+		t.Fatalf("dpkg-query in the guest listed only %d packages:\n%s", len(guest), dpkgQuery)
+	}
+	inv, err := inventory.ReadFile(invPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offline := map[string]string{}
+	for _, p := range inv.Packages {
+		offline[p.Key()] = p.Version
+	}
+	for k, v := range guest {
+		if offline[k] != v {
+			t.Errorf("package %s: guest has %q, offline inventory %q", k, v, offline[k])
+		}
+	}
+	for k := range offline {
+		if _, ok := guest[k]; !ok {
+			t.Errorf("package %s in the offline inventory, not in the guest", k)
+		}
+	}
+	if offline["imagebot-motd:all"] != version {
+		t.Errorf("imagebot-motd = %q, want %q", offline["imagebot-motd:all"], version)
+	}
+	if inv.OS.ID != "debian" || inv.OS.Version != "12" || !strings.HasSuffix(inv.Kernel, "-amd64") {
+		t.Errorf("os %+v kernel %q", inv.OS, inv.Kernel)
+	}
+	f, err := os.Open(sbomPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	bom, err := sbom.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(*bom.Components) - 1; n != len(guest) { // less the OS component
+		t.Errorf("SBOM has %d package components, the guest %d packages", n, len(guest))
+	}
+	m, err := manifest.Read(manifestPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Inventory == nil || m.Inventory.Packages != len(guest) || m.Inventory.PackageManager != "dpkg" {
+		t.Errorf("manifest inventory %+v", m.Inventory)
+	}
+	t.Logf("offline inventory = dpkg-query in the guest: %d packages; kernel %s; inventory read in %.1fs; hygiene %+v",
+		len(guest), inv.Kernel, m.Inventory.Seconds, m.Hygiene)
+}
