@@ -1,13 +1,16 @@
 package runner
 
 import (
+	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/imagebot/imagebot/runner/inventory"
 	"github.com/imagebot/imagebot/runner/manifest"
 	"github.com/imagebot/imagebot/runner/sbom"
+	"github.com/imagebot/imagebot/runner/testenv"
 )
 
 // checkInventoryMatchesGuest compares the offline inventory and the SBOM of
@@ -70,4 +73,34 @@ func checkInventoryMatchesGuest(t *testing.T, invPath, sbomPath, manifestPath, d
 	}
 	t.Logf("offline inventory = dpkg-query in the guest: %d packages; kernel %s; inventory read in %.1fs; hygiene %+v",
 		len(guest), inv.Kernel, m.Inventory.Seconds, m.Hygiene)
+}
+
+// TestHygieneStrictFailsBuildAndLeavesNoArtifacts builds the "dirty" test
+// image (a real partitioned ext4 disk with a baked SSH host key and a root
+// shell history) under hygiene: strict: the build fails naming the finding,
+// and only build.log stays in the output directory.
+func TestHygieneStrictFailsBuildAndLeavesNoArtifacts(t *testing.T) {
+	for _, tool := range []string{"qemu-img", "sfdisk", "mkfs.ext4", "debugfs"} {
+		testenv.Tool(t, tool)
+	}
+	cat := testRepo(t)
+	r, _ := testRunner(t, nil)
+	out := t.TempDir()
+	res, err := r.Build(context.Background(), cat, Request{Image: "dirty", OutDir: out}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != StatusFailed || !strings.Contains(res.Error, "hygiene: strict") || !strings.Contains(res.Error, "ssh-host-keys") {
+		t.Fatalf("status %s, error %q", res.Status, res.Error)
+	}
+	log, _ := os.ReadFile(filepath.Join(out, "build.log"))
+	for _, want := range []string{"inventory: Debian GNU/Linux 12 (bookworm), kernel 6.1.0-28-amd64, 1 dpkg packages",
+		"hygiene error: ssh-host-keys", "hygiene error: shell-history: /root/.bash_history"} {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	if left := leftovers(t, out, "build.log"); len(left) > 0 {
+		t.Errorf("output directory holds %v after a hygiene failure", left)
+	}
 }
