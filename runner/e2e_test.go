@@ -117,6 +117,9 @@ func TestBuildDerivedImageBootsFromOwnDisk(t *testing.T) {
 		t.Errorf("kernel command line %q does not come from grub", got["cmdline"])
 	}
 
+	checkChecksRan(t, res)
+	checkFailingCheckFailsBuild(t, r, cat)
+
 	// The base is in the cache at its digest now: asking for it reuses it.
 	var again events
 	res2, err := r.Build(context.Background(), cat, Request{Image: "debian12-base", OutDir: t.TempDir()}, again.add)

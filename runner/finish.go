@@ -53,6 +53,15 @@ func (b *run) finish(ctx context.Context, e *baseEntry) ([]File, error) {
 		}
 		files = append(files, sum)
 	}
+	disk := e.Disk
+	for _, f := range files {
+		if f.Format == "qcow2" {
+			disk = f.Path // boot the artifact itself
+		}
+	}
+	if err := b.runChecks(ctx, disk); err != nil {
+		return nil, err
+	}
 	return files, nil
 }
 
@@ -95,6 +104,7 @@ func (b *run) seal() error {
 	if b.inspected != nil {
 		m.Inventory, m.Hygiene = b.inspected.summary, b.inspected.hygiene
 	}
+	m.Checks = manifestChecks(b.res.Checks)
 	data, err := manifest.Marshal(m, b.secrets())
 	if err != nil {
 		return err

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imagebot/imagebot/runner/catalog"
+	"github.com/imagebot/imagebot/runner/checks"
 	"github.com/imagebot/imagebot/runner/inventory"
 	"github.com/imagebot/imagebot/runner/manifest"
 	"github.com/imagebot/imagebot/runner/sbom"
@@ -102,5 +104,51 @@ func TestHygieneStrictFailsBuildAndLeavesNoArtifacts(t *testing.T) {
 	}
 	if left := leftovers(t, out, "build.log"); len(left) > 0 {
 		t.Errorf("output directory holds %v after a hygiene failure", left)
+	}
+}
+
+// checkChecksRan: the real build ran resources/checks/debian12-app.yaml in
+// its booted artifact and every check passed.
+func checkChecksRan(t *testing.T, res *Result) {
+	t.Helper()
+	if len(res.Checks) < 9 {
+		t.Fatalf("only %d checks ran: %+v", len(res.Checks), res.Checks)
+	}
+	for _, c := range res.Checks {
+		if !c.Passed {
+			t.Errorf("check %s failed: %s", c.Check, c.Detail)
+		}
+	}
+	t.Logf("checks in the booted artifact: %s", checks.Summary(res.Checks))
+}
+
+// checkFailingCheckFailsBuild builds debian12-app again with a check file
+// holding one check that cannot pass: the build fails naming it, the result
+// lists it, and only build.log is left (nothing to publish).
+func checkFailingCheckFailsBuild(t *testing.T, r *Runner, cat *catalog.Catalog) {
+	t.Helper()
+	img := cat.Images["debian12-app"]
+	saved := img.Env.Checks
+	img.Env.Checks = []string{"failing-example"}
+	defer func() { img.Env.Checks = saved }()
+	out := t.TempDir()
+	res, err := r.Build(context.Background(), cat, Request{Image: "debian12-app", Version: "1.2.1-e2e.fail", OutDir: out}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != StatusFailed || !strings.Contains(res.Error, "checks: 1 passed, 1 failed: port tcp:8080") {
+		t.Fatalf("status %s, error %q", res.Status, res.Error)
+	}
+	failed := 0
+	for _, c := range res.Checks {
+		if !c.Passed {
+			failed++
+		}
+	}
+	if failed != 1 || len(res.Checks) != 2 {
+		t.Errorf("checks %+v", res.Checks)
+	}
+	if left := leftovers(t, out, "build.log"); len(left) > 0 {
+		t.Errorf("a build with a failed check left %v", left)
 	}
 }

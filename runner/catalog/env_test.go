@@ -99,6 +99,14 @@ func TestEnvHygiene(t *testing.T) {
 	if diags.HasErrors() || env.Hygiene != "strict" {
 		t.Fatalf("hygiene strict: %v %q", diags, env.Hygiene)
 	}
+	env, _, diags = parseEnv("x", "images/x/env.yaml", []byte(base+"checks: [debian12-app, sshd]\n"))
+	if diags.HasErrors() || len(env.Checks) != 2 || env.Checks[1] != "sshd" {
+		t.Fatalf("checks: %v %q", diags, env.Checks)
+	}
+	_, _, diags = parseEnv("x", "images/x/env.yaml", []byte(base+"checks: [../../etc/passwd]\n"))
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "images/x/env.yaml:6") {
+		t.Errorf("checks with a path: %v", diags)
+	}
 	_, _, diags = parseEnv("x", "images/x/env.yaml", []byte(base+"hygiene: lax\n"))
 	if !diags.HasErrors() || !strings.Contains(diags.Error(), "images/x/env.yaml:6") || !strings.Contains(diags.Error(), `hygiene "lax" is not one of warn, strict`) {
 		t.Errorf("hygiene lax: %v", diags)

@@ -56,6 +56,8 @@ type Manifest struct {
 	Inventory *Inventory `json:"inventory,omitempty"`
 	// Hygiene lists the clone-cleanliness findings of the offline inspection.
 	Hygiene []HygieneFinding `json:"hygiene,omitempty"`
+	// Checks are the env.yaml checks run in the booted artifact.
+	Checks []Check `json:"checks,omitempty"`
 }
 
 // Inventory is the summary of an image's inventory.
@@ -66,6 +68,14 @@ type Inventory struct {
 	PackageManager string  `json:"package_manager"`
 	Packages       int     `json:"packages"`
 	Seconds        float64 `json:"seconds"` // how long reading the disk took
+}
+
+// Check is the result of one check run in the booted artifact.
+type Check struct {
+	File   string `json:"file"`  // resources/checks/<file>.yaml
+	Check  string `json:"check"` // "service ssh"
+	Passed bool   `json:"passed"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // HygieneFinding is one hygiene problem; Error is set under hygiene: strict.
