@@ -165,6 +165,10 @@ func packageCaches(ctx context.Context, fs Reader, _ Options) ([]Finding, error)
 	return out, nil
 }
 
+// tmpSocketDirs are the directories systemd-tmpfiles makes in /tmp at
+// every boot (X11 and ICE socket directories): not leftovers.
+var tmpSocketDirs = map[string]bool{".X11-unix": true, ".ICE-unix": true, ".XIM-unix": true, ".font-unix": true, ".Test-unix": true}
+
 func tmpFiles(ctx context.Context, fs Reader, _ Options) ([]Finding, error) {
 	var out []Finding
 	for _, d := range []string{"/tmp", "/var/tmp"} {
@@ -174,7 +178,7 @@ func tmpFiles(ctx context.Context, fs Reader, _ Options) ([]Finding, error) {
 		}
 		var names []string
 		for _, e := range es {
-			if e.Name != "lost+found" {
+			if e.Name != "lost+found" && !tmpSocketDirs[e.Name] {
 				names = append(names, e.Name)
 			}
 		}

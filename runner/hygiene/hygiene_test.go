@@ -56,7 +56,7 @@ func sha512crypt(t *testing.T, pw string) string {
 
 func TestCleanImageHasNoFindings(t *testing.T) {
 	fs := memFS{
-		"/etc/ssh/sshd_config": "x", "/etc/machine-id": "", "/root/.profile": "x",
+		"/etc/ssh/sshd_config": "x", "/etc/machine-id": "", "/root/.profile": "x", "/tmp/.X11-unix/x": "",
 		"/etc/shadow":                       "root:" + sha512crypt(t, "other-password") + ":19000:0:99999:7:::\ndaemon:*:19000::::::\n",
 		"/var/cache/apt/archives/partial/x": "", "/var/cache/apt/archives/lock": "",
 	}
