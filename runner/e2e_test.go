@@ -83,7 +83,7 @@ func TestBuildDerivedImageBootsFromOwnDisk(t *testing.T) {
 			t.Errorf("file %+v lacks a size or sha256", f)
 		}
 	}
-	for _, want := range []string{"qcow2", "ova", "sha256", "log", "manifest"} {
+	for _, want := range []string{"qcow2", "ova", "sha256", "log", "manifest", "inventory", "sbom"} {
 		if _, ok := formats[want]; !ok {
 			t.Errorf("no %s among %+v", want, res.Files)
 		}
@@ -101,7 +101,9 @@ func TestBuildDerivedImageBootsFromOwnDisk(t *testing.T) {
 		"package": "dpkg-query -W -f '${Version}' imagebot-motd",
 		"keys":    "ls /etc/ssh/ssh_host_ed25519_key.pub && test -s /etc/machine-id && echo fresh",
 		"cmdline": "cat /proc/cmdline",
+		"dpkg":    `dpkg-query -W -f '${db:Status-Abbrev} ${Package} ${Version} ${Architecture}\n'`,
 	})
+	checkInventoryMatchesGuest(t, formats["inventory"].Path, formats["sbom"].Path, formats["manifest"].Path, got["dpkg"], version)
 	if want := "debian12-app " + version; strings.TrimSpace(got["release"]) != want {
 		t.Errorf("/etc/imagebot-release = %q, want %q", got["release"], want)
 	}
@@ -114,6 +116,9 @@ func TestBuildDerivedImageBootsFromOwnDisk(t *testing.T) {
 	if !strings.Contains(got["cmdline"], "BOOT_IMAGE=") { // set by grub, not by -kernel
 		t.Errorf("kernel command line %q does not come from grub", got["cmdline"])
 	}
+
+	checkChecksRan(t, res)
+	checkFailingCheckFailsBuild(t, r, cat)
 
 	// The base is in the cache at its digest now: asking for it reuses it.
 	var again events

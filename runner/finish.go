@@ -15,7 +15,10 @@ import (
 // per env.yaml format (each with a .sha256 beside it). The runner/qcow2 and
 // runner/ova packages do the work; this is only the glue.
 func (b *run) finish(ctx context.Context, e *baseEntry) ([]File, error) {
-	var files []File
+	files, err := b.inspect(ctx, e.Disk)
+	if err != nil {
+		return nil, err
+	}
 	stem := fmt.Sprintf("%s-%s", b.img.Name, b.req.Version)
 	for _, format := range b.img.Env.Formats {
 		dst := filepath.Join(b.req.OutDir, stem+"."+format)
@@ -49,6 +52,15 @@ func (b *run) finish(ctx context.Context, e *baseEntry) ([]File, error) {
 			return nil, err
 		}
 		files = append(files, sum)
+	}
+	disk := e.Disk
+	for _, f := range files {
+		if f.Format == "qcow2" {
+			disk = f.Path // boot the artifact itself
+		}
+	}
+	if err := b.runChecks(ctx, disk); err != nil {
+		return nil, err
 	}
 	return files, nil
 }
@@ -89,6 +101,10 @@ func (b *run) seal() error {
 	if base, ok := b.cat.Images[b.img.Env.Base]; ok {
 		m.BaseImage = &manifest.BaseImage{Image: base.Name, Version: base.Env.Version, InputsDigest: base.Digest}
 	}
+	if b.inspected != nil {
+		m.Inventory, m.Hygiene = b.inspected.summary, b.inspected.hygiene
+	}
+	m.Checks = manifestChecks(b.res.Checks)
 	data, err := manifest.Marshal(m, b.secrets())
 	if err != nil {
 		return err

@@ -37,15 +37,17 @@ type run struct {
 	imageDir string // absolute images/<name>/: packer's cwd
 	redactor *redact.Redactor
 
-	mu        sync.Mutex
-	log       *os.File
-	logPath   string
-	lastError string
-	runCtx    context.Context // packer's; once it ends, later steps are cleanup
-	frozen    bool            // LastStep stays: the build failed or is being stopped
-	artifacts []*packer.Artifact
-	written   []string // artifact paths this build created in OutDir
-	held      []string // base cache entries this build uses (see holdBase)
+	mu           sync.Mutex
+	log          *os.File
+	logPath      string
+	lastError    string
+	runCtx       context.Context // packer's; once it ends, later steps are cleanup
+	frozen       bool            // LastStep stays: the build failed or is being stopped
+	artifacts    []*packer.Artifact
+	written      []string    // artifact paths this build created in OutDir
+	held         []string    // base cache entries this build uses (see holdBase)
+	inspected    *inspection // the offline inspection's summary, for the manifest
+	checkSeconds float64
 }
 
 func (b *run) prepare() error {

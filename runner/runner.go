@@ -7,6 +7,7 @@ package runner
 import (
 	"time"
 
+	"github.com/imagebot/imagebot/runner/checks"
 	"github.com/imagebot/imagebot/runner/packer"
 )
 
@@ -58,8 +59,11 @@ type Result struct {
 	PackerVersion string
 	Builder       string // e.g. "qemu"
 	Reused        bool   // an earlier build of the same digest was reused
-	Started       time.Time
-	Finished      time.Time
+	// Checks are the results of env.yaml checks run in the booted artifact
+	// (set when they ran, passed or not).
+	Checks   []checks.Result
+	Started  time.Time
+	Finished time.Time
 }
 
 // EventFunc receives a build's events as they happen. It must not block for long.

@@ -17,13 +17,14 @@ import (
 )
 
 func init() {
-	register(command{name: "artifacts", summary: "list, show and download published images (ls, show, get)", run: runArtifacts})
+	register(command{name: "artifacts", summary: "list, show, download and compare published images (ls, show, get, diff)", run: runArtifacts})
 }
 
 const artifactsUsage = `usage:
   imagebot artifacts ls [image]                                   images, or an image's versions
   imagebot artifacts show image@version                           a version's manifest and files
   imagebot artifacts get image@version --format ova|qcow2 -o FILE download, verifying the sha256
+  imagebot artifacts diff image@A image@B [--json]                packages, kernel and sizes changed from A to B
 version is a release ("1.2.0"), "latest", or an MR build ("mr12-1a2b3c4d").
 flags (any subcommand): --config FILE (default .imagebot/config.yaml when present; IMAGEBOT_* variables apply)`
 
@@ -37,12 +38,13 @@ func artifacts(ctx context.Context, args []string, stdout io.Writer) error {
 	cfgPath := fs.String("config", "", "configuration file")
 	format := fs.String("format", "", "get: qcow2 or ova")
 	out := fs.String("o", "", "get: file to write")
+	asJSON := fs.Bool("json", false, "diff: print JSON")
 	if err := fs.Parse(reorderArtifactFlags(args)); err != nil {
 		return err
 	}
 	pos := fs.Args()
 	if len(pos) == 0 {
-		return fmt.Errorf("%w: want ls, show or get\n%s", errUsage, artifactsUsage)
+		return fmt.Errorf("%w: want ls, show, get or diff\n%s", errUsage, artifactsUsage)
 	}
 	st, err := artifactStore(ctx, *cfgPath)
 	if err != nil {
@@ -59,6 +61,8 @@ func artifacts(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		return browse.PrintVersion(ctx, st, stdout, v)
+	case sub == "diff" && len(rest) == 2:
+		return artifactsDiff(ctx, st, stdout, rest[0], rest[1], *asJSON)
 	case sub == "get" && len(rest) == 1:
 		if *format == "" || *out == "" {
 			return fmt.Errorf("%w: get needs --format ova|qcow2 and -o FILE", errUsage)

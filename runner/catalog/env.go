@@ -61,6 +61,8 @@ func parseEnv(image, file string, src []byte) (Env, map[string]Pos, Diagnostics)
 		"labels":      {decode: func(p *envParser, n *yaml.Node) { p.env.Labels = p.stringMap(n, "labels") }},
 		"hardware":    {decode: (*envParser).hardware},
 		"vsphere":     {decode: (*envParser).vsphere},
+		"hygiene":     {decode: func(p *envParser, n *yaml.Node) { p.env.Hygiene = p.oneOf(n, "hygiene", "warn", "strict") }},
+		"checks":      {decode: (*envParser).checks},
 	})
 	if len(doc.Content) > 1 {
 		p.errAt(p.at(doc.Content[1]), "env.yaml must hold one YAML document")
@@ -212,6 +214,20 @@ func (p *envParser) formats(n *yaml.Node) {
 		p.env.Formats = append(p.env.Formats, f)
 	}
 }
+
+// checks names check files under resources/checks/ (without .yaml).
+func (p *envParser) checks(n *yaml.Node) {
+	for _, it := range p.list(n, "checks") {
+		name := p.str(it, "checks entry")
+		if !checkNameRE.MatchString(name) {
+			p.errAt(p.at(it), "checks entry %q: write the name of a file under resources/checks/ without .yaml (letters, digits, - and _)", name)
+			continue
+		}
+		p.env.Checks = append(p.env.Checks, name)
+	}
+}
+
+var checkNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 func (p *envParser) list(n *yaml.Node, field string) []*yaml.Node {
 	if n.Kind != yaml.SequenceNode {

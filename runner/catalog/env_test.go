@@ -92,3 +92,23 @@ func TestParseEnvErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestEnvHygiene(t *testing.T) {
+	base := "name: x\nversion: 1.0.0\ndescription: d\nos: {family: linux, name: debian, version: \"12\", arch: x86_64}\nformats: [qcow2]\n"
+	env, _, diags := parseEnv("x", "images/x/env.yaml", []byte(base+"hygiene: strict\n"))
+	if diags.HasErrors() || env.Hygiene != "strict" {
+		t.Fatalf("hygiene strict: %v %q", diags, env.Hygiene)
+	}
+	env, _, diags = parseEnv("x", "images/x/env.yaml", []byte(base+"checks: [debian12-app, sshd]\n"))
+	if diags.HasErrors() || len(env.Checks) != 2 || env.Checks[1] != "sshd" {
+		t.Fatalf("checks: %v %q", diags, env.Checks)
+	}
+	_, _, diags = parseEnv("x", "images/x/env.yaml", []byte(base+"checks: [../../etc/passwd]\n"))
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "images/x/env.yaml:6") {
+		t.Errorf("checks with a path: %v", diags)
+	}
+	_, _, diags = parseEnv("x", "images/x/env.yaml", []byte(base+"hygiene: lax\n"))
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "images/x/env.yaml:6") || !strings.Contains(diags.Error(), `hygiene "lax" is not one of warn, strict`) {
+		t.Errorf("hygiene lax: %v", diags)
+	}
+}

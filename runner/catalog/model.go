@@ -44,6 +44,11 @@ type Env struct {
 	Labels      map[string]string `yaml:"labels,omitempty"`
 	Hardware    Hardware          `yaml:"hardware,omitempty"` // what the OVA descriptor declares
 	VSphere     *VSphere          `yaml:"vsphere,omitempty"`
+	// Hygiene is "warn" (default, "" too) or "strict": hygiene findings fail the build.
+	Hygiene string `yaml:"hygiene,omitempty"`
+	// Checks name goss-style files resources/checks/<name>.yaml run in the
+	// booted artifact after the build.
+	Checks []string `yaml:"checks,omitempty"`
 }
 
 // OS describes the guest operating system.

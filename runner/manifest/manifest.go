@@ -51,6 +51,38 @@ type Manifest struct {
 	// Published records copies outside the bucket, e.g. a vSphere content library item.
 	Published []Location        `json:"published,omitempty"`
 	Labels    map[string]string `json:"labels,omitempty"`
+	// Inventory summarises what the image contains (the full list is the
+	// inventory and SBOM files among Files); nil when it was not read.
+	Inventory *Inventory `json:"inventory,omitempty"`
+	// Hygiene lists the clone-cleanliness findings of the offline inspection.
+	Hygiene []HygieneFinding `json:"hygiene,omitempty"`
+	// Checks are the env.yaml checks run in the booted artifact.
+	Checks []Check `json:"checks,omitempty"`
+}
+
+// Inventory is the summary of an image's inventory.
+type Inventory struct {
+	OS             string  `json:"os"` // e.g. "Debian GNU/Linux 12 (bookworm)"
+	Arch           string  `json:"arch,omitempty"`
+	Kernel         string  `json:"kernel,omitempty"`
+	PackageManager string  `json:"package_manager"`
+	Packages       int     `json:"packages"`
+	Seconds        float64 `json:"seconds"` // how long reading the disk took
+}
+
+// Check is the result of one check run in the booted artifact.
+type Check struct {
+	File   string `json:"file"`  // resources/checks/<file>.yaml
+	Check  string `json:"check"` // "service ssh"
+	Passed bool   `json:"passed"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// HygieneFinding is one hygiene problem; Error is set under hygiene: strict.
+type HygieneFinding struct {
+	Check  string `json:"check"`
+	Detail string `json:"detail"`
+	Error  bool   `json:"error,omitempty"`
 }
 
 // File is one artifact of the build.

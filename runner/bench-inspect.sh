@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# bench-inspect.sh: what the offline inspection (inventory, SBOM, hygiene)
+# and the booted-artifact checks add to a real TCG build of an image, side by
+# side with that build's Packer time. Builds the image once with `imagebot
+# build --force` (its bases from the cache, built first when missing, not
+# timed) and reads the phases' durations from its build log.
+#
+# Usage: runner/bench-inspect.sh [image]   (default debian12-app)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+image="${1:-debian12-app}"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+go build -o "$tmp/imagebot" ./cmd/imagebot
+base="$(sed -n 's/^base: *//p' "images/$image/env.yaml")"
+if [[ -n "$base" ]]; then
+  echo "bench: making sure $base is built (not timed)"
+  "$tmp/imagebot" build "$base" --with-bases --out "$tmp/warm" >"$tmp/warm.log" || { tail -20 "$tmp/warm.log"; exit 1; }
+fi
+start=$(date +%s.%N)
+"$tmp/imagebot" build "$image" --force --version 0.0.0-bench --out "$tmp/out" >"$tmp/build.out" 2>&1 || { tail -30 "$tmp/out/build.log"; exit 1; }
+total=$(echo "$(date +%s.%N) - $start" | bc)
+log="$tmp/out/build.log"
+secs() { # "6 minutes 51 seconds" -> 411
+  awk '{s=0; for(i=1;i<NF;i++){ if($(i+1)~/^minute/) s+=$i*60; if($(i+1)~/^second/) s+=$i } print s}'
+}
+packer=$(grep -o "Build '[^']*' finished after .*" "$log" | tail -n1 | sed 's/.*finished after //' | secs)
+inventory=$(grep -o 'read offline in [0-9.]*s' "$log" | grep -o '[0-9.]*' | tail -n1)
+checks=$(grep -o 'checks: [0-9]* passed, [0-9]* failed in [0-9.]*s' "$log" | grep -o '[0-9.]*s$' | tr -d s)
+finishing=$(grep -o 'artifacts finished in [0-9.]*s' "$log" | grep -o '[0-9.]*' | tail -n1)
+grep -E 'inventory:|hygiene|checks:|check ' "$log" | sed 's/^/  log: /'
+printf '\n%-34s %10s %10s\n' phase seconds "vs packer"
+row() { printf '%-34s %10.1f %9.0f%%\n' "$1" "$2" "$(echo "100 * $2 / $packer" | bc -l)"; }
+row "packer build (TCG)" "$packer"
+row "inventory + SBOM + hygiene" "${inventory:-0}"
+row "checks (boot + SSH + run)" "${checks:-0}"
+row "inventory + checks" "$(echo "${inventory:-0} + ${checks:-0}" | bc -l)"
+row "all finishing (incl. both, qcow2, ova)" "${finishing:-0}"
+row "imagebot build, wall" "$total"

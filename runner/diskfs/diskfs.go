@@ -1,0 +1,214 @@
+// Package diskfs reads files from a built disk image without booting it and
+// without mounting anything: qemu-img converts the disk to a sparse raw file,
+// sfdisk finds its partitions, and e2fsprogs' debugfs reads the ext2/3/4
+// root filesystem at the partition's offset. No code from the guest runs.
+//
+// It is the offline reader behind runner/inventory and the hygiene checks.
+// Filesystems other than ext2/3/4 (XFS, LVM) are refused with a clear error.
+package diskfs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// ErrNotExist is returned for a path that is not in the filesystem.
+var ErrNotExist = errors.New("no such file in the image")
+
+// Tools names the programs diskfs runs; empty fields mean the name on PATH.
+type Tools struct {
+	QemuImg, Sfdisk, Debugfs string
+}
+
+func (t Tools) withDefaults() Tools {
+	if t.QemuImg == "" {
+		t.QemuImg = "qemu-img"
+	}
+	if t.Sfdisk == "" {
+		t.Sfdisk = "sfdisk"
+	}
+	if t.Debugfs == "" {
+		t.Debugfs = "debugfs"
+	}
+	return t
+}
+
+// FS is the root filesystem of one disk, opened read-only.
+type FS struct {
+	tools  Tools
+	raw    string // the sparse raw copy
+	offset int64  // byte offset of the root filesystem in raw
+}
+
+// Open converts disk (any format qemu-img reads) into a sparse raw file in
+// workDir and finds the partition holding the root filesystem (the first
+// ext filesystem with /etc). Close removes the raw file.
+func Open(ctx context.Context, disk, workDir string, tools Tools) (*FS, error) {
+	tools = tools.withDefaults()
+	raw := filepath.Join(workDir, "inspect-"+filepath.Base(disk)+".raw")
+	if out, err := exec.CommandContext(ctx, tools.QemuImg, "convert", "-O", "raw", disk, raw).CombinedOutput(); err != nil {
+		os.Remove(raw)
+		return nil, fmt.Errorf("read %s offline: qemu-img convert to raw: %v: %s", disk, err, bytes.TrimSpace(out))
+	}
+	offsets, err := partitionOffsets(ctx, tools.Sfdisk, raw)
+	if err != nil {
+		os.Remove(raw)
+		return nil, fmt.Errorf("read %s offline: %w", disk, err)
+	}
+	for _, off := range offsets {
+		fs := &FS{tools: tools, raw: raw, offset: off}
+		if fi, err := fs.Stat(ctx, "/etc"); err == nil && fi.IsDir() {
+			return fs, nil
+		}
+	}
+	os.Remove(raw)
+	return nil, fmt.Errorf("read %s offline: no ext2/3/4 root filesystem with /etc found at offsets %v (XFS and LVM are not read by this reader)", disk, offsets)
+}
+
+// Close removes the raw copy.
+func (f *FS) Close() error { return os.Remove(f.raw) }
+
+// partitionOffsets returns the byte offsets of the disk's partitions, or 0
+// for a disk without a partition table (a filesystem written to the whole disk).
+func partitionOffsets(ctx context.Context, sfdisk, raw string) ([]int64, error) {
+	out, err := exec.CommandContext(ctx, sfdisk, "--json", raw).Output()
+	if err != nil || len(bytes.TrimSpace(out)) == 0 {
+		return []int64{0}, nil // no partition table
+	}
+	var pt struct {
+		PartitionTable struct {
+			SectorSize int64 `json:"sectorsize"`
+			Partitions []struct {
+				Start int64 `json:"start"`
+			} `json:"partitions"`
+		} `json:"partitiontable"`
+	}
+	if err := json.Unmarshal(out, &pt); err != nil {
+		return nil, fmt.Errorf("sfdisk --json: %w", err)
+	}
+	ss := pt.PartitionTable.SectorSize
+	if ss == 0 {
+		ss = 512
+	}
+	var offs []int64
+	for _, p := range pt.PartitionTable.Partitions {
+		offs = append(offs, p.Start*ss)
+	}
+	if len(offs) == 0 {
+		offs = []int64{0}
+	}
+	return offs, nil
+}
+
+// debugfs runs one read-only debugfs request and returns its standard output.
+// debugfs reports a missing file on stderr with exit status 0, so stderr is
+// checked too.
+func (f *FS) debugfs(ctx context.Context, request string) ([]byte, error) {
+	spec := f.raw
+	if f.offset > 0 {
+		spec += "?offset=" + strconv.FormatInt(f.offset, 10)
+	}
+	cmd := exec.CommandContext(ctx, f.tools.Debugfs, "-R", request, spec)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	msg := cleanStderr(stderr.String())
+	switch {
+	case strings.Contains(msg, "File not found") || strings.Contains(msg, "not found by ext2_lookup"):
+		return nil, ErrNotExist
+	case err != nil:
+		return nil, fmt.Errorf("debugfs %q: %v: %s", request, err, msg)
+	case strings.Contains(msg, "Bad magic number") || strings.Contains(msg, "Couldn't find valid filesystem"):
+		return nil, fmt.Errorf("debugfs %q: not an ext filesystem: %s", request, msg)
+	}
+	return stdout.Bytes(), nil
+}
+
+// cleanStderr drops debugfs's version banner.
+func cleanStderr(s string) string {
+	var keep []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "debugfs ") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "; ")
+}
+
+// quote makes p one debugfs argument; paths with a double quote or a
+// newline are refused (none of the paths imagebot reads has one).
+func quote(p string) (string, error) {
+	if strings.ContainsAny(p, "\"\n") {
+		return "", fmt.Errorf("path %q: quotes and newlines are not supported", p)
+	}
+	return `"` + p + `"`, nil
+}
+
+// ReadFile returns the contents of the file at p, following symbolic links.
+func (f *FS) ReadFile(ctx context.Context, p string) ([]byte, error) {
+	real, err := f.Resolve(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	q, err := quote(real)
+	if err != nil {
+		return nil, err
+	}
+	return f.debugfs(ctx, "cat "+q)
+}
+
+// Resolve follows symbolic links in the last element of p (up to 8 hops),
+// relative to the image's root, never the host's.
+func (f *FS) Resolve(ctx context.Context, p string) (string, error) {
+	p = path.Clean("/" + p)
+	for i := 0; i < 8; i++ {
+		fi, err := f.Stat(ctx, p)
+		if err != nil {
+			return "", err
+		}
+		if !fi.IsSymlink() {
+			return p, nil
+		}
+		target, err := f.readlink(ctx, p)
+		if err != nil {
+			return "", err
+		}
+		if !path.IsAbs(target) {
+			target = path.Join(path.Dir(p), target)
+		}
+		p = path.Clean(target)
+	}
+	return "", fmt.Errorf("%s: too many symbolic links", p)
+}
+
+func (f *FS) readlink(ctx context.Context, p string) (string, error) {
+	q, err := quote(p)
+	if err != nil {
+		return "", err
+	}
+	out, err := f.debugfs(ctx, "stat "+q)
+	if err != nil {
+		return "", err
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if i := strings.Index(l, "link dest: \""); i >= 0 { // "Fast link dest:" or "Link dest:"
+			rest := l[i+len("link dest: \""):]
+			return strings.TrimSuffix(strings.TrimSpace(rest), "\""), nil
+		}
+	}
+	// A slow symlink keeps its target in a data block.
+	out, err = f.debugfs(ctx, "cat "+q)
+	if err != nil {
+		return "", err
+	}
+	return string(bytes.TrimRight(out, "\x00\n")), nil
+}

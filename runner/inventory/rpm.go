@@ -1,0 +1,71 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	rpmdb "github.com/knqyf263/go-rpmdb/pkg"
+
+	"github.com/imagebot/imagebot/runner/diskfs"
+)
+
+// readRPM reads the rpm database (Berkeley DB, /var/lib/rpm/Packages, as on
+// CentOS 7) with go-rpmdb. The SQLite database of RHEL 9 family images
+// (rpmdb.sqlite) is refused with a clear error: the go-rpmdb version the
+// module proxy serves reads only Berkeley DB.
+func readRPM(ctx context.Context, fs Reader) ([]Package, error) {
+	data, err := fs.ReadFile(ctx, "/var/lib/rpm/Packages")
+	if errors.Is(err, diskfs.ErrNotExist) {
+		if _, serr := fs.ReadFile(ctx, "/var/lib/rpm/rpmdb.sqlite"); serr == nil {
+			return nil, errors.New("rpm database /var/lib/rpm/rpmdb.sqlite: SQLite rpm databases are not read yet (only Berkeley DB /var/lib/rpm/Packages)")
+		}
+		return nil, errors.New("no package database: neither /var/lib/dpkg/status nor /var/lib/rpm/Packages in the image")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read /var/lib/rpm/Packages: %w", err)
+	}
+	return ParseRPMDB(data)
+}
+
+// ParseRPMDB parses a Berkeley DB rpm Packages database.
+func ParseRPMDB(data []byte) ([]Package, error) {
+	dir, err := os.MkdirTemp("", "imagebot-rpmdb-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "Packages")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return nil, err
+	}
+	db, err := rpmdb.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open rpm database: %w", err)
+	}
+	list, err := db.ListPackages()
+	if err != nil {
+		return nil, fmt.Errorf("list rpm packages: %w", err)
+	}
+	var pkgs []Package
+	for _, p := range list {
+		v := p.Version + "-" + p.Release
+		if p.Epoch != 0 {
+			v = fmt.Sprintf("%d:%s", p.Epoch, v)
+		}
+		src := p.SourceRpm
+		pkgs = append(pkgs, Package{Name: p.Name, Version: v, Arch: p.Arch, Source: src})
+	}
+	return pkgs, nil
+}
+
+func rpmArch(pkgs []Package) string {
+	for _, p := range pkgs {
+		if p.Name == "rpm" || p.Name == "kernel" {
+			return p.Arch
+		}
+	}
+	return ""
+}
