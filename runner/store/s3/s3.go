@@ -1,9 +1,11 @@
 // Package s3 is the artifact store in an S3-compatible bucket (MinIO, AWS S3)
 // through minio-go/v7.
 //
-// Uploads stream in parts of a fixed size (memory: one part), each part
+// Uploads larger than a part are multipart uploads whose parts go out
+// several at once (memory: streams+1 parts, 40 MiB by default), each part
 // carrying its SHA-256 checksum so the server refuses damaged parts. The
-// whole object's sha256 is computed while streaming; when the caller gave an
+// whole object's sha256 is computed while streaming, beside the senders
+// (upload.go); when the caller gave an
 // expected digest and the bytes differ, the upload is aborted before it
 // completes, so no wrong object is ever created. After completing, the
 // object is re-stat'ed: its size, the server's SHA-256 checksum (composite
@@ -47,7 +49,7 @@ const (
 	// metaSHA256 is the user-metadata key of the object's hex sha256.
 	metaSHA256 = "sha256"
 
-	defaultPartSize = 16 << 20
+	defaultPartSize = 8 << 20
 	defaultExpiry   = 24 * time.Hour
 	maxPresign      = 7 * 24 * time.Hour
 	maxParts        = 10000
@@ -59,6 +61,7 @@ type Store struct {
 	presign  *minio.Client // c, or a client for the public endpoint
 	bucket   string
 	partSize uint64
+	streams  int
 	expiry   time.Duration
 	log      zerolog.Logger
 }
@@ -95,7 +98,7 @@ func New(ctx context.Context, cfg store.S3Config, log *zerolog.Logger) (*Store, 
 	if presign == nil {
 		presign = c
 	}
-	s := &Store{c: c, presign: presign, bucket: cfg.Bucket, partSize: defaultPartSize, expiry: defaultExpiry, log: zerolog.Nop()}
+	s := &Store{c: c, presign: presign, bucket: cfg.Bucket, partSize: defaultPartSize, streams: defaultStreams, expiry: defaultExpiry, log: zerolog.Nop()}
 	if log != nil {
 		s.log = *log
 	}
@@ -188,7 +191,6 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 		}
 	}
 	partSize := s.partSizeFor(size)
-	hr := newHashingReader(r, size, partSize, opts.SHA256)
 	po := minio.PutObjectOptions{
 		ContentType: opts.ContentType,
 		UserTags:    tags(key),
@@ -205,10 +207,20 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 	if opts.IfAbsent {
 		po.SetMatchETagExcept("*")
 	}
-	if _, err := s.c.PutObject(ctx, s.bucket, key, hr, size, po); err != nil {
-		return store.Object{}, fmt.Errorf("put %s: %w", key, mapErr(err))
+	var up upload
+	if size > partSize {
+		var err error
+		if up, err = s.putParallel(ctx, key, r, size, partSize, opts.SHA256, po); err != nil {
+			return store.Object{}, fmt.Errorf("put %s: %w", key, err)
+		}
+	} else {
+		hr := newHashingReader(r, size, partSize, opts.SHA256)
+		if _, err := s.c.PutObject(ctx, s.bucket, key, hr, size, po); err != nil {
+			return store.Object{}, fmt.Errorf("put %s: %w", key, mapErr(err))
+		}
+		up = upload{sum: hr.sum(), checksum: hr.checksum()}
 	}
-	obj, err := s.check(ctx, key, size, hr)
+	obj, err := s.check(ctx, key, size, up)
 	if err != nil {
 		// The object is wrong: do not leave it where readers look.
 		_ = s.c.RemoveObject(context.WithoutCancel(ctx), s.bucket, key, minio.RemoveObjectOptions{})
@@ -228,16 +240,16 @@ func (s *Store) partSizeFor(size int64) int64 {
 }
 
 // check re-stats a just-written object against what was streamed.
-func (s *Store) check(ctx context.Context, key string, size int64, hr *hashingReader) (store.Object, error) {
+func (s *Store) check(ctx context.Context, key string, size int64, up upload) (store.Object, error) {
 	info, err := s.c.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{Checksum: true})
 	if err != nil {
 		return store.Object{}, fmt.Errorf("verify: %w", mapErr(err))
 	}
-	sum := hr.sum()
+	sum := up.sum
 	if info.Size != size {
 		return store.Object{}, fmt.Errorf("verify: stored %d bytes, sent %d: %w", info.Size, size, store.ErrCorrupt)
 	}
-	if want := hr.checksum(); info.ChecksumSHA256 != "" && info.ChecksumSHA256 != want {
+	if want := up.checksum; info.ChecksumSHA256 != "" && info.ChecksumSHA256 != want {
 		return store.Object{}, fmt.Errorf("verify: server checksum %s, sent %s: %w", info.ChecksumSHA256, want, store.ErrCorrupt)
 	}
 	if meta := info.UserMetadata[http.CanonicalHeaderKey(metaSHA256)]; meta != "" && meta != sum {
