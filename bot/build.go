@@ -17,6 +17,7 @@ import (
 	"github.com/imagebot/imagebot/bot/queue"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/packer"
+	"github.com/imagebot/imagebot/runner/redact"
 )
 
 type buildWorker struct {
@@ -250,14 +251,7 @@ func (b *Bot) setBuild(ctx context.Context, a BuildArgs, sets string, args ...an
 	})
 }
 
-func (b *Bot) redact(s string) string {
-	for _, sec := range b.secrets() {
-		if len(sec) >= 4 {
-			s = strings.ReplaceAll(s, sec, "[REDACTED]")
-		}
-	}
-	return s
-}
+func (b *Bot) redact(s string) string { return redact.New(b.secrets()...).String(s) }
 
 // markAbandoned runs before the queue starts: builds a dead process left
 // running are either queued again (their job was re-queued: "interrupted,
