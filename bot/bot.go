@@ -118,7 +118,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 		Synchronous: d.Config.Database.Synchronous, Workers: workers, Queues: queues,
 		RescueAfter: d.Config.Queue.RescueAfter, BatchWindow: d.Config.Queue.BatchWindow,
 		RequeueRunning: d.Config.Database.Driver == "sqlite" && d.Config.Working() && !d.BuildsOnly,
-		Log:            d.Log,
+		Log:            d.Log, Redact: b.redact,
 	})
 	if err != nil {
 		return nil, err
