@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/riverqueue/river"
 	"github.com/rs/zerolog"
@@ -79,7 +80,11 @@ type Bot struct {
 
 	mu      sync.Mutex
 	running map[string]context.CancelFunc // build id -> cancel, builds running in this process
-	tails   map[string]*logTail           // build id -> live log tail
+	// stopping is set once the bot shuts down (SIGTERM/SIGINT cancel the
+	// Start context, then Close), to tell a shutdown from /cancel: a build
+	// stopped by it goes back to the queue instead of ending cancelled.
+	stopping atomic.Bool
+	tails    map[string]*logTail // build id -> live log tail
 }
 
 // New opens the database and queue and registers the workers; Start begins
@@ -113,7 +118,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 		Synchronous: d.Config.Database.Synchronous, Workers: workers, Queues: queues,
 		RescueAfter: d.Config.Queue.RescueAfter, BatchWindow: d.Config.Queue.BatchWindow,
 		RequeueRunning: d.Config.Database.Driver == "sqlite" && d.Config.Working() && !d.BuildsOnly,
-		Log:            d.Log,
+		Log:            d.Log, Redact: b.redact,
 	})
 	if err != nil {
 		return nil, err
@@ -148,12 +153,16 @@ func (b *Bot) Start(ctx context.Context) error {
 	if len(b.deps.Forges) == 0 {
 		b.log.Warn().Msg("no forge configured: webhooks are refused and nothing is reported until a forge webhook secret and token are set (see the configuration reference)")
 	}
+	context.AfterFunc(ctx, func() { b.stopping.Store(true) })
 	return b.q.Start(ctx)
 }
 
 // Close stops working (running builds are cancelled and left to be
 // re-queued on the next start) and closes the database.
-func (b *Bot) Close(ctx context.Context) { b.q.Close(ctx) }
+func (b *Bot) Close(ctx context.Context) {
+	b.stopping.Store(true)
+	b.q.Close(ctx)
+}
 
 func (b *Bot) forge(name string) (forge.Forge, error) {
 	f, ok := b.deps.Forges[name]

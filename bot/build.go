@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -18,6 +17,7 @@ import (
 	"github.com/imagebot/imagebot/bot/queue"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/packer"
+	"github.com/imagebot/imagebot/runner/redact"
 )
 
 type buildWorker struct {
@@ -31,9 +31,6 @@ func (w *buildWorker) Timeout(*river.Job[BuildArgs]) time.Duration { return -1 }
 // errShutdown makes River keep a build that imagebot's own shutdown
 // interrupted: it is retried (re-run) after the restart.
 var errShutdown = errors.New("imagebot stopped while the build ran; it re-runs after the restart")
-
-// stopping is set while the bot shuts down, to tell a shutdown from /cancel.
-var stopping atomic.Bool
 
 // track makes a build running in this process cancellable and its log tail
 // readable; the func it returns undoes that and closes tail.
@@ -57,7 +54,7 @@ func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error
 	log := b.log.With().Str("build", a.BuildID).Str("image", a.Image).Str("sha", shortSHA(a.SHA)).Int("mr", a.MR).Logger()
 	note := ""
 	if job.Attempt > 1 {
-		note = "interrupted, re-running"
+		note = "interrupted by a restart, re-running"
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -79,7 +76,7 @@ func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error
 	}
 	log.Info().Int("attempt", job.Attempt).Msg("build started")
 	res, files, logURL, err := b.runBuild(ctx, a, job.Attempt, tail, log)
-	if err != nil && ctx.Err() != nil && stopping.Load() {
+	if err != nil && ctx.Err() != nil && b.stopping.Load() {
 		_ = b.setBuild(context.WithoutCancel(ctx), a, `status = $1, note = $2`, statusQueued, "interrupted by a restart, will re-run")
 		return errShutdown
 	}
@@ -91,7 +88,7 @@ func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error
 		msg = err.Error()
 	default:
 		status, step, msg = string(res.Status), res.LastStep, res.Error
-		if res.Status == runner.StatusCancelled && stopping.Load() {
+		if res.Status == runner.StatusCancelled && b.stopping.Load() {
 			_ = b.setBuild(context.WithoutCancel(ctx), a, `status = $1, note = $2`, statusQueued, "interrupted by a restart, will re-run")
 			return errShutdown
 		}
@@ -254,14 +251,7 @@ func (b *Bot) setBuild(ctx context.Context, a BuildArgs, sets string, args ...an
 	})
 }
 
-func (b *Bot) redact(s string) string {
-	for _, sec := range b.secrets() {
-		if len(sec) >= 4 {
-			s = strings.ReplaceAll(s, sec, "[REDACTED]")
-		}
-	}
-	return s
-}
+func (b *Bot) redact(s string) string { return redact.New(b.secrets()...).String(s) }
 
 // markAbandoned runs before the queue starts: builds a dead process left
 // running are either queued again (their job was re-queued: "interrupted,
@@ -292,7 +282,7 @@ func (b *Bot) markAbandoned(ctx context.Context) error {
 			_ = json.Unmarshal([]byte(x.repo), &repo)
 			switch x.state {
 			case "available", "retryable", "scheduled":
-				err = updateBuild(ctx, tx, x.id, `status = $1, note = $2`, statusQueued, "interrupted, re-running")
+				err = updateBuild(ctx, tx, x.id, `status = $1, note = $2`, statusQueued, "interrupted by a restart, re-running")
 			case "running":
 				continue // a fleet member still runs it
 			default:

@@ -248,13 +248,4 @@ func (b *Bot) view(s mrState) report.View {
 }
 
 // secrets are the configured values that must never reach a comment.
-func (b *Bot) secrets() []string {
-	c := b.cfg
-	out := []string{c.GitLab.Token, c.GitLab.WebhookSecret, c.GitHub.Token, c.GitHub.WebhookSecret, c.Database.URL, c.VSphere.Password}
-	if c.Store.S3 != nil {
-		if access, secret, err := c.Store.S3.Credentials(); err == nil {
-			out = append(out, access, secret)
-		}
-	}
-	return out
-}
+func (b *Bot) secrets() []string { return b.cfg.Secrets() }

@@ -119,6 +119,16 @@ func childGroups(pid int) []int {
 }
 
 func TestSIGKILLWithBuildsQueuedAndRunningLosesNothingAndReRunsTheInterrupted(t *testing.T) {
+	testRestartWithBuildsQueuedAndRunning(t, syscall.SIGKILL)
+}
+
+// SIGTERM (every systemd restart, every rolling update) stops the bot
+// gracefully: the running build is stopped and goes back to the queue.
+func TestSIGTERMWithBuildsQueuedAndRunningReQueuesTheRunningOneAndReRunsIt(t *testing.T) {
+	testRestartWithBuildsQueuedAndRunning(t, syscall.SIGTERM)
+}
+
+func testRestartWithBuildsQueuedAndRunning(t *testing.T, sig syscall.Signal) {
 	packerBin := testenv.Tool(t, "packer")
 	testenv.Tool(t, "qemu-system-x86_64")
 	gl := gitlabtest.New(t, apiToken)
@@ -155,14 +165,33 @@ func TestSIGKILLWithBuildsQueuedAndRunningLosesNothingAndReRunsTheInterrupted(t 
 		return strings.Contains(bs["slow"].Step, "Waiting for shutdown") && bs["tiny"].Status == "queued"
 	})
 	groups := childGroups(p.cmd.Process.Pid)
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := p.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
-	_, _ = p.cmd.Process.Wait()
-	for _, g := range groups { // Packer and QEMU of the killed build: ours to stop
-		_ = syscall.Kill(-g, syscall.SIGKILL)
+	exited := make(chan *os.ProcessState, 1)
+	go func() { st, _ := p.cmd.Process.Wait(); exited <- st }()
+	var st *os.ProcessState
+	select {
+	case st = <-exited:
+	case <-time.After(time.Minute):
+		t.Fatalf("imagebot did not exit within a minute of %v", sig)
 	}
-	t.Logf("killed imagebot (pid %d) and %d child process groups", p.cmd.Process.Pid, len(groups))
+	if sig == syscall.SIGKILL {
+		for _, g := range groups { // Packer and QEMU of the killed build: ours to stop
+			_ = syscall.Kill(-g, syscall.SIGKILL)
+		}
+		t.Logf("killed imagebot (pid %d) and %d child process groups", p.cmd.Process.Pid, len(groups))
+	} else {
+		if st == nil || !st.Success() {
+			t.Errorf("imagebot exited with %v after %v, want a clean exit", st, sig)
+		}
+		for _, g := range groups { // a graceful stop leaves no Packer or QEMU behind
+			if err := syscall.Kill(-g, 0); err == nil {
+				t.Errorf("process group %d of the stopped build still runs after %v", g, sig)
+				_ = syscall.Kill(-g, syscall.SIGKILL)
+			}
+		}
+	}
 
 	p = startServe(t, bin, dir, addr, env)
 	t.Cleanup(func() {
@@ -178,6 +207,9 @@ func TestSIGKILLWithBuildsQueuedAndRunningLosesNothingAndReRunsTheInterrupted(t 
 	if len(bs) != 2 {
 		t.Errorf("%d builds after the restart, want 2", len(bs))
 	}
+	if !reRan(t, filepath.Join(dir, "serve.log"), "slow") {
+		t.Errorf("serve.log has no second attempt of slow after the %v", sig)
+	}
 	if !strings.Contains(bs["slow"].Note, "interrupted") {
 		t.Errorf("slow's note %q does not say it was interrupted and re-run", bs["slow"].Note)
 	}
@@ -186,4 +218,24 @@ func TestSIGKILLWithBuildsQueuedAndRunningLosesNothingAndReRunsTheInterrupted(t 
 		return strings.Count(c, "✅") == 2 && strings.Contains(c, "interrupted, re-ran") &&
 			gl.LastStatus(sha, "imagebot/slow").State == "success" && gl.LastStatus(sha, "imagebot/tiny").State == "success"
 	})
+}
+
+// reRan reports whether the serve log shows a second attempt of image's build.
+func reRan(t *testing.T, logPath, image string) bool {
+	t.Helper()
+	data, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		var e struct {
+			Image   string `json:"image"`
+			Attempt int    `json:"attempt"`
+			Message string `json:"message"`
+		}
+		if json.Unmarshal([]byte(line), &e) == nil && e.Image == image && e.Message == "build started" && e.Attempt >= 2 {
+			return true
+		}
+	}
+	return false
 }

@@ -362,3 +362,16 @@ func urlOf(listen string) string {
 	}
 	return "http://" + net.JoinHostPort(host, port)
 }
+
+// Secrets are the configured values that must never reach a log, comment,
+// page or manifest: forge tokens and webhook secrets, the database URL, the
+// vSphere password and the S3 credentials.
+func (c Config) Secrets() []string {
+	out := []string{c.GitLab.Token, c.GitLab.WebhookSecret, c.GitHub.Token, c.GitHub.WebhookSecret, c.Database.URL, c.VSphere.Password}
+	if c.Store.S3 != nil {
+		if access, secret, err := c.Store.S3.Credentials(); err == nil {
+			out = append(out, access, secret)
+		}
+	}
+	return out
+}

@@ -45,6 +45,7 @@ func newClient[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], o O
 		RescueStuckJobsAfter: o.RescueAfter,
 		MaxAttempts:          25,
 		JobTimeout:           -1, // builds carry their own deadline
+		ErrorHandler:         &errorLogger{log: o.Log, redact: o.Redact},
 	}
 	if len(o.Queues) > 0 {
 		cfg.Queues = map[string]river.QueueConfig{}

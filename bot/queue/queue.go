@@ -87,6 +87,9 @@ type Options struct {
 	// their last attempt) at once instead of after RescueAfter.
 	RequeueRunning bool
 	Log            zerolog.Logger
+	// Redact masks secrets in the error of a failed job before it is
+	// logged; nil logs it as it is.
+	Redact func(string) string
 }
 
 // Queue is the open database with its River client.

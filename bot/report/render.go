@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/runner/redact"
 )
 
 // Marker starts every bot comment; it identifies the comment as imagebot's.
@@ -125,13 +126,7 @@ func render(v View, tails bool, notices int) string {
 			b.WriteString("</details>\n")
 		}
 	}
-	out := b.String()
-	for _, s := range v.Secrets {
-		if len(s) >= 4 {
-			out = strings.ReplaceAll(out, s, "[REDACTED]")
-		}
-	}
-	return out
+	return redact.New(v.Secrets...).String(b.String())
 }
 
 func statusText(r Row) string {

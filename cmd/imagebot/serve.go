@@ -147,7 +147,7 @@ func serveDeps(ctx context.Context, cfg config.Config, log zerolog.Logger) (bot.
 	if err != nil {
 		return d, nil, err
 	}
-	d.Publish = &bot.StorePublisher{Store: st, Log: log}
+	d.Publish = &bot.StorePublisher{Store: st, Log: log, Secrets: cfg.Secrets}
 	d.Store = st // pushes to the default branch release (bot/release)
 	if cfg.Working() && cfg.Queue.BuildWorkers > 0 {
 		wd, _ := os.Getwd()
