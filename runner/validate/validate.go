@@ -51,7 +51,7 @@ type Report struct {
 	Packer      string              `json:"packer,omitempty"` // the binary used
 	PluginDir   string              `json:"plugin_dir,omitempty"`
 	Plugins     []packer.Plugin     `json:"plugins,omitempty"` // what the plugin directory holds
-	Cached      int                 `json:"cached"`           // images whose packer result came from the cache
+	Cached      int                 `json:"cached"`            // images whose packer result came from the cache
 	Elapsed     time.Duration       `json:"elapsed_ns"`
 }
 
