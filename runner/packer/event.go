@@ -29,7 +29,10 @@ type Event struct {
 
 // Artifact is what Packer reports for a finished build.
 type Artifact struct {
-	BuilderID string   `json:"builder_id"`
-	ID        string   `json:"id,omitempty"`
-	Files     []string `json:"files"`
+	BuilderID string `json:"builder_id"`
+	ID        string `json:"id,omitempty"`
+	// IDs are a cloud artifact's ids by region ("us-east-1" -> "ami-..."),
+	// read from ID; nil for an artifact whose ID is not region:id pairs.
+	IDs   map[string]string `json:"ids,omitempty"`
+	Files []string          `json:"files"`
 }
