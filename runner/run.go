@@ -209,7 +209,7 @@ func (b *run) runPacker(ctx context.Context, extra map[string]string, env []stri
 		Dir:      b.imageDir,
 		Template: ".",
 		Vars:     vars,
-		Only:     b.req.Only,
+		Only:     packerOnly(b.img, b.req.Only),
 		Env: []string{
 			"PACKER_CACHE_DIR=" + filepath.Join(b.r.cfg.CacheDir, "packer"),
 			"TMPDIR=" + b.tmp,

@@ -56,10 +56,15 @@ type Result struct {
 	Files         []File
 	LogPath       string
 	PackerVersion string
-	Builder       string // e.g. "qemu"
-	Reused        bool   // an earlier build of the same digest was reused
-	Started       time.Time
-	Finished      time.Time
+	Plugins       []packer.Plugin // the runner's plugin directory when it built
+	Builder       string          // e.g. "qemu"
+	// Artifacts are what each source reported, apart (cloud ids by region included).
+	Artifacts []SourceArtifact
+	// Skipped are the template's sources this runner passed over, and why.
+	Skipped  []string
+	Reused   bool // an earlier build of the same digest was reused
+	Started  time.Time
+	Finished time.Time
 }
 
 // EventFunc receives a build's events as they happen. It must not block for long.

@@ -8,6 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/imagebot/imagebot/runner/packer"
 	"github.com/imagebot/imagebot/runner/vsphere"
 )
 
@@ -23,6 +24,8 @@ type Settings struct {
 	CancelGrace    time.Duration     `yaml:"cancel_grace"`    // default 90s
 	KeepBases      int               `yaml:"keep_bases"`      // digests kept per base image; default 3
 	Secrets        map[string]string `yaml:"secrets"`         // masked in logs, events and output
+	PluginDir      string            `yaml:"plugin_dir"`      // Packer plugin directory; default .tools/packer-plugins when present
+	Capabilities   []string          `yaml:"capabilities"`    // builder families built here: qemu, vsphere, amazon
 	// VSphere is the configuration's top-level `vsphere:` section (shared
 	// with imagebot serve), not a key under `runner:`; nil when absent.
 	VSphere *vsphere.Config `yaml:"-"`
@@ -73,5 +76,16 @@ func (s Settings) Config(repoRoot string) Config {
 		KeepBases:      s.KeepBases,
 		Secrets:        s.Secrets,
 		VSphere:        s.VSphere,
+		PluginDir:      pluginDir(s.PluginDir, repoRoot),
+		Capabilities:   s.Capabilities,
 	}
+}
+
+// pluginDir is the configured plugin directory (relative to repoRoot), else
+// $PACKER_PLUGIN_PATH, else repoRoot/.tools/packer-plugins when present.
+func pluginDir(configured, repoRoot string) string {
+	if configured != "" && !filepath.IsAbs(configured) {
+		configured = filepath.Join(repoRoot, configured)
+	}
+	return packer.LocatePluginDir(configured, repoRoot)
 }

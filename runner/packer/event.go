@@ -29,6 +29,7 @@ type Event struct {
 
 // Artifact is what Packer reports for a finished build.
 type Artifact struct {
+	Source    string `json:"source,omitempty"` // the build that made it, e.g. "amazon-ebs.web"
 	BuilderID string `json:"builder_id"`
 	ID        string `json:"id,omitempty"`
 	// IDs are a cloud artifact's ids by region ("us-east-1" -> "ami-..."),

@@ -142,7 +142,7 @@ func (p *Parser) artifact(l Line) []Event {
 	key := l.Target + "#" + l.Data[0]
 	a := p.pending[key]
 	if a == nil {
-		a = &Artifact{Files: []string{}}
+		a = &Artifact{Source: l.Target, Files: []string{}}
 		p.pending[key] = a
 	}
 	switch l.Data[1] {
