@@ -73,7 +73,7 @@ func TestParseRecordedSuccessWithArtifacts(t *testing.T) {
 	if len(arts) != 2 {
 		t.Fatalf("artifacts = %+v", arts)
 	}
-	want := &Artifact{BuilderID: "packer.post-processor.artifice", Files: []string{"out/a.qcow2", "out/vmlinuz"}}
+	want := &Artifact{Source: "null.one", BuilderID: "packer.post-processor.artifice", Files: []string{"out/a.qcow2", "out/vmlinuz"}}
 	if !reflect.DeepEqual(arts[1].Artifact, want) || arts[1].Source != "null.one" {
 		t.Fatalf("artifact = %+v, want %+v", arts[1].Artifact, want)
 	}
