@@ -70,9 +70,24 @@ func (f *refFinder) playbookDirs(e hclsyntax.Expression) {
 func (f *refFinder) ansibleEnv(e hclsyntax.Expression) {
 	tuple, ok := e.(*hclsyntax.TupleConsExpr)
 	if !ok {
+		// A local or variable holding the list: its entries share its position.
 		val, d := e.Value(f.ctx)
-		if d.HasErrors() || !val.IsWhollyKnown() {
-			f.diags = append(f.diags, errorAt(f.pt.image, f.pt.pos(e.Range()), "ansible_env_vars cannot be resolved statically, so the files Ansible is told to read (ANSIBLE_CONFIG, ANSIBLE_ROLES_PATH, ...) cannot enter the image's digest: write the list out"))
+		pos := f.pt.pos(e.Range())
+		if d.HasErrors() || !val.IsWhollyKnown() || val.IsNull() || !val.CanIterateElements() {
+			f.diags = append(f.diags, errorAt(f.pt.image, pos, "ansible_env_vars cannot be resolved statically, so the files Ansible is told to read (ANSIBLE_CONFIG, ANSIBLE_ROLES_PATH, ...) cannot enter the image's digest: write the list out"))
+			return
+		}
+		for it := val.ElementIterator(); it.Next(); {
+			_, v := it.Element()
+			if v.IsNull() || v.Type() != cty.String {
+				continue
+			}
+			name, value, _ := strings.Cut(v.AsString(), "=")
+			if ansibleEnvPaths[name] {
+				for _, p := range filepath.SplitList(value) {
+					f.addPath("ansible_env_vars "+name, p, pos, true)
+				}
+			}
 		}
 		return
 	}
