@@ -3,21 +3,36 @@
 # Idempotent: run it as often as you like; it only does what is missing.
 #
 #   - QEMU, qemu-img, debootstrap and friends from apt (when run as root or with sudo)
-#   - a pinned Packer, built from the Go module proxy, into .tools/bin
+#   - Ansible from Debian's package (for templates with an ansible provisioner)
+#   - the default Packer (newest the Go module proxy serves) as .tools/bin/packer,
+#     and Packer 1.9.4 as .tools/bin/packer-1.9.4 for compatibility tests
+#   - the Packer plugins (qemu, vsphere, ansible, amazon), built from the module
+#     proxy and installed offline with `packer plugins install --path` into one
+#     plugin directory, .tools/packer-plugins (PACKER_PLUGIN_PATH), so that
+#     `packer init` is satisfied without any download
 #   - a pinned MinIO server, built the same way, into .tools/bin
+#
+# Every build is skipped when its version stamp matches, so a rerun is instant.
 #
 # Usage: deploy/install-tools.sh [--no-apt] [--with-browser] [--with-postgres]
 set -euo pipefail
 
-PACKER_VERSION="${PACKER_VERSION:-v1.9.4}"
+PACKER_VERSION="${PACKER_VERSION:-v1.14.3}"
+PACKER_COMPAT_VERSION="${PACKER_COMPAT_VERSION:-v1.9.4}"
+# name=version of each plugin built from github.com/hashicorp/packer-plugin-<name>.
+PACKER_PLUGINS=(qemu=v1.0.9 vsphere=v1.4.2 ansible=v1.1.2 amazon=v1.3.4)
 MINIO_VERSION="${MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$root/.tools"
 bin="$tools/bin"
-mkdir -p "$bin"
+plugins="$tools/packer-plugins"
+plugin_bin="$tools/plugin-bin"
+mkdir -p "$bin" "$plugins" "$plugin_bin"
+# The checksum database may not know the plugin modules; the proxy still serves them.
+export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/hashicorp/*"
 
-apt_pkgs=(qemu-system-x86 qemu-utils debootstrap e2fsprogs fdisk xorriso openssh-client ca-certificates git curl time)
+apt_pkgs=(qemu-system-x86 qemu-utils debootstrap e2fsprogs fdisk xorriso openssh-client ca-certificates git curl time ansible)
 with_apt=1
 for arg in "$@"; do
   case "$arg" in
@@ -43,13 +58,33 @@ install_apt() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# go_build_pinned NAME MODULE VERSION PACKAGE: builds PACKAGE of MODULE@VERSION into $bin/NAME.
+# module_replaces GOMOD: prints each replace directive of GOMOD as OLD=NEW@VERSION
+# (or OLD=NEW for a directory replacement, which is skipped as it cannot apply).
+module_replaces() {
+  awk '
+    /^replace[ \t]*\($/ { inblock = 1; next }
+    inblock && /^\)/ { inblock = 0; next }
+    /^replace[ \t]/ { sub(/^replace[ \t]+/, ""); line = $0 }
+    inblock { line = $0 }
+    line != "" {
+      sub(/\/\/.*/, "", line); sub(/^[ \t]+/, "", line)
+      n = split(line, f, /[ \t]+/)
+      for (i = 1; i <= n; i++) if (f[i] == "=>") arrow = i
+      old = f[1]; if (arrow == 3) old = f[1] "@" f[2]
+      if (f[arrow + 2] != "") print old "=" f[arrow + 1] "@" f[arrow + 2]
+      line = ""; arrow = 0
+    }
+  ' "$1"
+}
+
+# go_build_pinned NAME MODULE VERSION PACKAGE [DIR]: builds PACKAGE of MODULE@VERSION into DIR/NAME
+# (DIR defaults to $bin).
 # `go install pkg@version` does not work against this proxy (it refuses to list
 # versions), so a throwaway module requires the version and builds the package.
 go_build_pinned() {
-  local name=$1 module=$2 version=$3 pkg=$4
-  local stamp="$bin/.$name.version"
-  if [[ -x "$bin/$name" && -f "$stamp" && "$(cat "$stamp")" == "$version" ]]; then
+  local name=$1 module=$2 version=$3 pkg=$4 dir=${5:-$bin}
+  local stamp="$dir/.$name.version"
+  if [[ -x "$dir/$name" && -f "$stamp" && "$(cat "$stamp")" == "$version" ]]; then
     log "$name $version present"
     return
   fi
@@ -61,13 +96,53 @@ go_build_pinned() {
     cd "$work"
     go mod init "imagebot.local/build-$name" >/dev/null 2>&1
     go get "$module@$version" >get.log 2>&1 || { cat get.log >&2; exit 1; }
-    CGO_ENABLED=0 go build -trimpath -o "$bin/$name.tmp" "$pkg"
+    # A dependency's replace directives do not apply to the module requiring
+    # it, yet Packer and its plugins need theirs (go-cty is replaced by a fork
+    # with gob encoding): copy them into the throwaway module.
+    local r
+    while read -r r; do
+      [[ -n "$r" ]] && go mod edit -replace="$r"
+    done < <(module_replaces "$(go env GOMODCACHE)/cache/download/$module/@v/$version.mod")
+    CGO_ENABLED=0 go build -mod=mod -trimpath -o "$dir/$name.tmp" "$pkg"
   )
-  mv "$bin/$name.tmp" "$bin/$name"
+  mv "$dir/$name.tmp" "$dir/$name"
   echo "$version" >"$stamp"
 }
 
+# build_plugins: builds every plugin in parallel (downloads overlap, the link
+# steps share the cores), then installs each into the plugin directory. The
+# directory's stamp lists the plugin versions, so a rerun does nothing.
+build_plugins() {
+  local want="${PACKER_PLUGINS[*]}"
+  local stamp="$plugins/.versions"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    log "packer plugins present: $want"
+    return
+  fi
+  local pids=() kv name version failed=0
+  for kv in "${PACKER_PLUGINS[@]}"; do
+    name=${kv%%=*} version=${kv#*=}
+    go_build_pinned "packer-plugin-$name" "github.com/hashicorp/packer-plugin-$name" "$version" \
+      "github.com/hashicorp/packer-plugin-$name" "$plugin_bin" &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || failed=1; done
+  ((failed == 0)) || { log "a plugin build failed"; exit 1; }
+  for kv in "${PACKER_PLUGINS[@]}"; do
+    name=${kv%%=*}
+    # Offline install: packer reads the binary's `describe` and copies it under
+    # github.com/hashicorp/<name>/ with its SHA256SUM; no network is involved.
+    PACKER_PLUGIN_PATH="$plugins" CHECKPOINT_DISABLE=1 "$bin/packer" plugins install \
+      --path "$plugin_bin/packer-plugin-$name" "github.com/hashicorp/$name" >&2
+  done
+  echo "$want" >"$stamp"
+}
+
 ((with_apt)) && install_apt
+start=$SECONDS
 go_build_pinned packer github.com/hashicorp/packer "$PACKER_VERSION" github.com/hashicorp/packer
+go_build_pinned "packer-${PACKER_COMPAT_VERSION#v}" github.com/hashicorp/packer "$PACKER_COMPAT_VERSION" github.com/hashicorp/packer
+build_plugins
+log "packer and plugins ready in $((SECONDS - start))s"
 go_build_pinned minio github.com/minio/minio "$MINIO_VERSION" github.com/minio/minio
-log "done: $("$bin/packer" version | head -n1), minio in $bin"
+log "done: $("$bin/packer" version | head -n1), plugins in $plugins, minio in $bin"

@@ -61,11 +61,26 @@ func (r *Runner) build(ctx context.Context, cat *catalog.Catalog, req Request, o
 	r.maybeSweepOld()
 	r.setRunning(req.BuildID, true)
 	defer r.setRunning(req.BuildID, false)
+	b.res.Plugins = r.Plugins()
+	planned, skipped, planErr := r.planSources(img, req.Only)
+	if len(skipped) > 0 {
+		b.req.Only = planned // the sources it cannot build never start
+	}
+	b.res.Skipped = skipped
 	if err := b.prepare(); err != nil {
 		return nil, err
 	}
 	defer b.cleanup()
-	b.execute(ctx)
+	for _, s := range skipped {
+		b.logf("not building %s on this runner", s)
+	}
+	if planErr != nil {
+		b.res.Status, b.res.Error = StatusFailed, b.redactor.String(planErr.Error())
+		b.logf("build %s: %s", StatusFailed, b.res.Error)
+	} else {
+		b.execute(ctx)
+	}
+	b.res.Artifacts = b.sourceArtifacts()
 	b.res.Finished = time.Now().UTC()
 	b.close()
 	if err := b.seal(); err != nil {
@@ -149,7 +164,11 @@ func (b *run) execute(ctx context.Context) {
 	runCtx, cancel := context.WithTimeoutCause(ctx, timeout, errTimedOut)
 	defer cancel()
 	packerStart := time.Now()
-	err = b.runPacker(runCtx, vars, vsEnv)
+	if err := b.initPlugins(runCtx); err != nil {
+		fail(StatusFailed, "%v", err)
+		return
+	}
+	err = b.runPacker(runCtx, vars, append(vsEnv, b.r.pluginEnv()...))
 	b.logf("packer ran %.1fs", time.Since(packerStart).Seconds())
 	b.vsphereAfter(ctx, b.r.cfg.VSphere, err == nil && runCtx.Err() == nil)
 	switch {
@@ -165,6 +184,8 @@ func (b *run) execute(ctx context.Context) {
 		fail(StatusFailed, "%s", msg)
 	case onVSphere:
 		b.finishVSphere(ctx, fail)
+	case b.cloudOnly():
+		b.res.Status = StatusSucceeded // cloud images: their ids are the result
 	default:
 		entry, err := b.collect()
 		if err != nil {

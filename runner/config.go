@@ -46,6 +46,14 @@ type Config struct {
 	// VSphere is this host's vCenter for images built by vsphere-iso or
 	// vsphere-clone; nil: such builds fail with a clear error.
 	VSphere *vsphere.Config
+	// PluginDir is the one Packer plugin directory of this runner
+	// (PACKER_PLUGIN_PATH), filled by deploy/install-tools.sh; `packer init`
+	// runs against it offline, never downloading. "" leaves Packer's default.
+	PluginDir string
+	// Capabilities are the builder families this runner can build: qemu,
+	// vsphere, amazon (see Capability). Sources needing another are passed
+	// over with -only. Default: qemu, plus vsphere when VSphere is set.
+	Capabilities []string
 }
 
 // Runner runs builds on this host.
@@ -107,6 +115,9 @@ func New(cfg Config) (*Runner, error) {
 	cred, err := buildUser(cfg.BuildUser)
 	if err != nil {
 		return nil, err
+	}
+	if len(cfg.Capabilities) == 0 {
+		cfg.Capabilities = defaultCapabilities(cfg)
 	}
 	for _, d := range []*string{&cfg.WorkDir, &cfg.CacheDir} {
 		abs, err := filepath.Abs(*d)

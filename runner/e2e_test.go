@@ -57,7 +57,7 @@ func TestBuildDerivedImageBootsFromOwnDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, err := New(Config{
-		Packer: testenv.Tool(t, "packer"), WorkDir: t.TempDir(), CacheDir: cache,
+		Packer: testenv.Tool(t, "packer"), PluginDir: testenv.PluginDir(t), WorkDir: t.TempDir(), CacheDir: cache,
 		Accelerator: "auto", Log: zerolog.New(zerolog.NewTestWriter(t)),
 	})
 	if err != nil {
@@ -131,6 +131,51 @@ func TestBuildDerivedImageBootsFromOwnDisk(t *testing.T) {
 	}
 	if n := len(again.list()); n != 0 {
 		t.Errorf("reusing the base still ran packer (%d events)", n)
+	}
+
+	buildAnsibleImage(t, r, cat)
+}
+
+// buildAnsibleImage builds debian12-ansible on the bases the test above
+// left in the cache: packer init against the plugin directory (qemu and
+// ansible plugins, offline), the Ansible playbook and role of
+// resources/ansible/ run for real, then the image boots from its own disk
+// with the role's release file and its service having run at boot.
+func buildAnsibleImage(t *testing.T, r *Runner, cat *catalog.Catalog) {
+	testenv.Tool(t, "ansible-playbook")
+	const version = "1.0.0-e2e.1"
+	out := t.TempDir()
+	started := time.Now()
+	res, err := r.Build(context.Background(), cat, Request{Image: "debian12-ansible", Version: version, OutDir: out, WithBases: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("built debian12-ansible on the cached bases in %s", time.Since(started).Round(time.Second))
+	log, _ := os.ReadFile(res.LogPath)
+	if res.Status != StatusSucceeded {
+		t.Fatalf("status %s: %s (last step %q)\n%s", res.Status, res.Error, res.LastStep, log)
+	}
+	for _, want := range []string{"packer init (plugin directory", "TASK [imagebot-release : Write the release file]"} {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("build log lacks %q", want)
+		}
+	}
+	var disk string
+	for _, f := range res.Files {
+		if f.Format == "qcow2" {
+			disk = f.Path
+		}
+	}
+	password := variableDefault(t, cat.Images["debian12-ansible"], "root_password")
+	got := bootAndRun(t, disk, r.Accelerator(context.Background()), password, map[string]string{
+		"release": "cat /etc/imagebot-release",
+		"status":  "systemctl is-active imagebot-release && cat /run/imagebot-release.status",
+	})
+	if want := "debian12-ansible " + version; strings.TrimSpace(got["release"]) != want {
+		t.Errorf("/etc/imagebot-release = %q, want %q", got["release"], want)
+	}
+	if want := "booted debian12-ansible " + version + " (owner platform-team)"; !strings.Contains(got["status"], want) {
+		t.Errorf("service status %q, want active and %q (group_vars applied)", got["status"], want)
 	}
 }
 

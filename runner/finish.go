@@ -98,6 +98,12 @@ func (b *run) seal() error {
 	for _, f := range b.res.Files {
 		m.Files = append(m.Files, manifest.File{Name: f.Name, Format: f.Format, Size: f.Size, SHA256: f.SHA256})
 	}
+	for _, p := range b.res.Plugins {
+		m.Plugins = append(m.Plugins, manifest.Plugin{Source: p.Source, Version: p.Version})
+	}
+	for _, a := range b.sourceArtifacts() {
+		m.Artifacts = append(m.Artifacts, manifest.Artifact{Source: a.Source, BuilderID: a.BuilderID, ID: a.ID, IDs: a.IDs, Files: a.Files})
+	}
 	if base, ok := b.cat.Images[b.img.Env.Base]; ok {
 		m.BaseImage = &manifest.BaseImage{Image: base.Name, Version: base.Env.Version, InputsDigest: base.Digest}
 	}

@@ -25,7 +25,7 @@ func testRepo(t *testing.T) *catalog.Catalog {
 	if err := os.CopyFS(dst, os.DirFS("testdata/repo")); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"canary", "failing", "stuck", "stuck-timeout"} {
+	for _, p := range []string{"canary", "failing", "stuck", "stuck-timeout", "multi"} {
 		if err := os.Chmod(filepath.Join(dst, "images", p, "provisioner.sh"), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -59,6 +59,7 @@ func testRunner(t *testing.T, mod func(*Config)) (*Runner, Config) {
 		WorkDir:     filepath.Join(base, "work"),
 		CacheDir:    filepath.Join(base, "cache"),
 		Accelerator: "tcg",
+		PluginDir:   testenv.PluginDir(t),
 		Grace:       45 * time.Second,
 		Log:         zerolog.New(zerolog.NewTestWriter(t)),
 	}

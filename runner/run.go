@@ -239,7 +239,7 @@ func (b *run) runPacker(ctx context.Context, extra map[string]string, env []stri
 		Dir:        b.imageDir,
 		Template:   ".",
 		Vars:       vars,
-		Only:       b.req.Only,
+		Only:       packerOnly(b.img, b.req.Only),
 		Env:        append([]string{"PACKER_CACHE_DIR=" + b.r.packerCache()}, b.sensitiveEnv()...),
 		Home:       b.home,
 		Tmp:        b.tmp,

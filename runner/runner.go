@@ -57,11 +57,16 @@ type Result struct {
 	Files         []File
 	LogPath       string
 	PackerVersion string
-	Builder       string // e.g. "qemu"
-	Reused        bool   // an earlier build of the same digest was reused
+	Plugins       []packer.Plugin // the runner's plugin directory when it built
+	Builder       string          // e.g. "qemu"
+	// Artifacts are what each source reported, apart (cloud ids by region included).
+	Artifacts []SourceArtifact
+	// Skipped are the template's sources this runner passed over, and why.
+	Skipped []string
 	// Checks are the results of env.yaml checks run in the booted artifact
 	// (set when they ran, passed or not).
 	Checks   []checks.Result
+	Reused   bool // an earlier build of the same digest was reused
 	Started  time.Time
 	Finished time.Time
 }

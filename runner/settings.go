@@ -8,6 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/imagebot/imagebot/runner/packer"
 	"github.com/imagebot/imagebot/runner/vsphere"
 )
 
@@ -26,6 +27,8 @@ type Settings struct {
 	BuildUser      string            `yaml:"build_user"`      // run builds as this unprivileged user (name, uid or uid:gid)
 	MaxTimeout     time.Duration     `yaml:"max_timeout"`     // longest env.yaml timeout accepted; default 6h
 	Retention      time.Duration     `yaml:"retention"`       // working directories and outputs older than this are swept; default 72h
+	PluginDir      string            `yaml:"plugin_dir"`      // Packer plugin directory; default .tools/packer-plugins when present
+	Capabilities   []string          `yaml:"capabilities"`    // builder families built here: qemu, vsphere, amazon
 	// VSphere is the configuration's top-level `vsphere:` section (shared
 	// with imagebot serve), not a key under `runner:`; nil when absent.
 	VSphere *vsphere.Config `yaml:"-"`
@@ -79,5 +82,16 @@ func (s Settings) Config(repoRoot string) Config {
 		MaxTimeout:     s.MaxTimeout,
 		Retention:      s.Retention,
 		VSphere:        s.VSphere,
+		PluginDir:      pluginDir(s.PluginDir, repoRoot),
+		Capabilities:   s.Capabilities,
 	}
+}
+
+// pluginDir is the configured plugin directory (relative to repoRoot), else
+// $PACKER_PLUGIN_PATH, else repoRoot/.tools/packer-plugins when present.
+func pluginDir(configured, repoRoot string) string {
+	if configured != "" && !filepath.IsAbs(configured) {
+		configured = filepath.Join(repoRoot, configured)
+	}
+	return packer.LocatePluginDir(configured, repoRoot)
 }

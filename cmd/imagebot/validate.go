@@ -32,15 +32,30 @@ func validateTo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	repo := fs.String("repo", ".", "the images repository checkout")
 	packerBin := fs.String("packer", os.Getenv("IMAGEBOT_PACKER"), "packer binary (default: <repo>/.tools/bin/packer, then PATH)")
 	cache := fs.String("cache", defaultValidateCache(), "directory keeping packer validate results of unchanged images (\"\" disables)")
+	pluginDir := fs.String("plugin-dir", "", "Packer plugin directory (default: $PACKER_PLUGIN_PATH, then <repo>/.tools/packer-plugins)")
+	cfgPath := fs.String("config", "", "configuration file whose validate: section applies (default <repo>/.imagebot/config.yaml when present)")
+	fmtSev := fs.String("fmt", "", "severity of packer fmt differences: warning or error (default: the configuration's validate.fmt, else warning)")
+	online := fs.Bool("online", false, "let packer use the network (by default init, validate and fmt run with no network)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: imagebot validate [image ...] [--json] [--jobs N] [--repo DIR] [--packer PATH] [--cache DIR]")
+		fmt.Fprintln(stderr, "usage: imagebot validate [image ...] [--json] [--jobs N] [--repo DIR] [--packer PATH] [--plugin-dir DIR] [--cache DIR] [--config FILE] [--fmt warning|error] [--online]")
 		fs.PrintDefaults()
 	}
 	if err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
 	log := zerolog.New(zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.TimeOnly}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
-	rep, err := validate.Run(ctx, validate.Options{Root: *repo, Images: fs.Args(), Jobs: *jobs, Packer: *packerBin, CacheDir: *cache, Log: log})
+	if *cfgPath == "" {
+		*cfgPath = filepath.Join(*repo, ".imagebot", "config.yaml")
+	}
+	settings, err := validate.ReadSettings(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if *fmtSev == "" {
+		*fmtSev = settings.Fmt
+	}
+	rep, err := validate.Run(ctx, validate.Options{Root: *repo, Images: fs.Args(), Jobs: *jobs, Packer: *packerBin, PluginDir: *pluginDir,
+		CacheDir: *cache, Fmt: *fmtSev, Online: *online, Log: log})
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ build { sources = [source.q.a, 3] }`))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		pt, tpl, _ := parseTemplate("x", "images/x/x.pkr.hcl", src)
 		if pt != nil {
-			findRefs([]*parsedTemplate{pt}, root, filepath.Join(root, "images", "x"), nil, tpl.Variables)
+			findRefs([]*parsedTemplate{pt}, root, filepath.Join(root, "images", "x"), nil, tpl)
 		}
 	})
 }

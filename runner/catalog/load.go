@@ -166,6 +166,10 @@ func (li *loadedImage) loadTemplate(root string) {
 		merged.Variables = append(merged.Variables, tpl.Variables...)
 		merged.Sources = append(merged.Sources, tpl.Sources...)
 		merged.Builds = append(merged.Builds, tpl.Builds...)
+		merged.RequiredPlugins = append(merged.RequiredPlugins, tpl.RequiredPlugins...)
+		if tpl.RequiredVersion != "" {
+			merged.RequiredVersion = tpl.RequiredVersion
+		}
 	}
 	img.Template = merged
 	li.diags = append(li.diags, checkTemplate(img.Name, merged)...)
@@ -176,7 +180,7 @@ func (li *loadedImage) loadTemplate(root string) {
 	for _, k := range sortedKeys(img.Env.Variables) {
 		p := li.envPos["variables."+k]
 		switch {
-		case isInjected(k):
+		case merged.Injects(k):
 			li.errorf(p, "variable %q is set by imagebot itself; remove it from env.yaml", k)
 		case !declared[k]:
 			li.errorf(p, "variable %q is not declared in %s (Packer refuses a value for an undeclared variable)", k, tplFile)
@@ -186,7 +190,7 @@ func (li *loadedImage) loadTemplate(root string) {
 	for k, v := range img.Env.Variables {
 		vals[k] = cty.StringVal(v)
 	}
-	refs, rd := findRefs(pts, root, dir, vals, merged.Variables)
+	refs, rd := findRefs(pts, root, dir, vals, merged)
 	img.Template.Files = refs
 	li.diags = append(li.diags, rd...)
 }

@@ -81,6 +81,45 @@ type Template struct {
 	Sources   []Source
 	Builds    []Build
 	Files     []FileRef // every file the template references
+	// RequiredPlugins are the entries of `packer { required_plugins { ... } }`
+	// in any of the template's files; a template that has some needs `packer init`.
+	RequiredPlugins []RequiredPlugin
+	// RequiredVersion is `packer { required_version = "..." }` ("" when absent).
+	RequiredVersion string
+}
+
+// RequiredPlugin is one entry of a required_plugins block.
+type RequiredPlugin struct {
+	Name    string // the entry's key, e.g. qemu
+	Source  string // e.g. github.com/hashicorp/qemu
+	Version string // constraint as written, e.g. ">= 1.0.9" ("" means any)
+	Pos     Pos    // the entry's line, in whichever file declares it
+}
+
+// HasSourceType reports whether any source of the template is of one of types.
+func (t Template) HasSourceType(types ...string) bool {
+	for _, s := range t.Sources {
+		for _, ty := range types {
+			if s.Type == ty {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// IsVSphere reports whether the template builds on vSphere, which is what
+// makes imagebot inject the vSphere variables.
+func (t Template) IsVSphere() bool { return t.HasSourceType("vsphere-iso", "vsphere-clone") }
+
+// Injects reports whether imagebot sets the variable name for this template:
+// its own variables always, the vSphere ones only for vSphere templates (a
+// qemu template's vm_name or network is the template's own).
+func (t Template) Injects(name string) bool {
+	if !isInjected(name) {
+		return false
+	}
+	return !IsVSphereVariable(name) || t.IsVSphere()
 }
 
 // Variable is a `variable` block.
@@ -107,6 +146,9 @@ func (s Source) Ref() string { return s.Type + "." + s.Name }
 type Build struct {
 	Name    string
 	Sources []string // "<type>.<name>"
+	// Dynamic says `sources` is an expression (var.x, local.x, concat(...))
+	// that Packer evaluates: Sources then holds only the nested source blocks.
+	Dynamic bool
 	Pos     Pos
 }
 

@@ -46,9 +46,9 @@ type refFinder struct {
 // resources/ but cannot be resolved statically is an error.
 // pts are the template's files (Packer reads every *.pkr.hcl of the
 // directory as one template); vars are env.yaml's over *.auto.pkrvars.hcl's.
-func findRefs(pts []*parsedTemplate, root, imageDir string, vars map[string]cty.Value, declared []Variable) ([]FileRef, Diagnostics) {
+func findRefs(pts []*parsedTemplate, root, imageDir string, vars map[string]cty.Value, tpl Template) ([]FileRef, Diagnostics) {
 	f := &refFinder{pts: pts, root: root, imageDir: imageDir}
-	f.ctx = f.evalContext(vars, declared)
+	f.ctx = f.evalContext(vars, tpl)
 	for _, pt := range pts {
 		f.pt = pt
 		f.blocks(pt.body.Blocks)
@@ -56,9 +56,9 @@ func findRefs(pts []*parsedTemplate, root, imageDir string, vars map[string]cty.
 	return f.refs, f.diags
 }
 
-func (f *refFinder) evalContext(vars map[string]cty.Value, declared []Variable) *hcl.EvalContext {
+func (f *refFinder) evalContext(vars map[string]cty.Value, tpl Template) *hcl.EvalContext {
 	values := map[string]cty.Value{}
-	for _, v := range declared {
+	for _, v := range tpl.Variables {
 		val := cty.DynamicVal
 		for _, pt := range f.pts {
 			if d, ok := pt.defaults[v.Name]; ok {
@@ -68,7 +68,7 @@ func (f *refFinder) evalContext(vars map[string]cty.Value, declared []Variable) 
 		if s, ok := vars[v.Name]; ok {
 			val = s
 		}
-		if isInjected(v.Name) {
+		if tpl.Injects(v.Name) {
 			val = cty.DynamicVal
 		}
 		if v.Name == VarRepoRoot {
@@ -195,6 +195,19 @@ func (f *refFinder) block(b *hclsyntax.Block) {
 			skip = append(skip, a.Expr.Range())
 		}
 	}
+	if provisioner && len(b.Labels) > 0 {
+		switch b.Labels[0] {
+		case "ansible", "ansible-local":
+			f.ansible(b)
+			for name, a := range b.Body.Attributes {
+				if ansiblePathAttrs[name] || name == "ansible_env_vars" {
+					skip = append(skip, a.Expr.Range())
+				}
+			}
+		case "shell-local":
+			f.sourcedFiles(b)
+		}
+	}
 	for name, a := range b.Body.Attributes {
 		// A static local is a value, not a use: its uses are resolved where they are.
 		strs := true
@@ -209,7 +222,20 @@ func (f *refFinder) block(b *hclsyntax.Block) {
 }
 
 // pathAttr resolves an attribute whose value is a path or a list of paths.
+// A list written out is resolved entry by entry, so that each problem
+// points at its own entry rather than at the list's opening bracket.
 func (f *refFinder) pathAttr(name string, e hclsyntax.Expression) {
+	if tuple, ok := e.(*hclsyntax.TupleConsExpr); ok {
+		for _, el := range tuple.Exprs {
+			f.pathValue(name, el)
+		}
+		return
+	}
+	f.pathValue(name, e)
+}
+
+// pathValue resolves one expression that is a path or a list of paths.
+func (f *refFinder) pathValue(name string, e hclsyntax.Expression) {
 	val, d := e.Value(f.ctx)
 	pos := f.pt.pos(e.Range())
 	if d.HasErrors() || !val.IsWhollyKnown() {
@@ -248,6 +274,9 @@ func (f *refFinder) addPath(attr, p string, pos Pos, must bool) {
 		return
 	}
 	abs := f.abs(p)
+	if strings.HasPrefix(abs, "/dev/") {
+		return // /dev/null and friends: a common "nothing" default, not a file of the image
+	}
 	rel, err := filepath.Rel(f.root, abs)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		f.diags = append(f.diags, warningAt(f.pt.image, pos, "%s refers to %s, outside the repository: it is not part of the image's digest", attr, p))
@@ -255,8 +284,14 @@ func (f *refFinder) addPath(attr, p string, pos Pos, must bool) {
 	}
 	if strings.ContainsAny(p, "*?[") {
 		matches, err := filepath.Glob(abs)
-		if err != nil || len(matches) == 0 {
-			f.diags = append(f.diags, errorAt(f.pt.image, pos, "%s pattern %s matches no file", attr, f.relName(abs)))
+		if err != nil {
+			f.diags = append(f.diags, errorAt(f.pt.image, pos, "%s pattern %s is not a valid glob: %v", attr, f.relName(abs), err))
+			return
+		}
+		if len(matches) == 0 {
+			// Packer accepts a pattern that matches nothing (it adds no file);
+			// say so, as it is often a typo, but do not stop the build.
+			f.diags = append(f.diags, warningAt(f.pt.image, pos, "%s pattern %s matches no file (Packer adds nothing for it)", attr, f.relName(abs)))
 			return
 		}
 		for _, m := range matches {

@@ -98,7 +98,7 @@ build {
 			for k, v := range tt.vars {
 				vars[k] = cty.StringVal(v)
 			}
-			refs, rd := findRefs([]*parsedTemplate{pt}, root, filepath.Join(root, "images/x"), vars, tpl.Variables)
+			refs, rd := findRefs([]*parsedTemplate{pt}, root, filepath.Join(root, "images/x"), vars, tpl)
 			var got []string
 			for _, r := range refs {
 				got = append(got, r.Path+"@"+r.Attr)

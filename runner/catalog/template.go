@@ -64,6 +64,8 @@ func parseTemplate(image, file string, src []byte) (*parsedTemplate, Template, D
 			tpl.Sources = append(tpl.Sources, s)
 		case "build":
 			tpl.Builds = append(tpl.Builds, pt.build(b, &diags))
+		case "packer":
+			pt.packerBlock(b, &tpl, &diags)
 		}
 	}
 	return pt, tpl, diags
@@ -85,6 +87,9 @@ func checkTemplate(image string, tpl Template) Diagnostics {
 		declared[s.Ref()] = true
 	}
 	for _, b := range tpl.Builds {
+		if b.Dynamic {
+			continue // Packer evaluates the expression and names an unknown source itself
+		}
 		for _, ref := range b.Sources {
 			if !declared[ref] {
 				diags = append(diags, errorAt(image, b.Pos, "build uses source %q, which the template does not declare (declared: %s)", ref, strings.Join(sortedKeys(declared), ", ")))
@@ -146,7 +151,9 @@ func (pt *parsedTemplate) build(b *hclsyntax.Block, diags *Diagnostics) Build {
 	if a, ok := b.Body.Attributes["sources"]; ok {
 		tuple, ok := a.Expr.(*hclsyntax.TupleConsExpr)
 		if !ok {
-			*diags = append(*diags, errorAt(pt.image, pt.pos(a.Expr.Range()), `build sources must be a list such as ["source.qemu.base"]`))
+			// var.x, local.x, concat(...): Packer evaluates it (and refuses
+			// what is not a list of sources), so the catalog does not guess.
+			out.Dynamic = true
 		} else {
 			for _, e := range tuple.Exprs {
 				ref, ok := pt.sourceRef(e)
@@ -164,6 +171,45 @@ func (pt *parsedTemplate) build(b *hclsyntax.Block, diags *Diagnostics) Build {
 		}
 	}
 	return out
+}
+
+// packerBlock reads `packer { required_version = "..." required_plugins { name = { source = "...", version = "..." } } }`.
+func (pt *parsedTemplate) packerBlock(b *hclsyntax.Block, tpl *Template, diags *Diagnostics) {
+	if a, ok := b.Body.Attributes["required_version"]; ok {
+		if v, d := a.Expr.Value(nil); !d.HasErrors() && v.IsKnown() && !v.IsNull() && v.Type() == cty.String {
+			tpl.RequiredVersion = v.AsString()
+		}
+	}
+	for _, rb := range b.Body.Blocks {
+		if rb.Type != "required_plugins" {
+			continue
+		}
+		for _, name := range sortedKeys(rb.Body.Attributes) {
+			a := rb.Body.Attributes[name]
+			rp := RequiredPlugin{Name: name, Pos: pt.pos(a.NameRange)}
+			v, d := a.Expr.Value(nil)
+			if d.HasErrors() || !v.IsWhollyKnown() || v.IsNull() || !(v.Type().IsObjectType() || v.Type().IsMapType()) {
+				*diags = append(*diags, errorAt(pt.image, rp.Pos, `required plugin %q must be written { source = "github.com/<org>/<name>", version = ">= x.y.z" }`, name))
+				continue
+			}
+			for k, f := range v.AsValueMap() {
+				if f.IsNull() || f.Type() != cty.String {
+					continue
+				}
+				switch k {
+				case "source":
+					rp.Source = f.AsString()
+				case "version":
+					rp.Version = f.AsString()
+				}
+			}
+			if rp.Source == "" {
+				*diags = append(*diags, errorAt(pt.image, rp.Pos, "required plugin %q has no source (e.g. github.com/hashicorp/%s)", name, name))
+				continue
+			}
+			tpl.RequiredPlugins = append(tpl.RequiredPlugins, rp)
+		}
+	}
 }
 
 // sourceRef turns "source.qemu.base" (a string or a bare traversal) into "qemu.base".

@@ -40,6 +40,18 @@ const (
 	VarVMNotes            = "vm_notes" // the machine's annotation (Packer's notes), naming the build id
 )
 
+// IsVSphereVariable reports whether name is one of the vSphere variables above,
+// injected only into templates with vsphere-iso or vsphere-clone sources.
+func IsVSphereVariable(name string) bool {
+	switch name {
+	case VarVCenterServer, VarVCenterUsername, VarVCenterPassword, VarInsecureConnection,
+		VarDatacenter, VarCluster, VarHost, VarResourcePool, VarDatastore, VarNetwork,
+		VarFolder, VarVMName, VarVMNotes:
+		return true
+	}
+	return false
+}
+
 // InjectedVariables lists every name above, in a stable order.
 var InjectedVariables = []string{
 	VarImageName, VarImageVersion, VarBuildID, VarOutputDirectory, VarGitSHA,

@@ -26,20 +26,26 @@ const FileName = "manifest.json"
 // Manifest describes one build. Field names are the JSON keys documented in
 // the README; add fields, never rename them.
 type Manifest struct {
-	Schema        int       `json:"schema"`
-	Image         string    `json:"image"`
-	Version       string    `json:"version"`
-	BuildID       string    `json:"build_id"`
-	Status        string    `json:"status,omitempty"` // succeeded, failed, ... (runner.Status)
-	GitSHA        string    `json:"git_sha,omitempty"`
-	MR            int       `json:"mr,omitempty"` // merge request iid; 0 (omitted) for releases and local builds
-	Release       bool      `json:"release"`      // published under releases/
-	InputsDigest  string    `json:"inputs_digest"`
-	PackerVersion string    `json:"packer_version,omitempty"`
-	Builder       string    `json:"builder,omitempty"` // qemu, vsphere-iso, vsphere-clone
-	Files         []File    `json:"files"`
-	Started       time.Time `json:"started"`
-	Finished      time.Time `json:"finished"`
+	Schema        int    `json:"schema"`
+	Image         string `json:"image"`
+	Version       string `json:"version"`
+	BuildID       string `json:"build_id"`
+	Status        string `json:"status,omitempty"` // succeeded, failed, ... (runner.Status)
+	GitSHA        string `json:"git_sha,omitempty"`
+	MR            int    `json:"mr,omitempty"` // merge request iid; 0 (omitted) for releases and local builds
+	Release       bool   `json:"release"`      // published under releases/
+	InputsDigest  string `json:"inputs_digest"`
+	PackerVersion string `json:"packer_version,omitempty"`
+	// Plugins are the Packer plugins of the runner's plugin directory the build ran with.
+	Plugins []Plugin `json:"plugins,omitempty"`
+	Builder string   `json:"builder,omitempty"` // qemu, vsphere-iso, vsphere-clone
+	// Artifacts are what each source of the template produced, apart:
+	// Packer's builder id and artifact id, cloud image ids by region
+	// (amazon: region -> AMI id) and the files' base names.
+	Artifacts []Artifact `json:"artifacts,omitempty"`
+	Files     []File     `json:"files"`
+	Started   time.Time  `json:"started"`
+	Finished  time.Time  `json:"finished"`
 	// DurationSeconds is Finished - Started, for readers that do not parse times.
 	DurationSeconds float64 `json:"duration_seconds"`
 	TriggeredBy     string  `json:"triggered_by,omitempty"`
@@ -91,6 +97,21 @@ type File struct {
 	Format string `json:"format"` // qcow2, ova, log, sha256
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
+}
+
+// Plugin is one Packer plugin, e.g. github.com/hashicorp/qemu 1.0.9.
+type Plugin struct {
+	Source  string `json:"source"`
+	Version string `json:"version"`
+}
+
+// Artifact is what one source of the build produced.
+type Artifact struct {
+	Source    string            `json:"source"` // e.g. amazon-ebs.web
+	BuilderID string            `json:"builder_id,omitempty"`
+	ID        string            `json:"id,omitempty"`
+	IDs       map[string]string `json:"ids,omitempty"` // by region
+	Files     []string          `json:"files,omitempty"`
 }
 
 // SourceBuild identifies the build a promoted release was copied from.

@@ -29,7 +29,11 @@ type Event struct {
 
 // Artifact is what Packer reports for a finished build.
 type Artifact struct {
-	BuilderID string   `json:"builder_id"`
-	ID        string   `json:"id,omitempty"`
-	Files     []string `json:"files"`
+	Source    string `json:"source,omitempty"` // the build that made it, e.g. "amazon-ebs.web"
+	BuilderID string `json:"builder_id"`
+	ID        string `json:"id,omitempty"`
+	// IDs are a cloud artifact's ids by region ("us-east-1" -> "ami-..."),
+	// read from ID; nil for an artifact whose ID is not region:id pairs.
+	IDs   map[string]string `json:"ids,omitempty"`
+	Files []string          `json:"files"`
 }

@@ -142,7 +142,7 @@ func (p *Parser) artifact(l Line) []Event {
 	key := l.Target + "#" + l.Data[0]
 	a := p.pending[key]
 	if a == nil {
-		a = &Artifact{Files: []string{}}
+		a = &Artifact{Source: l.Target, Files: []string{}}
 		p.pending[key] = a
 	}
 	switch l.Data[1] {
@@ -152,7 +152,8 @@ func (p *Parser) artifact(l Line) []Event {
 		}
 	case "id":
 		if len(l.Data) > 2 {
-			a.ID = l.Data[2]
+			a.ID = strings.Join(l.Data[2:], ",")
+			a.IDs = CloudIDs(a.ID)
 		}
 	case "file":
 		if len(l.Data) > 3 {
@@ -160,6 +161,9 @@ func (p *Parser) artifact(l Line) []Event {
 		}
 	case "end":
 		delete(p.pending, key)
+		if a.BuilderID == "" && a.ID == "" && len(a.Files) == 0 {
+			return nil // Packer reports an empty artifact for a build that made none
+		}
 		return []Event{{Time: l.Time, Kind: EventArtifact, Source: l.Target, Text: a.BuilderID, Artifact: a}}
 	}
 	return nil

@@ -73,7 +73,7 @@ func TestParseRecordedSuccessWithArtifacts(t *testing.T) {
 	if len(arts) != 2 {
 		t.Fatalf("artifacts = %+v", arts)
 	}
-	want := &Artifact{BuilderID: "packer.post-processor.artifice", Files: []string{"out/a.qcow2", "out/vmlinuz"}}
+	want := &Artifact{Source: "null.one", BuilderID: "packer.post-processor.artifice", Files: []string{"out/a.qcow2", "out/vmlinuz"}}
 	if !reflect.DeepEqual(arts[1].Artifact, want) || arts[1].Source != "null.one" {
 		t.Fatalf("artifact = %+v, want %+v", arts[1].Artifact, want)
 	}
@@ -112,5 +112,67 @@ func TestArgsNeverAsk(t *testing.T) {
 	want := "build -machine-readable -color=false -on-error=cleanup -only=qemu.base -var a=x,y -var b=2 ."
 	if got != want {
 		t.Fatalf("args = %q, want %q", got, want)
+	}
+}
+
+// A real amazon-ebs build's machine-readable output (as Packer's docs
+// record it), replayed: one artifact with its AMI id per region; the empty
+// second artifact Packer reports is not an artifact.
+func TestParseReplayedAmazonBuild(t *testing.T) {
+	data, err := os.ReadFile("testdata/amazon-ebs-documented.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewParser()
+	var arts []*Artifact
+	var sources []string
+	for _, raw := range strings.Split(string(data), "\n") {
+		l, ok := ParseLine(raw)
+		if !ok {
+			continue
+		}
+		for _, ev := range p.Events(l) {
+			if ev.Kind == EventArtifact {
+				arts = append(arts, ev.Artifact)
+				sources = append(sources, ev.Source)
+			}
+		}
+	}
+	if len(arts) != 1 || sources[0] != "amazon-ebs" {
+		t.Fatalf("artifacts %+v from %v, want one from amazon-ebs", arts, sources)
+	}
+	a := arts[0]
+	if a.BuilderID != "mitchellh.amazonebs" || a.ID != "eu-west-1:ami-04d23aca8bdd36e30" || a.IDs["eu-west-1"] != "ami-04d23aca8bdd36e30" || len(a.IDs) != 1 {
+		t.Errorf("artifact %+v", a)
+	}
+}
+
+func TestCloudIDs(t *testing.T) {
+	tests := []struct {
+		id   string
+		want map[string]string
+	}{
+		// amazon's Artifact.Id(): region:ami pairs joined by commas, escaped as %!(PACKER_COMMA) on the wire
+		{"us-east-1:ami-0a1b2c3d,eu-west-1:ami-0e4f5a6b", map[string]string{"us-east-1": "ami-0a1b2c3d", "eu-west-1": "ami-0e4f5a6b"}},
+		{"us-gov-west-1:ami-1", map[string]string{"us-gov-west-1": "ami-1"}},
+		{"sha256:4f2a", nil},                // a docker image id
+		{"output/debian12-base.qcow2", nil}, // a file
+		{"imagebot-b1-web", nil},            // a vSphere VM
+		{"C:\\images\\x.vhdx", nil},         // a path with a drive
+		{"", nil},
+	}
+	for _, tt := range tests {
+		if got := CloudIDs(tt.id); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("CloudIDs(%q) = %v, want %v", tt.id, got, tt.want)
+		}
+	}
+	l, ok := ParseLine("1700000000,amazon-ebs.web,artifact,0,id,us-east-1:ami-0a1b2c3d%!(PACKER_COMMA)eu-west-1:ami-0e4f5a6b")
+	if !ok {
+		t.Fatal("line not parsed")
+	}
+	p := NewParser()
+	p.Events(l)
+	if a := p.pending["amazon-ebs.web#0"]; a == nil || len(a.IDs) != 2 {
+		t.Errorf("escaped multi-region id not read: %+v", a)
 	}
 }

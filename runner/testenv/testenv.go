@@ -37,6 +37,14 @@ func RepoRoot(t testing.TB) string {
 // It skips the test when the tool is missing, or fails it when tools are required.
 func Tool(t testing.TB, name string) string {
 	t.Helper()
+	if name == "packer" && os.Getenv("IMAGEBOT_PACKER") != "" {
+		// deploy/test.sh runs the catalog and validate tests again on Packer 1.9.4.
+		p := os.Getenv("IMAGEBOT_PACKER")
+		if _, err := os.Stat(p); err != nil {
+			Missing(t, "IMAGEBOT_PACKER="+p+": "+err.Error())
+		}
+		return p
+	}
 	local := filepath.Join(RepoRoot(t), ".tools", "bin", name)
 	if fi, err := os.Stat(local); err == nil && !fi.IsDir() {
 		return local
@@ -46,6 +54,20 @@ func Tool(t testing.TB, name string) string {
 	}
 	Missing(t, name+" not found in .tools/bin or PATH (run deploy/install-tools.sh)")
 	return ""
+}
+
+// PluginDir is the Packer plugin directory deploy/install-tools.sh fills
+// (.tools/packer-plugins), or $PACKER_PLUGIN_PATH when set.
+func PluginDir(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("PACKER_PLUGIN_PATH"); p != "" {
+		return p
+	}
+	dir := filepath.Join(RepoRoot(t), ".tools", "packer-plugins")
+	if _, err := os.Stat(filepath.Join(dir, ".versions")); err != nil {
+		Missing(t, "no Packer plugin directory at "+dir+" (run deploy/install-tools.sh)")
+	}
+	return dir
 }
 
 // Missing skips or fails the test for a missing prerequisite.

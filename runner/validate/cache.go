@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/imagebot/imagebot/runner/catalog"
+	"github.com/imagebot/imagebot/runner/packer"
 )
 
 // resultCache keeps `packer validate` results by everything that decides
@@ -22,7 +23,9 @@ type resultCache struct {
 }
 
 // newCache returns nil (no caching) when dir is "" or the binary cannot be read.
-func newCache(dir, bin string) *resultCache {
+// The plugins installed are part of the key: a new plugin version may judge
+// a template differently.
+func newCache(dir, bin, pluginDir string, plugins []packer.Plugin) *resultCache {
 	if dir == "" {
 		return nil
 	}
@@ -31,7 +34,11 @@ func newCache(dir, bin string) *resultCache {
 		return nil
 	}
 	abs, _ := filepath.Abs(bin)
-	return &resultCache{dir: dir, packer: fmt.Sprintf("%s|%d|%d", abs, fi.Size(), fi.ModTime().UnixNano())}
+	id := fmt.Sprintf("%s|%d|%d|%s", abs, fi.Size(), fi.ModTime().UnixNano(), pluginDir)
+	for _, p := range plugins {
+		id += "|" + p.String()
+	}
+	return &resultCache{dir: dir, packer: id}
 }
 
 // key is "" when the image cannot be cached (no digest: it has errors).

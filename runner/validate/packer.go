@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/imagebot/imagebot/runner/catalog"
+	"github.com/imagebot/imagebot/runner/packer"
 )
 
 // Placeholder for a sensitive variable without a default: the runner fills
@@ -24,9 +25,18 @@ const sensitivePlaceholder = "validate-placeholder"
 // packerTimeout bounds one packer run: validate takes well under a second.
 const packerTimeout = 2 * time.Minute
 
-// checkWithPacker runs `packer validate` for one image.
-// The bool says the result came from the cache.
-func checkWithPacker(ctx context.Context, bin string, cache *resultCache, cat *catalog.Catalog, img *catalog.Image) (catalog.Diagnostics, bool) {
+// tools is the Packer setup validation runs with.
+type tools struct {
+	bin       string          // absolute path of the packer binary
+	pluginDir string          // PACKER_PLUGIN_PATH ("" for Packer's default)
+	plugins   []packer.Plugin // what pluginDir holds
+	offline   bool            // run packer in a network namespace with no way out
+	fmtSev    catalog.Severity
+}
+
+// checkWithPacker runs `packer init` (for templates with required_plugins)
+// and `packer validate` for one image. The bool says the result came from the cache.
+func checkWithPacker(ctx context.Context, t tools, cache *resultCache, cat *catalog.Catalog, img *catalog.Image) (catalog.Diagnostics, bool) {
 	ctx, cancel := context.WithTimeout(ctx, packerTimeout)
 	defer cancel()
 	tmp, err := os.MkdirTemp("", "imagebot-validate-")
@@ -42,7 +52,10 @@ func checkWithPacker(ctx context.Context, bin string, cache *resultCache, cat *c
 	if diags, ok := cache.get(key); ok {
 		return diags, true
 	}
-	diags, verdict := packerValidate(ctx, bin, cat, img, vars, tmp)
+	if diags := checkPlugins(ctx, t, cat, img); diags.HasErrors() {
+		return diags, false // a missing plugin says more than validate's "unknown source type"
+	}
+	diags, verdict := packerValidate(ctx, t, cat, img, vars, tmp)
 	if verdict {
 		cache.put(key, diags)
 	}
@@ -56,8 +69,9 @@ func failure(img *catalog.Image, format string, args ...any) catalog.Diagnostic 
 // Variables returns the -var set `packer validate` gets for img: env.yaml's
 // variables, then the injected ones the template declares with placeholder
 // values that pass validation (output_directory is a fresh path under tmp
-// that does not exist; catalog.Placeholders for vCenter settings), then
-// placeholders for sensitive variables without a default.
+// that does not exist; catalog.Placeholders for vCenter settings, only for
+// templates with vSphere sources, as a build would), then placeholders for
+// sensitive variables without a default.
 func Variables(cat *catalog.Catalog, img *catalog.Image, tmp string) (map[string]string, error) {
 	base := filepath.Join(tmp, "base.qcow2")
 	if err := os.WriteFile(base, nil, 0o644); err != nil {
@@ -83,22 +97,23 @@ func Variables(cat *catalog.Catalog, img *catalog.Image, tmp string) (map[string
 		catalog.VarRepoRoot:          cat.Root,
 		catalog.VarCacheDirectory:    cache,
 	}
-	for k, v := range catalog.Placeholders {
-		if _, ok := injected[k]; !ok {
-			injected[k] = v
-		}
-	}
 	for k, v := range catalog.Placeholders { // what only a deployment knows (vCenter, ...)
 		if _, ok := injected[k]; !ok {
 			injected[k] = v
 		}
 	}
+	declared := map[string]bool{}
+	for _, v := range img.Template.Variables {
+		declared[v.Name] = true
+	}
 	vars := map[string]string{}
 	for k, v := range img.Env.Variables {
-		vars[k] = v
+		if declared[k] { // an undeclared one is the catalog's error, reported once
+			vars[k] = v
+		}
 	}
 	for _, v := range img.Template.Variables {
-		if val, ok := injected[v.Name]; ok {
+		if val, ok := injected[v.Name]; ok && img.Template.Injects(v.Name) {
 			vars[v.Name] = val
 		} else if _, set := vars[v.Name]; !set && v.Sensitive && !v.HasDefault {
 			vars[v.Name] = sensitivePlaceholder
@@ -108,19 +123,32 @@ func Variables(cat *catalog.Catalog, img *catalog.Image, tmp string) (map[string
 }
 
 // packerCmd runs packer in its own process group so that cancelling stops
-// the plugin processes it starts too.
-func packerCmd(ctx context.Context, bin, dir string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, bin, args...)
+// the plugin processes it starts too, with the plugin directory, and offline
+// when asked.
+func packerCmd(ctx context.Context, t tools, dir string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, t.bin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1", "PACKER_NO_COLOR=1")
+	if t.pluginDir != "" {
+		cmd.Env = append(cmd.Env, "PACKER_PLUGIN_PATH="+t.pluginDir)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if t.offline {
+		packer.Isolate(cmd)
+	}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	return cmd
 }
 
+// Messages of a failure that says nothing about the template: the network
+// (a checksum server down, no route), which must never be cached as the
+// template's verdict.
+var transientRE = regexp.MustCompile(`(?i)dial tcp|no such host|connection refused|i/o timeout|network is unreachable|TLS handshake|temporary failure in name resolution|context deadline exceeded|server misbehaving|Client\.Timeout|EOF$`)
+
 // packerValidate runs `packer validate`. verdict says packer ran and judged
-// the template (valid or not), as opposed to failing to run at all.
-func packerValidate(ctx context.Context, bin string, cat *catalog.Catalog, img *catalog.Image, vars map[string]string, tmp string) (diags catalog.Diagnostics, verdict bool) {
+// the template (valid or not), as opposed to failing to run at all or
+// failing on something transient, such as the network.
+func packerValidate(ctx context.Context, t tools, cat *catalog.Catalog, img *catalog.Image, vars map[string]string, tmp string) (diags catalog.Diagnostics, verdict bool) {
 	args := []string{"validate", "-machine-readable"}
 	names := make([]string, 0, len(vars))
 	for n := range vars {
@@ -131,7 +159,7 @@ func packerValidate(ctx context.Context, bin string, cat *catalog.Catalog, img *
 		args = append(args, "-var", n+"="+vars[n])
 	}
 	args = append(args, ".") // as the runner builds: the image directory
-	cmd := packerCmd(ctx, bin, filepath.Join(cat.Root, img.Dir), args...)
+	cmd := packerCmd(ctx, t, filepath.Join(cat.Root, img.Dir), args...)
 	cmd.Env = append(cmd.Env, "PACKER_CACHE_DIR="+filepath.Join(tmp, "cache"), "TMPDIR="+tmp)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -140,6 +168,11 @@ func packerValidate(ctx context.Context, bin string, cat *catalog.Catalog, img *
 		return catalog.Diagnostics{failure(img, "packer validate did not finish within %s", packerTimeout)}, false
 	}
 	diags = parseValidate(cat.Root, img, stdout.String())
+	for _, d := range diags {
+		if transientRE.MatchString(d.Message) {
+			return diags, false
+		}
+	}
 	if err == nil {
 		return diags, ctx.Err() == nil
 	}
@@ -232,22 +265,62 @@ func packerDiagnostic(root string, img *catalog.Image, sev catalog.Severity, tex
 	}
 	text = strings.Replace(text, "(source code not available)", "", 1)
 	text = strings.TrimPrefix(strings.TrimPrefix(text, "Error: "), "Warning: ")
-	// Paragraphs: the summary (packer wraps long ones), then the detail.
-	var parts []string
-	for _, para := range strings.Split(text, "\n\n") {
-		if p := strings.Join(strings.Fields(para), " "); p != "" {
-			parts = append(parts, p)
-		}
-	}
-	msg := ""
-	if len(parts) > 0 {
-		msg = parts[0]
-		if len(parts) > 1 {
-			msg += ": " + strings.Join(parts[1:], " ")
-		}
-	}
-	d.Message = "packer validate: " + msg
+	d.Message = "packer validate: " + tidyMessage(text)
 	return d
+}
+
+// A line of Packer's quoted source ("  12:   required_version = ...") or of
+// its expression notes ("    │ var.x is ...", "    ├────"): a located
+// diagnostic points at the line already, so they only clutter the text.
+var quotedSourceRE = regexp.MustCompile(`^\s+(\d+:(\s|$)|[│├└╵╷]|\^+\s*$)`)
+
+// tidyMessage turns Packer's text into one message: the summary (which
+// Packer wraps) and the detail joined once (no "occurred::"), quoted source
+// lines left out, and bullet lists kept one item per line.
+func tidyMessage(text string) string {
+	var paras [][]string // each paragraph: its lines, bullets separate
+	for _, para := range strings.Split(text, "\n\n") {
+		var lines []string
+		for _, l := range strings.Split(para, "\n") {
+			if quotedSourceRE.MatchString(l) {
+				continue
+			}
+			t := strings.Join(strings.Fields(l), " ")
+			switch {
+			case t == "":
+			case strings.HasPrefix(t, "* ") || strings.HasPrefix(t, "- ") || len(lines) == 0:
+				lines = append(lines, t)
+			default:
+				lines[len(lines)-1] += " " + t
+			}
+		}
+		if len(lines) > 0 {
+			paras = append(paras, lines)
+		}
+	}
+	var b strings.Builder
+	for i, lines := range paras {
+		for j, l := range lines {
+			bullet := strings.HasPrefix(l, "* ") || strings.HasPrefix(l, "- ")
+			switch {
+			case i == 0 && j == 0:
+			case bullet:
+				b.WriteString("\n")
+			case i == 1 && j == 0:
+				if s := b.String(); !strings.HasSuffix(s, ":") {
+					b.WriteString(":")
+				}
+				b.WriteString(" ")
+			default:
+				b.WriteString(" ")
+			}
+			if bullet && i == 0 && j == 0 {
+				l = strings.TrimSpace(l)
+			}
+			b.WriteString(l)
+		}
+	}
+	return b.String()
 }
 
 // firstColumn is the column of the first non-blank character of a line
@@ -268,10 +341,10 @@ func firstColumn(file string, line int) int {
 // packerFmt runs `packer fmt -check -diff -recursive` once over images/ (one
 // process, not one per image) and reports, for each file of the named images
 // it would rewrite, the first line that would change.
-func packerFmt(ctx context.Context, bin string, cat *catalog.Catalog, names []string) catalog.Diagnostics {
+func packerFmt(ctx context.Context, t tools, cat *catalog.Catalog, names []string) catalog.Diagnostics {
 	ctx, cancel := context.WithTimeout(ctx, packerTimeout)
 	defer cancel()
-	cmd := packerCmd(ctx, bin, filepath.Join(cat.Root, "images"), "fmt", "-check", "-diff", "-recursive", ".")
+	cmd := packerCmd(ctx, t, filepath.Join(cat.Root, "images"), "fmt", "-check", "-diff", "-recursive", ".")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -292,7 +365,7 @@ func packerFmt(ctx context.Context, bin string, cat *catalog.Catalog, names []st
 		if !wanted[name] {
 			continue
 		}
-		diags = append(diags, catalog.Diagnostic{File: "images/" + file, Line: line, Column: 1, Severity: catalog.SeverityError, Image: name,
+		diags = append(diags, catalog.Diagnostic{File: "images/" + file, Line: line, Column: 1, Severity: t.fmtSev, Image: name,
 			Message: fmt.Sprintf("not formatted the way `packer fmt` writes it (first difference on this line): run `packer fmt images/%s`", name)})
 	}
 	return diags

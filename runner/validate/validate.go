@@ -25,10 +25,21 @@ type Options struct {
 	Images []string // images to check; empty means all
 	Jobs   int      // images checked by Packer at once; 0 means runtime.NumCPU()
 	Packer string   // configured packer binary; "" means .tools/bin, then PATH
-	// CacheDir keeps packer validate results by image digest, variables and
-	// packer binary, so an unchanged image is not validated again; "" disables it.
+	// PluginDir is the Packer plugin directory (PACKER_PLUGIN_PATH); ""
+	// means $PACKER_PLUGIN_PATH, then <Root>/.tools/packer-plugins.
+	PluginDir string
+	// CacheDir keeps packer validate results by image digest, variables,
+	// packer binary and installed plugins, so an unchanged image is not
+	// validated again; "" disables it. Transient failures are never kept.
 	CacheDir string
-	Log      zerolog.Logger
+	// Fmt is the severity of `packer fmt` differences: "warning" (default)
+	// or "error" (the configuration's validate.fmt: error).
+	Fmt string
+	// Online lets packer use the network. By default packer init, validate
+	// and fmt run in a network namespace of their own with no way out, so a
+	// plugin lookup or a checksum URL can never leave the host.
+	Online bool
+	Log    zerolog.Logger
 }
 
 // Report is the outcome: every problem found, located.
@@ -38,7 +49,9 @@ type Report struct {
 	Errors      int                 `json:"errors"`
 	Warnings    int                 `json:"warnings"`
 	Packer      string              `json:"packer,omitempty"` // the binary used
-	Cached      int                 `json:"cached"`           // images whose packer result came from the cache
+	PluginDir   string              `json:"plugin_dir,omitempty"`
+	Plugins     []packer.Plugin     `json:"plugins,omitempty"` // what the plugin directory holds
+	Cached      int                 `json:"cached"`            // images whose packer result came from the cache
 	Elapsed     time.Duration       `json:"elapsed_ns"`
 }
 
@@ -66,11 +79,24 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		bin = abs // packer runs in each image's directory
 	}
 	rep.Packer = bin
+	t := tools{bin: bin, offline: !opts.Online, fmtSev: catalog.SeverityWarning}
+	switch opts.Fmt {
+	case "", "warning":
+	case "error":
+		t.fmtSev = catalog.SeverityError
+	default:
+		return nil, fmt.Errorf("validate: fmt %q: want warning or error", opts.Fmt)
+	}
+	t.pluginDir = packer.LocatePluginDir(opts.PluginDir, cat.Root)
+	if t.plugins, err = packer.InstalledPlugins(t.pluginDir); err != nil {
+		return nil, fmt.Errorf("validate: %w", err)
+	}
+	rep.PluginDir, rep.Plugins = t.pluginDir, t.plugins
 	jobs := opts.Jobs
 	if jobs <= 0 {
 		jobs = runtime.NumCPU()
 	}
-	cache := newCache(opts.CacheDir, bin)
+	cache := newCache(opts.CacheDir, bin, t.pluginDir, t.plugins)
 	results := make([]catalog.Diagnostics, len(names)+1)
 	var cached atomic.Int32
 	var wg sync.WaitGroup
@@ -80,7 +106,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		defer wg.Done()
 		sem <- struct{}{}
 		defer func() { <-sem }()
-		results[len(names)] = packerFmt(ctx, bin, cat, names)
+		results[len(names)] = packerFmt(ctx, t, cat, names)
 	}()
 	for i, name := range names {
 		img := cat.Images[name]
@@ -96,13 +122,13 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 				return
 			}
 			defer func() { <-sem }()
-			t := time.Now()
+			began := time.Now()
 			var hit bool
-			results[i], hit = checkWithPacker(ctx, bin, cache, cat, img)
+			results[i], hit = checkWithPacker(ctx, t, cache, cat, img)
 			if hit {
 				cached.Add(1)
 			}
-			opts.Log.Debug().Str("image", name).Dur("took", time.Since(t)).Bool("cached", hit).Int("problems", len(results[i])).Msg("packer validate")
+			opts.Log.Debug().Str("image", name).Dur("took", time.Since(began)).Bool("cached", hit).Int("problems", len(results[i])).Msg("packer validate")
 		}()
 	}
 	wg.Wait()

@@ -34,16 +34,27 @@ func find(rep *Report, file string) *catalog.Diagnostic {
 // `packer fmt` would rewrite) come back located like the catalog's own.
 func TestPackerProblemsAreLocated(t *testing.T) {
 	rep := run(t, "testdata/packer-errors")
-	if rep.Errors != 2 || rep.OK() {
-		t.Fatalf("want 2 errors, got:\n%s", rep.Diagnostics.Error())
+	if rep.Errors != 1 || rep.Warnings != 1 || rep.OK() {
+		t.Fatalf("want 1 error and 1 warning (packer fmt), got:\n%s", rep.Diagnostics.Error())
 	}
 	web := find(rep, "images/web/web.pkr.hcl")
 	if web == nil || web.Line != 12 || web.Column != 3 || !strings.Contains(web.Message, `Unsupported argument`) || !strings.Contains(web.Message, `"bogus_option"`) {
 		t.Errorf("web: got %v, want images/web/web.pkr.hcl:12:3 about bogus_option", web)
 	}
 	tidy := find(rep, "images/tidy/tidy.pkr.hcl")
-	if tidy == nil || tidy.Line != 12 || !strings.Contains(tidy.Message, "packer fmt images/tidy") {
-		t.Errorf("tidy: got %v, want images/tidy/tidy.pkr.hcl:12 asking for packer fmt", tidy)
+	if tidy == nil || tidy.Line != 12 || tidy.Severity != catalog.SeverityWarning || !strings.Contains(tidy.Message, "packer fmt images/tidy") {
+		t.Errorf("tidy: got %v, want a warning at images/tidy/tidy.pkr.hcl:12 asking for packer fmt", tidy)
+	}
+}
+
+// validate.fmt: error makes formatting differences errors again.
+func TestFmtStrict(t *testing.T) {
+	rep, err := Run(context.Background(), Options{Root: "testdata/packer-errors", Images: []string{"tidy"}, Packer: testenv.Tool(t, "packer"), Fmt: "error"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tidy := find(rep, "images/tidy/tidy.pkr.hcl"); tidy == nil || tidy.Severity != catalog.SeverityError || rep.OK() {
+		t.Errorf("want an error for the unformatted file, got:\n%s", rep.Diagnostics.Error())
 	}
 }
 

@@ -1,0 +1,3 @@
+#!/bin/bash
+# not used: the template has no provisioner
+true
