@@ -23,6 +23,8 @@ type Settings struct {
 	CancelGrace    time.Duration     `yaml:"cancel_grace"`    // default 90s
 	KeepBases      int               `yaml:"keep_bases"`      // digests kept per base image; default 3
 	Secrets        map[string]string `yaml:"secrets"`         // masked in logs, events and output
+	ISOs           map[string]string `yaml:"isos"`            // installer ISO file name -> path or URL
+	ISODir         string            `yaml:"iso_dir"`         // installer ISOs by file name; default .tools/iso
 	// VSphere is the configuration's top-level `vsphere:` section (shared
 	// with imagebot serve), not a key under `runner:`; nil when absent.
 	VSphere *vsphere.Config `yaml:"-"`
@@ -72,6 +74,8 @@ func (s Settings) Config(repoRoot string) Config {
 		Grace:          s.CancelGrace,
 		KeepBases:      s.KeepBases,
 		Secrets:        s.Secrets,
+		ISOs:           s.ISOs,
+		ISODir:         dir(s.ISODir, ".tools/iso"),
 		VSphere:        s.VSphere,
 	}
 }
