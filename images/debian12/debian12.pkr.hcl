@@ -99,16 +99,15 @@ source "qemu" "debian12" {
   http_content = {
     "/preseed.cfg" = templatefile("${path.root}/../../kickstart/debian12/preseed.cfg", { root_password = var.ssh_password })
   }
-  # isolinux waits at its boot: prompt. The installer's screens stay on the
-  # VGA console (on a serial console bookworm's installer runs inside GNU
-  # screen, which a file cannot drive); the preseed's early_command copies the
-  # installer's syslog to the serial port instead, into console_log.
+  # isolinux waits at its boot: prompt. With the serial console last, the
+  # installer's screens go to the serial port (inside GNU screen, as bookworm's
+  # installer does on a serial console) and so into console_log.
   boot_wait = "5s"
   boot_command = [
     "install auto=true priority=critical",
     " url=http://{{ .HTTPIP }}:{{ .HTTPPort }}/preseed.cfg",
     " locale=en_US.UTF-8 keymap=us hostname=debian12 domain=localdomain",
-    " console=ttyS0,115200n8 console=tty0<enter>"
+    " console=tty0 console=ttyS0,115200n8<enter>"
   ]
 
   communicator     = "ssh"
