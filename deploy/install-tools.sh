@@ -81,7 +81,10 @@ make_installer_iso() {
   local iso_dir="$tools/iso" name=debian12-installer-amd64.iso
   local di=/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64
   local di_version
-  di_version="$(dpkg-query -W -f='${Version}' debian-installer-12-netboot-amd64)"
+  if ! di_version="$(dpkg-query -W -f='${Version}' debian-installer-12-netboot-amd64 2>/dev/null)" || [[ ! -f "$di/initrd.gz" ]]; then
+    log "cannot make the installer ISO: apt packages ${installer_apt_pkgs[*]} are missing (run without --no-apt)"
+    return 1
+  fi
   local stamp="$iso_dir/.$name.version"
   mkdir -p "$iso_dir"
   if [[ -f "$iso_dir/$name" && -f "$iso_dir/$name.sha256" && -f "$stamp" && "$(cat "$stamp")" == "$di_version" ]]; then
