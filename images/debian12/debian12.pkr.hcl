@@ -96,6 +96,7 @@ source "qemu" "debian12" {
 
   # The preseed is served by Packer's HTTP server; the root password is
   # templated in so that it lives in one (sensitive) variable.
+  http_bind_address = "127.0.0.1" # the guest reaches it as 10.0.2.2 through user networking
   http_content = {
     "/preseed.cfg" = templatefile("${path.root}/../../kickstart/debian12/preseed.cfg", { root_password = var.ssh_password })
   }
