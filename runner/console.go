@@ -74,7 +74,10 @@ func (c *console) read(final bool) {
 		return
 	}
 	c.off += int64(len(data))
-	text := c.partial + string(data)
+	// A full-screen program (the installer's dialogs inside GNU screen) moves
+	// the cursor instead of writing newlines: each move starts a new line.
+	text := lineDrawRE.ReplaceAllString(c.partial+string(data), " ")
+	text = cursorMoveRE.ReplaceAllString(text, "\n")
 	lines := strings.Split(text, "\n")
 	c.partial = lines[len(lines)-1]
 	lines = lines[:len(lines)-1]
@@ -84,8 +87,8 @@ func (c *console) read(final bool) {
 	}
 	for _, l := range lines {
 		l = cleanConsole(l)
-		if l == "" {
-			continue
+		if l == "" || len(c.tail) > 0 && c.tail[len(c.tail)-1] == l {
+			continue // redraws repeat lines
 		}
 		c.tail = append(c.tail, l)
 		if len(c.tail) > consoleTailLines {
@@ -119,12 +122,27 @@ func (c *console) report(now time.Time) {
 	}
 }
 
-var ansiRE = regexp.MustCompile(`\x1b(\[[0-9;?]*[ -/]*[@-~]|[()][0-9A-Za-z]|[=>78])`)
+var (
+	// line drawing between ESC ( 0 and ESC ( B: the installer's dialog frames
+	lineDrawRE = regexp.MustCompile(`\x1b\(0[^\x1b]*(\x1b\(B)?`)
+	ansiRE     = regexp.MustCompile(`\x1b(\[[0-9;?]*[ -/]*[@-~]|[()][0-9A-Za-z]|[=>78])`)
+	spacesRE   = regexp.MustCompile(`[ \t]{3,}`)
+	// what is left of a dialog frame drawn across cursor moves
+	frameRE      = regexp.MustCompile(`^[lqkmjxtu]+$|^x( .*)?$`)
+	frameStartRE = regexp.MustCompile(`^l?q{3,}u? +`)
+	// cursor positioning (and screen's cursor-down), see read
+	cursorMoveRE = regexp.MustCompile(`\x1b\[[0-9;]*[HfB]`)
+	// GNU screen's status line, which bookworm's installer redraws each minute
+	screenStatusRE = regexp.MustCompile(`^\[.*\]\[ *[A-Z][a-z]{2} +[0-9]+ +[0-9]{2}:[0-9]{2} *\]$`)
+)
 
-// cleanConsole drops terminal control sequences and characters, and keeps
-// the last of several carriage-return-overwritten versions of a line.
+// cleanConsole turns raw console output into readable text: control
+// sequences become spaces (they often move the cursor between words), dialog
+// frames and screen's status line go, the last of several
+// carriage-return-overwritten versions of a line stays.
 func cleanConsole(l string) string {
-	l = ansiRE.ReplaceAllString(l, "")
+	l = lineDrawRE.ReplaceAllString(l, " ")
+	l = ansiRE.ReplaceAllString(l, " ")
 	if i := strings.LastIndex(strings.TrimRight(l, "\r"), "\r"); i >= 0 {
 		l = l[i+1:]
 	}
@@ -134,5 +152,10 @@ func cleanConsole(l string) string {
 		}
 		return r
 	}, l)
-	return strings.TrimSpace(l)
+	l = strings.TrimSpace(spacesRE.ReplaceAllString(l, "  "))
+	l = strings.TrimPrefix(l, frameStartRE.FindString(l))
+	if screenStatusRE.MatchString(l) || frameRE.MatchString(l) {
+		return ""
+	}
+	return l
 }
