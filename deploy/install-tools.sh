@@ -11,6 +11,8 @@
 #     plugin directory, .tools/packer-plugins (PACKER_PLUGIN_PATH), so that
 #     `packer init` is satisfied without any download
 #   - a pinned MinIO server, built the same way, into .tools/bin
+#   - the Debian 12 installer ISO for images/debian12, made from Debian's
+#     debian-installer-12-netboot-amd64 package, into .tools/iso (see docs/installer.md)
 #
 # Every build is skipped when its version stamp matches, so a rerun is instant.
 #
@@ -138,6 +140,64 @@ build_plugins() {
   echo "$want" >"$stamp"
 }
 
+# --- Debian 12 installer ISO (images/debian12; docs/installer.md) -------------
+# Debian ships the netboot installer's kernel and initrd as a package, not as
+# an ISO, so the ISO is made here: isolinux boots the text installer and waits
+# at its boot: prompt for the image's boot_command to type the preseed URL.
+# File dates come from the package (SOURCE_DATE_EPOCH), so the same package
+# version gives the same ISO and the same sha256. The .sha256 beside it is
+# what the runner puts into the image's digest.
+installer_apt_pkgs=(debian-installer-12-netboot-amd64 isolinux syslinux-common xorriso)
+make_installer_iso() {
+  local iso_dir="$tools/iso" name=debian12-installer-amd64.iso
+  local di=/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64
+  local di_version
+  if ! di_version="$(dpkg-query -W -f='${Version}' debian-installer-12-netboot-amd64 2>/dev/null)" || [[ ! -f "$di/initrd.gz" ]]; then
+    log "cannot make the installer ISO: apt packages ${installer_apt_pkgs[*]} are missing (run without --no-apt)"
+    return 1
+  fi
+  local stamp="$iso_dir/.$name.version"
+  mkdir -p "$iso_dir"
+  if [[ -f "$iso_dir/$name" && -f "$iso_dir/$name.sha256" && -f "$stamp" && "$(cat "$stamp")" == "$di_version" ]]; then
+    log "installer ISO $name ($di_version) present"
+    return
+  fi
+  log "making installer ISO $name from debian-installer-12-netboot-amd64 $di_version"
+  local work
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' RETURN
+  mkdir -p "$work/tree/isolinux" "$work/tree/install"
+  cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$work/tree/isolinux/"
+  cp "$di/linux" "$work/tree/install/vmlinuz"
+  cp "$di/initrd.gz" "$work/tree/install/initrd.gz"
+  # timeout 0: wait at boot: for the boot_command; serial: the prompt shows
+  # on the serial console too, which the runner copies into the build log.
+  cat >"$work/tree/isolinux/isolinux.cfg" <<'CFG'
+serial 0 115200
+prompt 1
+timeout 0
+default install
+label install
+  kernel /install/vmlinuz
+  append initrd=/install/initrd.gz
+CFG
+  local epoch
+  epoch="$(stat -c %Y "$di/initrd.gz")"
+  touch -h -d "@$epoch" "$work/tree/isolinux/isolinux.cfg"
+  find "$work/tree" -exec touch -h -d "@$epoch" {} +
+  SOURCE_DATE_EPOCH="$epoch" xorriso -as mkisofs -quiet -r -J -V DEBIAN12_INSTALLER \
+    -o "$work/$name" -isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin \
+    -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
+    "$work/tree"
+  (cd "$work" && sha256sum "$name" >"$name.sha256")
+  mv "$work/$name" "$iso_dir/$name"
+  mv "$work/$name.sha256" "$iso_dir/$name.sha256"
+  echo "$di_version" >"$stamp"
+  log "installer ISO: $iso_dir/$name sha256 $(cut -d' ' -f1 "$iso_dir/$name.sha256")"
+}
+apt_pkgs+=("${installer_apt_pkgs[@]}")
+# --- end Debian 12 installer ISO ----------------------------------------------
+
 ((with_apt)) && install_apt
 start=$SECONDS
 go_build_pinned packer github.com/hashicorp/packer "$PACKER_VERSION" github.com/hashicorp/packer
@@ -145,4 +205,5 @@ go_build_pinned "packer-${PACKER_COMPAT_VERSION#v}" github.com/hashicorp/packer 
 build_plugins
 log "packer and plugins ready in $((SECONDS - start))s"
 go_build_pinned minio github.com/minio/minio "$MINIO_VERSION" github.com/minio/minio
-log "done: $("$bin/packer" version | head -n1), plugins in $plugins, minio in $bin"
+make_installer_iso
+log "done: $("$bin/packer" version | head -n1), plugins in $plugins, minio in $bin, installer ISO in $tools/iso"

@@ -122,6 +122,20 @@ func (b *run) execute(ctx context.Context) {
 	}
 	vars := map[string]string{}
 	onVSphere := vsphere.UsesVSphere(b.img, b.req.Only)
+	if !onVSphere {
+		// Before any base or slot: a missing ISO fails in seconds.
+		iso, err := b.resolveISO()
+		if err != nil {
+			fail(StatusFailed, "%v", err)
+			return
+		}
+		if iso != "" {
+			b.installer = true
+			vars[catalog.VarISOURL] = iso
+			b.logf("installer ISO: %s", iso)
+		}
+		vars[catalog.VarConsoleLog] = filepath.Join(b.work, "console.log")
+	}
 	// A vSphere base is a template in vCenter, not a disk here: the preflight checks it.
 	if base := b.img.Env.Base; base != "" && !onVSphere {
 		entry, status, err := b.r.ensureBase(ctx, b, base)

@@ -17,9 +17,15 @@ import (
 
 // Config sets up a Runner.
 type Config struct {
-	Packer         string            // packer binary (see packer.Locate)
-	WorkDir        string            // per-build working directories go below it
-	CacheDir       string            // shared cache: PACKER_CACHE_DIR, finished bases, debootstrap trees
+	Packer   string // packer binary (see packer.Locate)
+	WorkDir  string // per-build working directories go below it
+	CacheDir string // shared cache: PACKER_CACHE_DIR, finished bases, debootstrap trees, iso/
+	// ISOs maps an installer ISO's file name (of a template's iso_url) to a
+	// path or URL; a URL here is the only way a build downloads an ISO.
+	ISOs map[string]string
+	// ISODir holds installer ISOs by file name (deploy/install-tools.sh puts
+	// the Debian installer ISO into .tools/iso); CacheDir/iso is searched too.
+	ISODir         string
 	Slots          int               // concurrent builds on this host; default 1
 	DefaultTimeout time.Duration     // deadline when env.yaml has none; default 2h
 	Accelerator    string            // "auto" (default), "kvm" or "tcg"

@@ -37,6 +37,10 @@ type run struct {
 	imageDir string // absolute images/<name>/: packer's cwd
 	redactor *redact.Redactor
 
+	installer bool        // the machine boots an installer ISO (see resolveISO)
+	installCh chan string // "start"/"end" of the install, for the console follower
+	evMu      sync.Mutex  // one event at a time to track and onEvent (packer output, console)
+
 	mu           sync.Mutex
 	log          *os.File
 	logPath      string
@@ -251,7 +255,75 @@ func (b *run) runPacker(ctx context.Context, extra map[string]string, env []stri
 	b.mu.Lock()
 	b.runCtx = ctx
 	b.mu.Unlock()
+	if path, ok := vars[catalog.VarConsoleLog]; ok {
+		stop := b.followConsole(path)
+		defer stop()
+	}
 	return packer.Build(ctx, opts)
+}
+
+// followConsole copies the serial console into the log until stop is called.
+func (b *run) followConsole(path string) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	started, ended := make(chan time.Time, 1), make(chan struct{}, 1)
+	b.mu.Lock()
+	b.installCh = make(chan string, 4)
+	ch := b.installCh
+	b.mu.Unlock()
+	go func() { // turns packer's SSH wait into the install's start and end
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case what := <-ch:
+				if what == "start" {
+					started <- time.Now()
+				} else {
+					ended <- struct{}{}
+				}
+			}
+		}
+	}()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		newConsole(b, path).follow(ctx, started, ended)
+	}()
+	return func() { cancel(); <-done }
+}
+
+// emit hands one event to track and onEvent, one at a time.
+func (b *run) emit(ev packer.Event) {
+	b.evMu.Lock()
+	defer b.evMu.Unlock()
+	b.track(ev)
+	b.onEvent(ev)
+}
+
+// noteInstall tells the console follower when an installer's wait for SSH
+// starts and ends: that wait is the install.
+func (b *run) noteInstall(ev packer.Event) {
+	if !b.installer || ev.Kind != packer.EventStep {
+		return
+	}
+	what := ""
+	switch {
+	case strings.Contains(ev.Text, "Waiting for SSH to become available"):
+		what = "start"
+	case strings.Contains(ev.Text, "Connected to SSH"):
+		what = "end"
+	default:
+		return
+	}
+	b.mu.Lock()
+	ch := b.installCh
+	b.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- what:
+		default:
+		}
+	}
 }
 
 func (b *run) line(p *packer.Parser, raw string) {
@@ -269,8 +341,8 @@ func (b *run) line(p *packer.Parser, raw string) {
 	for _, ev := range p.Events(l) {
 		ev.Text = b.redactor.String(ev.Text)
 		ev.Source = b.redactor.String(ev.Source)
-		b.track(ev)
-		b.onEvent(ev)
+		b.emit(ev)
+		b.noteInstall(ev)
 	}
 }
 

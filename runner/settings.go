@@ -29,6 +29,8 @@ type Settings struct {
 	Retention      time.Duration     `yaml:"retention"`       // working directories and outputs older than this are swept; default 72h
 	PluginDir      string            `yaml:"plugin_dir"`      // Packer plugin directory; default .tools/packer-plugins when present
 	Capabilities   []string          `yaml:"capabilities"`    // builder families built here: qemu, vsphere, amazon
+	ISOs           map[string]string `yaml:"isos"`            // installer ISO file name -> path or URL
+	ISODir         string            `yaml:"iso_dir"`         // installer ISOs by file name; default .tools/iso
 	// VSphere is the configuration's top-level `vsphere:` section (shared
 	// with imagebot serve), not a key under `runner:`; nil when absent.
 	VSphere *vsphere.Config `yaml:"-"`
@@ -81,6 +83,8 @@ func (s Settings) Config(repoRoot string) Config {
 		BuildUser:      s.BuildUser,
 		MaxTimeout:     s.MaxTimeout,
 		Retention:      s.Retention,
+		ISOs:           s.ISOs,
+		ISODir:         dir(s.ISODir, ".tools/iso"),
 		VSphere:        s.VSphere,
 		PluginDir:      pluginDir(s.PluginDir, repoRoot),
 		Capabilities:   s.Capabilities,

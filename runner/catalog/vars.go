@@ -17,6 +17,8 @@ const (
 	VarAccelerator       = "accelerator"         // qemu accelerator chosen by a real check: kvm or tcg
 	VarRepoRoot          = "repo_root"           // absolute path of the repository checkout
 	VarCacheDirectory    = "cache_directory"     // shared download cache, by checksum
+	VarISOURL            = "iso_url"             // the installer ISO, found by its file name (docs/installer.md)
+	VarConsoleLog        = "console_log"         // file for the machine's serial console; copied into the build log
 )
 
 // vSphere variables, injected where declared into templates with vsphere-iso
@@ -56,6 +58,7 @@ func IsVSphereVariable(name string) bool {
 var InjectedVariables = []string{
 	VarImageName, VarImageVersion, VarBuildID, VarOutputDirectory, VarGitSHA,
 	VarBaseImage, VarBaseImageChecksum, VarAccelerator, VarRepoRoot, VarCacheDirectory,
+	VarISOURL, VarConsoleLog,
 	VarVCenterServer, VarVCenterUsername, VarVCenterPassword, VarInsecureConnection,
 	VarDatacenter, VarCluster, VarHost, VarDatastore, VarNetwork, VarFolder, VarVMName, VarVMNotes,
 	VarResourcePool,
