@@ -51,6 +51,13 @@ type Manifest struct {
 	// Published records copies outside the bucket, e.g. a vSphere content library item.
 	Published []Location        `json:"published,omitempty"`
 	Labels    map[string]string `json:"labels,omitempty"`
+
+	// Repository is the address of the template repository built from; the
+	// signed provenance (runner/attest) names it.
+	Repository string `json:"repository,omitempty"`
+	// PluginVersions maps a Packer plugin (e.g. "github.com/hashicorp/qemu")
+	// to the version the build used; empty with a Packer that bundles them.
+	PluginVersions map[string]string `json:"plugin_versions,omitempty"`
 }
 
 // File is one artifact of the build.
@@ -75,6 +82,8 @@ type BaseImage struct {
 	Version      string `json:"version"`
 	BuildID      string `json:"build_id,omitempty"`
 	InputsDigest string `json:"inputs_digest,omitempty"`
+	// SHA256 is the hex digest of the base disk the build started from.
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // Location is where a copy of an artifact was published outside the bucket.
