@@ -203,9 +203,11 @@ func Statement(m *manifest.Manifest, builderID, repository string) (*ita.Stateme
 func dependencies(m *manifest.Manifest, repository string) []*ita.ResourceDescriptor {
 	var out []*ita.ResourceDescriptor
 	if m.GitSHA != "" {
-		out = append(out, &ita.ResourceDescriptor{
-			Uri: "git+" + repository + "@" + m.GitSHA, Digest: map[string]string{"gitCommit": m.GitSHA},
-		})
+		rd := &ita.ResourceDescriptor{Uri: "git+" + repository + "@" + m.GitSHA}
+		if len(m.GitSHA) == 40 { // gitCommit is a full SHA-1 commit name
+			rd.Digest = map[string]string{"gitCommit": m.GitSHA}
+		}
+		out = append(out, rd)
 	}
 	if d, ok := strings.CutPrefix(m.InputsDigest, "sha256:"); ok && d != "" {
 		out = append(out, &ita.ResourceDescriptor{Name: "inputs:" + m.Image, Digest: map[string]string{"sha256": d}})

@@ -3,7 +3,6 @@ package attest
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imagebot/imagebot/runner/attest/attesttest"
 	"github.com/imagebot/imagebot/runner/manifest"
 )
 
@@ -30,34 +30,9 @@ const (
 	inputsDig = "sha256:6666666666666666666666666666666666666666666666666666666666666666"
 )
 
-// WriteTestKey writes a PKCS#8 PEM private key of the given kind
-// ("ed25519" or "p256") into dir and returns its path.
 func writeTestKey(t *testing.T, dir, kind string) string {
-	t.Helper()
-	var priv any
-	switch kind {
-	case "ed25519":
-		_, k, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		priv = k
-	case "p256":
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		priv = k
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, kind+".key")
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	priv, _ := attesttest.WriteKey(t, dir, kind)
+	return priv
 }
 
 func testManifest() []byte {
