@@ -33,6 +33,15 @@ type Config struct {
 	// VSphere is this host's vCenter for images built by vsphere-iso or
 	// vsphere-clone; nil: such builds fail with a clear error.
 	VSphere *vsphere.Config
+	// Bases, when set, is asked before a build uses a base image's release
+	// (catalog name and env.yaml version); a revoked base fails the build
+	// with the revocation named. store.BaseGuard implements it.
+	Bases BaseChecker
+}
+
+// BaseChecker refuses base releases new builds must not use.
+type BaseChecker interface {
+	CheckBase(ctx context.Context, image, version string) error
 }
 
 // Runner runs builds on this host.

@@ -87,7 +87,7 @@ func (b *run) seal() error {
 		m.Files = append(m.Files, manifest.File{Name: f.Name, Format: f.Format, Size: f.Size, SHA256: f.SHA256})
 	}
 	if base, ok := b.cat.Images[b.img.Env.Base]; ok {
-		m.BaseImage = &manifest.BaseImage{Image: base.Name, Version: base.Env.Version, InputsDigest: base.Digest}
+		m.BaseImage = &manifest.BaseImage{Image: base.Name, Version: base.Env.Version, InputsDigest: base.Digest, SHA256: b.baseSHA256}
 	}
 	data, err := manifest.Marshal(m, b.secrets())
 	if err != nil {

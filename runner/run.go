@@ -42,6 +42,8 @@ type run struct {
 	artifacts []*packer.Artifact
 	written   []string // artifact paths this build created in OutDir
 	held      []string // base cache entries this build uses (see holdBase)
+	// baseSHA256 is the digest of the base disk this build started from.
+	baseSHA256 string
 }
 
 func (b *run) prepare() error {
