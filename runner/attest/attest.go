@@ -59,7 +59,8 @@ type Signer struct {
 	Repository string
 }
 
-// NewSigner loads cfg's key; nil, nil when no key is configured.
+// NewSigner loads cfg's key; nil, nil when no key is configured (then leave
+// PublishOptions.Attester unset: a nil *Signer in the interface is not nil).
 func NewSigner(cfg Config) (*Signer, error) {
 	if cfg.KeyFile == "" {
 		return nil, nil
@@ -78,6 +79,9 @@ func NewSigner(cfg Config) (*Signer, error) {
 // Attest returns the DSSE envelope (one line of JSON) of the provenance of
 // the build whose manifest is manifestJSON.
 func (s *Signer) Attest(ctx context.Context, manifestJSON []byte) ([]byte, error) {
+	if s == nil || s.Key == nil {
+		return nil, errors.New("attest: no signing key configured")
+	}
 	m, err := manifest.Parse(manifestJSON)
 	if err != nil {
 		return nil, fmt.Errorf("attest: manifest: %w", err)
