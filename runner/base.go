@@ -50,6 +50,19 @@ func (r *Runner) cachedBase(img *catalog.Image) (*baseEntry, bool) {
 	return &e, true
 }
 
+// checkBase asks the configured BaseChecker whether the base release a
+// build starts from (the base's env.yaml version) may be used.
+func (r *Runner) checkBase(ctx context.Context, cat *catalog.Catalog, name string) error {
+	if name == "" || r.cfg.Bases == nil {
+		return nil
+	}
+	img, ok := cat.Images[name]
+	if !ok {
+		return nil // ensureBase reports it
+	}
+	return r.cfg.Bases.CheckBase(ctx, name, img.Env.Version)
+}
+
 // ensureBase returns the base's cache entry, building the base first (and
 // its own bases) when it is missing and the request allows it. The status
 // says how a base build ended when it did not succeed.

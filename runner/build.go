@@ -137,6 +137,10 @@ func (b *run) execute(ctx context.Context) {
 		vars[catalog.VarConsoleLog] = filepath.Join(b.work, "console.log")
 	}
 	// A vSphere base is a template in vCenter, not a disk here: the preflight checks it.
+	if err := b.r.checkBase(ctx, b.cat, b.img.Env.Base); err != nil {
+		fail(StatusFailed, "base %s: %v", b.img.Env.Base, err)
+		return
+	}
 	if base := b.img.Env.Base; base != "" && !onVSphere {
 		entry, status, err := b.r.ensureBase(ctx, b, base)
 		if err != nil {
@@ -145,6 +149,7 @@ func (b *run) execute(ctx context.Context) {
 		}
 		vars[catalog.VarBaseImage] = entry.Disk
 		vars[catalog.VarBaseImageChecksum] = "sha256:" + entry.SHA256
+		b.baseSHA256 = entry.SHA256
 	}
 	if b.keepAsBase() && !b.req.Force && !onVSphere {
 		if entry, ok := b.holdBase(b.img); ok {

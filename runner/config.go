@@ -60,6 +60,15 @@ type Config struct {
 	// vsphere, amazon (see Capability). Sources needing another are passed
 	// over with -only. Default: qemu, plus vsphere when VSphere is set.
 	Capabilities []string
+	// Bases, when set, is asked before a build uses a base image's release
+	// (catalog name and env.yaml version); a revoked base fails the build
+	// with the revocation named. store.BaseGuard implements it.
+	Bases BaseChecker
+}
+
+// BaseChecker refuses base releases new builds must not use.
+type BaseChecker interface {
+	CheckBase(ctx context.Context, image, version string) error
 }
 
 // Runner runs builds on this host.

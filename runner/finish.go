@@ -105,7 +105,7 @@ func (b *run) seal() error {
 		m.Artifacts = append(m.Artifacts, manifest.Artifact{Source: a.Source, BuilderID: a.BuilderID, ID: a.ID, IDs: a.IDs, Files: a.Files})
 	}
 	if base, ok := b.cat.Images[b.img.Env.Base]; ok {
-		m.BaseImage = &manifest.BaseImage{Image: base.Name, Version: base.Env.Version, InputsDigest: base.Digest}
+		m.BaseImage = &manifest.BaseImage{Image: base.Name, Version: base.Env.Version, InputsDigest: base.Digest, SHA256: b.baseSHA256}
 	}
 	if b.inspected != nil {
 		m.Inventory, m.Hygiene = b.inspected.summary, b.inspected.hygiene

@@ -52,6 +52,8 @@ type run struct {
 	held         []string    // base cache entries this build uses (see holdBase)
 	inspected    *inspection // the offline inspection's summary, for the manifest
 	checkSeconds float64
+	// baseSHA256 is the digest of the base disk this build started from.
+	baseSHA256 string
 }
 
 func (b *run) prepare() error {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,7 +16,7 @@ import (
 )
 
 func init() {
-	register(command{name: "artifacts", summary: "list, show, download and compare published images (ls, show, get, diff)", run: runArtifacts})
+	register(command{name: "artifacts", summary: "list, show, download, compare and verify published images; revoke releases; move channels", run: runArtifacts})
 }
 
 const artifactsUsage = `usage:
@@ -25,6 +24,7 @@ const artifactsUsage = `usage:
   imagebot artifacts show image@version                           a version's manifest and files
   imagebot artifacts get image@version --format ova|qcow2 -o FILE download, verifying the sha256
   imagebot artifacts diff image@A image@B [--json]                packages, kernel and sizes changed from A to B
+` + lifecycleUsage + `
 version is a release ("1.2.0"), "latest", or an MR build ("mr12-1a2b3c4d").
 flags (any subcommand): --config FILE (default .imagebot/config.yaml when present; IMAGEBOT_* variables apply)`
 
@@ -39,12 +39,16 @@ func artifacts(ctx context.Context, args []string, stdout io.Writer) error {
 	format := fs.String("format", "", "get: qcow2 or ova")
 	out := fs.String("o", "", "get: file to write")
 	asJSON := fs.Bool("json", false, "diff: print JSON")
+	lf := addLifecycleFlags(fs)
 	if err := fs.Parse(reorderArtifactFlags(args)); err != nil {
 		return err
 	}
 	pos := fs.Args()
 	if len(pos) == 0 {
-		return fmt.Errorf("%w: want ls, show, get or diff\n%s", errUsage, artifactsUsage)
+		return fmt.Errorf("%w: want ls, show, get, diff, verify, revoke or promote\n%s", errUsage, artifactsUsage)
+	}
+	if pos[0] == "verify" && len(pos) == 2 { // offline: no store needed
+		return verifyFile(ctx, pos[1], lf, stdout)
 	}
 	st, err := artifactStore(ctx, *cfgPath)
 	if err != nil {
@@ -54,13 +58,19 @@ func artifacts(ctx context.Context, args []string, stdout io.Writer) error {
 	case sub == "ls" && len(rest) == 0:
 		return browse.PrintImages(ctx, st, stdout)
 	case sub == "ls" && len(rest) == 1:
-		return browse.PrintVersions(ctx, st, stdout, rest[0])
+		if err := browse.PrintVersions(ctx, st, stdout, rest[0]); err != nil {
+			return err
+		}
+		return printMarks(ctx, st, stdout, rest[0], nil)
 	case sub == "show" && len(rest) == 1:
 		v, err := resolveArg(ctx, st, rest[0])
 		if err != nil {
 			return err
 		}
-		return browse.PrintVersion(ctx, st, stdout, v)
+		if err := browse.PrintVersion(ctx, st, stdout, v); err != nil {
+			return err
+		}
+		return printMarks(ctx, st, stdout, v.Image, &v)
 	case sub == "diff" && len(rest) == 2:
 		return artifactsDiff(ctx, st, stdout, rest[0], rest[1], *asJSON)
 	case sub == "get" && len(rest) == 1:
@@ -71,15 +81,11 @@ func artifacts(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		f, err := browse.DownloadFile(ctx, st, v, *format, *out)
-		if errors.Is(err, browse.ErrChecksum) {
-			return fmt.Errorf("%w\nthe download was corrupt and has been deleted; nothing was written to %s", err, *out)
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "%s@%s: wrote %s (%d bytes, sha256 %s verified)\n", v.Image, v.Name(), *out, f.Size, f.SHA256)
-		return nil
+		return getVerified(ctx, st, v, *format, *out, lf, stdout)
+	case sub == "revoke" && len(rest) == 1:
+		return revokeRelease(ctx, st, rest[0], lf, stdout)
+	case sub == "promote" && len(rest) == 2:
+		return promoteChannel(ctx, st, rest[0], rest[1], lf, stdout)
 	}
 	return fmt.Errorf("%w: %q\n%s", errUsage, strings.Join(pos, " "), artifactsUsage)
 }
@@ -122,7 +128,7 @@ func reorderArtifactFlags(args []string) []string {
 		case strings.HasPrefix(a, "-") && len(a) > 1:
 			flags = append(flags, a)
 			name := strings.TrimLeft(a, "-")
-			if !strings.Contains(name, "=") && (name == "config" || name == "format" || name == "o") && i+1 < len(args) {
+			if !strings.Contains(name, "=") && (name == "config" || name == "format" || name == "o" || lifecycleValueFlags[name]) && i+1 < len(args) {
 				flags = append(flags, args[i+1])
 				i++
 			}

@@ -57,6 +57,9 @@ type Manifest struct {
 	// Published records copies outside the bucket, e.g. a vSphere content library item.
 	Published []Location        `json:"published,omitempty"`
 	Labels    map[string]string `json:"labels,omitempty"`
+	// Repository is the address of the template repository built from; the
+	// signed provenance (runner/attest) names it.
+	Repository string `json:"repository,omitempty"`
 	// Inventory summarises what the image contains (the full list is the
 	// inventory and SBOM files among Files); nil when it was not read.
 	Inventory *Inventory `json:"inventory,omitempty"`
@@ -128,6 +131,8 @@ type BaseImage struct {
 	Version      string `json:"version"`
 	BuildID      string `json:"build_id,omitempty"`
 	InputsDigest string `json:"inputs_digest,omitempty"`
+	// SHA256 is the hex digest of the base disk the build started from.
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // Location is where a copy of an artifact was published outside the bucket.

@@ -82,15 +82,20 @@ func versionLess(a, b string) bool {
 }
 
 // Latest returns the newest release of an image by semantic version,
-// preferring stable versions to pre-releases. ErrNotFound when there is none.
+// preferring stable versions to pre-releases and never a revoked release.
+// ErrNotFound when there is none.
 func Latest(ctx context.Context, st Store, image string) (Ref, error) {
 	builds, err := Builds(ctx, st, image)
 	if err != nil {
 		return Ref{}, err
 	}
+	revoked, err := revokedVersions(ctx, st, image)
+	if err != nil {
+		return Ref{}, err
+	}
 	var pre *Ref
 	for _, b := range builds {
-		if b.Ref.Kind != KindRelease {
+		if b.Ref.Kind != KindRelease || revoked[b.Ref.Version] {
 			continue
 		}
 		v, err := semver.NewVersion(b.Ref.Version)
@@ -112,10 +117,23 @@ func Latest(ctx context.Context, st Store, image string) (Ref, error) {
 }
 
 // Resolve turns what a person types after "image@" into a Ref: "latest", a
-// release version, or "mr<iid>-<sha>" as Ref.String prints it.
+// channel ("stable": the release it points at), a release version, or
+// "mr<iid>-<sha>" as Ref.String prints it.
 func Resolve(ctx context.Context, st Store, image, version string) (Ref, error) {
 	if version == "" || version == "latest" {
 		return Latest(ctx, st, image)
+	}
+	if ValidChannel(version) == nil && imageRE.MatchString(image) {
+		c, err := ReadChannel(ctx, st, image, version)
+		switch {
+		case err == nil && c.Version == "":
+			return Ref{}, fmt.Errorf("resolve %s@%s: the channel points at no release (all it held are revoked): %w", image, version, ErrNotFound)
+		case err == nil:
+			return Release(image, c.Version), nil
+		case !errors.Is(err, ErrNotFound):
+			return Ref{}, fmt.Errorf("resolve %s@%s: %w", image, version, err)
+		}
+		// No such channel: a release may still have that name.
 	}
 	if rest, ok := strings.CutPrefix(version, "mr"); ok {
 		if iid, sha, ok := strings.Cut(rest, "-"); ok {

@@ -13,8 +13,12 @@ import (
 //	<image>/releases/<version>/<image>-<version>.qcow2.sha256
 //	<image>/releases/<version>/manifest.json                written last: the build exists once it does
 //	<image>/releases/<version>/build.log
+//	<image>/releases/<version>/provenance.intoto.jsonl      signed provenance (DSSE), before the manifest
 //	<image>/mr/<iid>/<short-sha>/...                        the same files for a merge-request build
+//	<image>/revocations/<version>.json                      a revoked release: who, when, why
+//	<image>/channels/<channel>.json                         a channel: the release it points at, and its moves
 //
+// docs/provenance.md documents the last three for readers with any S3 client.
 // A build is one prefix; its manifest.json is the commit point. Readers ignore
 // a prefix without one.
 
@@ -30,6 +34,11 @@ const (
 const (
 	ManifestName = "manifest.json"
 	LogName      = "build.log"
+	// AttestationName is a build's signed provenance: one DSSE envelope
+	// (JSON, one line) holding an in-toto statement (runner/attest).
+	AttestationName = "provenance.intoto.jsonl"
+	// AttestationType is its content type.
+	AttestationType = "application/vnd.dsse.envelope.v1+json"
 	// SHA256Suffix is appended to an artifact's name for its checksum file,
 	// whose content is "<hex>  <name>\n" (sha256sum -c reads it).
 	SHA256Suffix = ".sha256"

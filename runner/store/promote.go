@@ -18,6 +18,9 @@ type PromoteOptions struct {
 	Rename map[string]string
 	Retry  Retry
 	Log    *zerolog.Logger
+	// Attester, when set, signs the destination's provenance (the source's
+	// names another build and is never copied).
+	Attester Attester
 }
 
 // Promote copies a published build (normally an MR build) to another build
@@ -39,7 +42,7 @@ func Promote(ctx context.Context, st Store, from, to Ref, manifest []byte, opts 
 	if err := prepare(ctx, st, to, to.Key(ManifestName), opts.Retry); err != nil {
 		return Published{}, err
 	}
-	p := &publisher{st: st, ref: to, retry: opts.Retry, log: log}
+	p := &publisher{st: st, ref: to, retry: opts.Retry, log: log, attester: opts.Attester}
 	out, err := p.promote(ctx, from, src, manifest, opts.Rename)
 	if err != nil {
 		p.cleanup(ctx, errors.Is(err, ErrExists))
@@ -52,7 +55,7 @@ func (p *publisher) promote(ctx context.Context, from Ref, src []Object, manifes
 	out := Published{Ref: p.ref}
 	for _, o := range src {
 		_, name, _ := ParseKey(o.Key)
-		if name == ManifestName {
+		if name == ManifestName || name == AttestationName {
 			continue
 		}
 		base, isSum := strings.CutSuffix(name, SHA256Suffix)
@@ -76,6 +79,9 @@ func (p *publisher) promote(ctx context.Context, from Ref, src []Object, manifes
 			return Published{}, err
 		}
 		out.Files = append(out.Files, obj)
+	}
+	if err := p.attest(ctx, &out, manifest); err != nil {
+		return Published{}, err
 	}
 	p.manifestTried = true
 	m, err := p.putBytes(ctx, ManifestName, manifest, "application/json", p.ref.Kind == KindRelease)

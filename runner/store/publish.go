@@ -32,6 +32,15 @@ type PublishOptions struct {
 	// Progress, when set, is called as a file's bytes are read for upload
 	// (sent restarts from 0 when an upload is retried). It must be quick.
 	Progress func(key string, sent, total int64)
+	// Attester, when set, signs the build's provenance, stored as
+	// AttestationName before the manifest (so a visible build has it).
+	Attester Attester
+}
+
+// Attester makes a build's signed provenance (a DSSE envelope, see
+// runner/attest) from the manifest about to be published.
+type Attester interface {
+	Attest(ctx context.Context, manifest []byte) ([]byte, error)
 }
 
 // Published is what a successful Publish stored, the manifest last.
@@ -73,7 +82,7 @@ func Publish(ctx context.Context, st Store, prefix string, files []LocalFile, ma
 	if err := prepare(ctx, st, ref, manifestKey, opts.Retry); err != nil {
 		return Published{}, err
 	}
-	p := &publisher{st: st, ref: ref, retry: opts.Retry, log: log, progress: opts.Progress}
+	p := &publisher{st: st, ref: ref, retry: opts.Retry, log: log, progress: opts.Progress, attester: opts.Attester}
 	out, err := p.run(ctx, files, manifest)
 	if err != nil {
 		p.cleanup(ctx, errors.Is(err, ErrExists))
@@ -83,7 +92,7 @@ func Publish(ctx context.Context, st Store, prefix string, files []LocalFile, ma
 }
 
 func checkNames(files []LocalFile) error {
-	seen := map[string]bool{ManifestName: true}
+	seen := map[string]bool{ManifestName: true, AttestationName: true}
 	for _, f := range files {
 		names := []string{f.Name}
 		if f.WithSHA256File {
@@ -137,6 +146,7 @@ type publisher struct {
 	retry    Retry
 	log      zerolog.Logger
 	progress func(key string, sent, total int64)
+	attester Attester
 	written  []string
 	// manifestTried: the manifest may exist now, so the files may belong
 	// to a visible build.
@@ -160,6 +170,9 @@ func (p *publisher) run(ctx context.Context, files []LocalFile, manifest []byte)
 			out.Files = append(out.Files, obj)
 		}
 	}
+	if err := p.attest(ctx, &out, manifest); err != nil {
+		return Published{}, err
+	}
 	p.manifestTried = true
 	m, err := p.putBytes(ctx, ManifestName, manifest, "application/json", p.ref.Kind == KindRelease)
 	if err != nil {
@@ -175,6 +188,23 @@ func (p *publisher) run(ctx context.Context, files []LocalFile, manifest []byte)
 	}
 	p.log.Info().Str("build", p.ref.String()).Int("files", len(out.Files)).Msg("published")
 	return out, nil
+}
+
+// attest stores the build's signed provenance when an attester is set.
+func (p *publisher) attest(ctx context.Context, out *Published, manifest []byte) error {
+	if p.attester == nil {
+		return nil
+	}
+	env, err := p.attester.Attest(ctx, manifest)
+	if err != nil {
+		return fmt.Errorf("publish %s: provenance: %w", p.ref, err)
+	}
+	obj, err := p.putBytes(ctx, AttestationName, env, AttestationType, false)
+	if err != nil {
+		return err
+	}
+	out.Files = append(out.Files, obj)
+	return nil
 }
 
 func (p *publisher) putFile(ctx context.Context, f LocalFile) (Object, error) {
