@@ -44,6 +44,7 @@ if [[ $(id -u) == 0 ]]; then
   # chroot: images/debian12-rootfs) cannot build this way: remove build_user
   # to run them, knowing every build then runs as root. See docs/security.md.
   build_user: imagebot-build
+  build_uids: 2000000-2000015   # a uid of its own per running build (no host user may own one)
   packer: /var/lib/imagebot-build/bin/packer
   work_dir: /var/lib/imagebot-build/work
   cache_dir: /var/lib/imagebot-build/cache

@@ -68,6 +68,7 @@ func (r *Runner) build(ctx context.Context, cat *catalog.Catalog, req Request, o
 	}
 	b.res.Skipped = skipped
 	if err := b.prepare(); err != nil {
+		b.releaseCred()
 		return nil, err
 	}
 	defer b.cleanup()
@@ -240,6 +241,7 @@ func (b *run) finishFrom(ctx context.Context, entry *baseEntry, fail func(Status
 // cleanup removes the working directory and, unless the build succeeded,
 // every artifact it started writing: only build.log stays.
 func (b *run) cleanup() {
+	b.releaseCred()
 	b.r.releaseBases(b.held)
 	if b.res.Status != StatusSucceeded {
 		for _, p := range b.written {

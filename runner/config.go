@@ -41,6 +41,10 @@ type Config struct {
 	// unprivileged user: a name, "uid" or "uid:gid". Empty: as imagebot's own
 	// user. Setting it needs imagebot to run as root.
 	BuildUser string
+	// BuildUIDs ("first-last"), with BuildUser, gives each running build a
+	// uid of its own from this range (BuildUser's group): concurrent builds
+	// cannot read each other's directories. No host user may own one.
+	BuildUIDs string
 	// MaxTimeout bounds env.yaml's timeout; default 6h.
 	MaxTimeout time.Duration
 	// Retention is how long build outputs and working directories stay
@@ -76,6 +80,7 @@ type Runner struct {
 	cfg   Config
 	slots chan struct{}
 	cred  *syscall.Credential // the build user's; nil: builds run as imagebot
+	uids  *uidPool            // a uid per build (build_uids); nil: all builds use cred's
 
 	accelOnce sync.Once
 	accel     string
@@ -131,6 +136,13 @@ func New(cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
+	uids, err := newUIDPool(cfg.BuildUIDs)
+	if err != nil {
+		return nil, err
+	}
+	if uids != nil && cred == nil {
+		return nil, fmt.Errorf("runner: build_uids needs build_user (its group is the builds' group)")
+	}
 	if len(cfg.Capabilities) == 0 {
 		cfg.Capabilities = defaultCapabilities(cfg)
 	}
@@ -144,7 +156,7 @@ func New(cfg Config) (*Runner, error) {
 		}
 		*d = abs
 	}
-	r := &Runner{cfg: cfg, cred: cred, slots: make(chan struct{}, cfg.Slots), baseLocks: map[string]*sync.Mutex{}, inUse: map[string]int{}, running: map[string]bool{}}
+	r := &Runner{cfg: cfg, cred: cred, uids: uids, slots: make(chan struct{}, cfg.Slots), baseLocks: map[string]*sync.Mutex{}, inUse: map[string]int{}, running: map[string]bool{}}
 	if err := r.prepareDirs(); err != nil {
 		return nil, err
 	}

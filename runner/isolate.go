@@ -57,7 +57,10 @@ func buildUser(spec string) (*syscall.Credential, error) {
 // user the build gets work/box, 0700 and its own, and TMPDIR.
 func (b *run) makeBox() error {
 	b.box = b.work
-	if b.r.cred != nil {
+	if err := b.buildCred(); err != nil {
+		return err
+	}
+	if b.cred != nil {
 		b.box = filepath.Join(b.work, "box")
 		if err := os.Chmod(b.work, 0o711); err != nil {
 			return fmt.Errorf("working directory: %w", err)
@@ -67,7 +70,7 @@ func (b *run) makeBox() error {
 	if err := os.MkdirAll(b.home, 0o700); err != nil {
 		return fmt.Errorf("home directory: %w", err)
 	}
-	if b.r.cred == nil {
+	if b.cred == nil {
 		return nil
 	}
 	// The checkout lives in imagebot's data directory, which the build user
@@ -80,7 +83,7 @@ func (b *run) makeBox() error {
 	if err := os.Chmod(b.box, 0o700); err != nil {
 		return err
 	}
-	if err := reachable(filepath.Dir(b.tmp), b.r.cred); err != nil {
+	if err := reachable(filepath.Dir(b.tmp), b.cred); err != nil {
 		return fmt.Errorf("the build user cannot reach TMPDIR %s: %w", b.tmp, err)
 	}
 	return b.giveToBuild(b.box, b.tmp)
@@ -89,11 +92,11 @@ func (b *run) makeBox() error {
 // giveToBuild makes dirs (and everything below them) the build user's; no-op
 // without one.
 func (b *run) giveToBuild(dirs ...string) error {
-	if b.r.cred == nil {
+	if b.cred == nil {
 		return nil
 	}
 	for _, d := range dirs {
-		if err := chownTree(d, b.r.cred); err != nil {
+		if err := chownTree(d, b.cred); err != nil {
 			return err
 		}
 	}
@@ -185,6 +188,10 @@ func (r *Runner) prepareDirs() error {
 		return fmt.Errorf("runner: %w", err)
 	}
 	if err := chownTree(pc, r.cred); err != nil { // downloads of earlier builds run as root
+		return fmt.Errorf("runner: %w", err)
+	}
+	// With a uid per build, the builds share the cache through the group.
+	if err := os.Chmod(pc, 0o2770); err != nil {
 		return fmt.Errorf("runner: %w", err)
 	}
 	for _, d := range []string{r.cfg.WorkDir, r.cfg.CacheDir} {

@@ -28,6 +28,13 @@ var botSecrets = map[string]string{
 // envdumpRepo copies testdata/envdump with probe_paths set in env.yaml.
 func envdumpRepo(t *testing.T, probes ...string) *catalog.Catalog {
 	t.Helper()
+	return envdumpRepoDelay(t, "0", probes...)
+}
+
+// envdumpRepoDelay is envdumpRepo whose provisioner waits delay seconds
+// before probing.
+func envdumpRepoDelay(t *testing.T, delay string, probes ...string) *catalog.Catalog {
+	t.Helper()
 	dst := t.TempDir()
 	if err := os.CopyFS(dst, os.DirFS("testdata/envdump")); err != nil {
 		t.Fatal(err)
@@ -39,7 +46,7 @@ func envdumpRepo(t *testing.T, probes ...string) *catalog.Catalog {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.WriteString("variables:\n  probe_paths: " + string(vars) + "\n")
+	f.WriteString("variables:\n  probe_paths: " + string(vars) + "\n  probe_delay: \"" + delay + "\"\n")
 	f.Close()
 	cat, diags := catalog.Load(dst)
 	if diags.HasErrors() {
@@ -122,20 +129,13 @@ func TestBuildUserCannotReachTheBotOrOtherBuilds(t *testing.T) {
 	if os.Geteuid() != 0 {
 		testenv.Missing(t, "root, to run builds as another user")
 	}
-	const name = "imagebot-test-build"
-	if _, err := exec.Command("id", "-u", name).Output(); err != nil {
-		if out, err := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name).CombinedOutput(); err != nil {
-			t.Fatalf("useradd: %v: %s", err, out)
-		}
-	}
+	name := ensureBuildUser(t)
 	uid, _ := exec.Command("id", "-u", name).Output()
 	gid, _ := exec.Command("id", "-g", name).Output()
 
 	// The bot's data directory: its database beside the checkouts.
 	base := t.TempDir()
-	// A test's TempDir (and its parent) is 0700: builds could not reach their work dir.
-	os.Chmod(base, 0o711)
-	os.Chmod(filepath.Dir(base), 0o711)
+	passable(base)
 	dataDir := filepath.Join(base, "data")
 	os.MkdirAll(dataDir, 0o700)
 	db := filepath.Join(dataDir, "imagebot.db")
@@ -168,10 +168,10 @@ func TestBuildUserCannotReachTheBotOrOtherBuilds(t *testing.T) {
 	wantID := "id: " + strings.TrimSpace(string(uid)) + ":" + strings.TrimSpace(string(gid))
 	for _, want := range []string{
 		wantID,
-		"probe: denied " + dataDir,
-		"probe: denied " + db,
-		"probe: denied " + filepath.Join(otherOut, "build.log"),
-		"probe: denied " + cfg.WorkDir,
+		"probe: denied " + dataDir + ":",
+		"probe: denied " + db + ":",
+		"probe: denied " + filepath.Join(otherOut, "build.log") + ":",
+		"probe: denied " + cfg.WorkDir + ": ls: cannot open directory",
 		"envdump done",
 	} {
 		if !strings.Contains(log, want) {
@@ -251,5 +251,86 @@ func TestEnvSecretsIncludeURLsWithPasswords(t *testing.T) {
 		if got[tc.value] != tc.secret {
 			t.Errorf("%s=%s: secret %v, want %v", tc.name, tc.value, got[tc.value], tc.secret)
 		}
+	}
+}
+
+// ensureBuildUser makes the test's build user (tests run as root here).
+func ensureBuildUser(t *testing.T) string {
+	t.Helper()
+	const name = "imagebot-test-build"
+	if _, err := exec.Command("id", "-u", name).Output(); err != nil {
+		if out, err := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name).CombinedOutput(); err != nil {
+			t.Fatalf("useradd: %v: %s", err, out)
+		}
+	}
+	return name
+}
+
+// passable lets others pass through a test's TempDir (and its parent),
+// which are 0700: builds could not reach their work dir otherwise.
+func passable(dir string) {
+	os.Chmod(dir, 0o711)
+	os.Chmod(filepath.Dir(dir), 0o711)
+}
+
+// TestBuildUIDsKeepConcurrentBuildsApart runs two real builds at the same
+// time with build_uids: each runs as a uid of its own and can read its own
+// HOME but not the other build's.
+func TestBuildUIDsKeepConcurrentBuildsApart(t *testing.T) {
+	if os.Geteuid() != 0 {
+		testenv.Missing(t, "root, to run builds as other users")
+	}
+	name := ensureBuildUser(t)
+	base := t.TempDir()
+	passable(base)
+	work := filepath.Join(base, "work")
+	home := func(id string) string { return filepath.Join(work, id, "box", "home") }
+	cat := envdumpRepoDelay(t, "3", home("a-build"), home("b-build"))
+	t.Setenv("PKR_VAR_api_token", "x-sensitive-value")
+	r, _ := testRunner(t, func(c *Config) {
+		c.BuildUser, c.BuildUIDs, c.Slots = name, "3900000-3900002", 2
+		c.WorkDir, c.CacheDir = work, filepath.Join(base, "cache")
+		os.Chmod(os.Getenv("TMPDIR"), 0o711)
+	})
+	logs := map[string]string{}
+	done := make(chan string, 2)
+	for _, id := range []string{"a-build", "b-build"} {
+		go func() {
+			out := filepath.Join(base, "out", id)
+			if _, err := r.Build(context.Background(), cat, Request{Image: "envdump", BuildID: id, OutDir: out}, nil); err != nil {
+				t.Error(err)
+			}
+			done <- id
+		}()
+	}
+	for range 2 {
+		id := <-done
+		data, _ := os.ReadFile(filepath.Join(base, "out", id, "build.log"))
+		logs[id] = string(data)
+	}
+	ids := map[string]bool{}
+	for id, other := range map[string]string{"a-build": "b-build", "b-build": "a-build"} {
+		log := logs[id]
+		for _, want := range []string{"probe: READ " + home(id), "probe: denied " + home(other), "envdump done"} {
+			if !strings.Contains(log, want) {
+				t.Errorf("%s: log lacks %q:\n%s", id, want, log)
+			}
+		}
+		// Denied for want of permission, not because the other build's
+		// directory is gone or not there yet.
+		if _, line, _ := strings.Cut(log, "probe: denied "+home(other)); !strings.Contains(strings.SplitN(line, "\n", 2)[0], "Permission denied") {
+			t.Errorf("%s: the other build's HOME was not denied for permission: %q", id, strings.SplitN(line, "\n", 2)[0])
+		}
+		if i := strings.Index(log, "id: 39000"); i >= 0 {
+			ids[log[i:i+11]] = true
+		} else {
+			t.Errorf("%s did not run as a uid of build_uids:\n%s", id, log)
+		}
+	}
+	if len(ids) != 2 {
+		t.Errorf("the builds ran as %v: want two different uids", ids)
+	}
+	if got := r.uids.free; len(got) != 3 {
+		t.Errorf("uids not all returned: free %v", got)
 	}
 }

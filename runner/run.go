@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/imagebot/imagebot/runner/catalog"
@@ -29,12 +30,14 @@ type run struct {
 	parent  *run // the child build this base is built for
 	res     *Result
 
-	work     string // per-build working directory, removed at the end
-	tmp      string // packer's TMPDIR: short, as its plugin sockets' paths must be
-	box      string // what the build itself may write: work, or with a build user work/box (its own, 0700)
-	home     string // packer's HOME: the build's own, in box
-	repoRoot string // the repository packer sees: the checkout, or the build user's copy of it
-	imageDir string // absolute images/<name>/: packer's cwd
+	work     string              // per-build working directory, removed at the end
+	tmp      string              // packer's TMPDIR: short, as its plugin sockets' paths must be
+	cred     *syscall.Credential // the build's user; nil: imagebot's
+	poolUID  uint32              // the build's own uid from build_uids, returned at cleanup
+	box      string              // what the build itself may write: work, or with a build user work/box (its own, 0700)
+	home     string              // packer's HOME: the build's own, in box
+	repoRoot string              // the repository packer sees: the checkout, or the build user's copy of it
+	imageDir string              // absolute images/<name>/: packer's cwd
 	redactor *redact.Redactor
 
 	installer bool        // the machine boots an installer ISO (see resolveISO)
@@ -249,7 +252,7 @@ func (b *run) runPacker(ctx context.Context, extra map[string]string, env []stri
 		Env:        append([]string{"PACKER_CACHE_DIR=" + b.r.packerCache()}, b.sensitiveEnv()...),
 		Home:       b.home,
 		Tmp:        b.tmp,
-		Credential: b.r.cred,
+		Credential: b.cred,
 		Grace:      b.r.cfg.Grace,
 		Line:       func(raw string) { b.line(parser, raw) },
 	}

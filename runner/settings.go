@@ -25,6 +25,7 @@ type Settings struct {
 	KeepBases      int               `yaml:"keep_bases"`      // digests kept per base image; default 3
 	Secrets        map[string]string `yaml:"secrets"`         // masked in logs, events and output
 	BuildUser      string            `yaml:"build_user"`      // run builds as this unprivileged user (name, uid or uid:gid)
+	BuildUIDs      string            `yaml:"build_uids"`      // with build_user: a uid of its own per running build, e.g. 2000000-2000015
 	MaxTimeout     time.Duration     `yaml:"max_timeout"`     // longest env.yaml timeout accepted; default 6h
 	Retention      time.Duration     `yaml:"retention"`       // working directories and outputs older than this are swept; default 72h
 	PluginDir      string            `yaml:"plugin_dir"`      // Packer plugin directory; default .tools/packer-plugins when present
@@ -81,6 +82,7 @@ func (s Settings) Config(repoRoot string) Config {
 		KeepBases:      s.KeepBases,
 		Secrets:        s.Secrets,
 		BuildUser:      s.BuildUser,
+		BuildUIDs:      s.BuildUIDs,
 		MaxTimeout:     s.MaxTimeout,
 		Retention:      s.Retention,
 		ISOs:           s.ISOs,

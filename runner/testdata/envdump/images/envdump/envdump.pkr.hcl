@@ -36,6 +36,10 @@ variable "not_sensitive" {
   type    = string
   default = "unset"
 }
+variable "probe_delay" {
+  type    = string
+  default = "0"
+}
 variable "probe_paths" {
   type    = string
   default = ""
@@ -59,6 +63,6 @@ build {
 
   provisioner "shell-local" {
     script           = "${path.root}/provisioner.sh"
-    environment_vars = ["PROBE_PATHS=${var.probe_paths}"]
+    environment_vars = ["PROBE_PATHS=${var.probe_paths}", "PROBE_DELAY=${var.probe_delay}"]
   }
 }
