@@ -4,6 +4,7 @@
 #
 #   - QEMU, qemu-img, debootstrap and friends from apt (when run as root or with sudo)
 #   - Ansible from Debian's package (for templates with an ansible provisioner)
+#   - /usr/libexec/qemu-kvm (RHEL's path of QEMU, which templates name) -> qemu-system-x86_64
 #   - the default Packer (newest the Go module proxy serves) as .tools/bin/packer,
 #     and Packer 1.9.4 as .tools/bin/packer-1.9.4 for compatibility tests
 #   - the Packer plugins (qemu, vsphere, ansible, amazon), built from the module
@@ -143,6 +144,14 @@ install_plugins() {
 }
 
 ((with_apt)) && install_apt
+
+# Templates written on RHEL hosts (seed 003's among them) name QEMU by
+# RHEL's path, qemu_binary = "/usr/libexec/qemu-kvm". Give this Debian host
+# the same path, pointing at Debian's QEMU, when it is free (root only).
+if [[ ! -e /usr/libexec/qemu-kvm && $(id -u) -eq 0 ]] && command -v qemu-system-x86_64 >/dev/null; then
+  mkdir -p /usr/libexec && ln -s "$(command -v qemu-system-x86_64)" /usr/libexec/qemu-kvm
+  log "linked /usr/libexec/qemu-kvm to $(command -v qemu-system-x86_64)"
+fi
 start=$SECONDS
 # The plugins build beside Packer itself: on a cold module cache most of the
 # time is downloads, which overlap.
