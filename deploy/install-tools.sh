@@ -4,6 +4,7 @@
 #
 #   - QEMU, qemu-img, debootstrap and friends from apt (when run as root or with sudo)
 #   - Ansible from Debian's package (for templates with an ansible provisioner)
+#   - /usr/libexec/qemu-kvm (RHEL's path of QEMU, which templates name) -> qemu-system-x86_64
 #   - the default Packer (newest the Go module proxy serves) as .tools/bin/packer,
 #     and Packer 1.9.4 as .tools/bin/packer-1.9.4 for compatibility tests
 #   - the Packer plugins (qemu, vsphere, ansible, amazon), built from the module
@@ -111,16 +112,14 @@ go_build_pinned() {
   echo "$version" >"$stamp"
 }
 
-# build_plugins: builds every plugin in parallel (downloads overlap, the link
-# steps share the cores), then installs each into the plugin directory. The
-# directory's stamp lists the plugin versions, so a rerun does nothing.
+# plugins_current: the plugin directory holds exactly the wanted versions.
+plugins_current() {
+  [[ -f "$plugins/.versions" && "$(cat "$plugins/.versions")" == "${PACKER_PLUGINS[*]}" ]]
+}
+
+# build_plugins: builds every plugin binary in parallel (downloads overlap,
+# the compile and link steps share the cores).
 build_plugins() {
-  local want="${PACKER_PLUGINS[*]}"
-  local stamp="$plugins/.versions"
-  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-    log "packer plugins present: $want"
-    return
-  fi
   local pids=() kv name version failed=0
   for kv in "${PACKER_PLUGINS[@]}"; do
     name=${kv%%=*} version=${kv#*=}
@@ -129,15 +128,21 @@ build_plugins() {
     pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p" || failed=1; done
-  ((failed == 0)) || { log "a plugin build failed"; exit 1; }
+  ((failed == 0)) || { log "a plugin build failed"; return 1; }
+}
+
+# install_plugins: installs each built plugin into the plugin directory,
+# offline: packer reads the binary's `describe` and copies it under
+# github.com/hashicorp/<name>/ with its SHA256SUM. The stamp lists the
+# versions, so a rerun does nothing.
+install_plugins() {
+  local kv name
   for kv in "${PACKER_PLUGINS[@]}"; do
     name=${kv%%=*}
-    # Offline install: packer reads the binary's `describe` and copies it under
-    # github.com/hashicorp/<name>/ with its SHA256SUM; no network is involved.
     PACKER_PLUGIN_PATH="$plugins" CHECKPOINT_DISABLE=1 "$bin/packer" plugins install \
       --path "$plugin_bin/packer-plugin-$name" "github.com/hashicorp/$name" >&2
   done
-  echo "$want" >"$stamp"
+  echo "${PACKER_PLUGINS[*]}" >"$plugins/.versions"
 }
 
 # --- Debian 12 installer ISO (images/debian12; docs/installer.md) -------------
@@ -199,10 +204,30 @@ apt_pkgs+=("${installer_apt_pkgs[@]}")
 # --- end Debian 12 installer ISO ----------------------------------------------
 
 ((with_apt)) && install_apt
+
+# Templates written on RHEL hosts (seed 003's among them) name QEMU by
+# RHEL's path, qemu_binary = "/usr/libexec/qemu-kvm". Give this Debian host
+# the same path, pointing at Debian's QEMU, when it is free (root only).
+if [[ ! -e /usr/libexec/qemu-kvm && $(id -u) -eq 0 ]] && command -v qemu-system-x86_64 >/dev/null; then
+  mkdir -p /usr/libexec && ln -s "$(command -v qemu-system-x86_64)" /usr/libexec/qemu-kvm
+  log "linked /usr/libexec/qemu-kvm to $(command -v qemu-system-x86_64)"
+fi
 start=$SECONDS
+# The plugins build beside Packer itself: on a cold module cache most of the
+# time is downloads, which overlap.
+plugins_pid=""
+if ! plugins_current; then
+  build_plugins &
+  plugins_pid=$!
+else
+  log "packer plugins present: ${PACKER_PLUGINS[*]}"
+fi
 go_build_pinned packer github.com/hashicorp/packer "$PACKER_VERSION" github.com/hashicorp/packer
 go_build_pinned "packer-${PACKER_COMPAT_VERSION#v}" github.com/hashicorp/packer "$PACKER_COMPAT_VERSION" github.com/hashicorp/packer
-build_plugins
+if [[ -n "$plugins_pid" ]]; then
+  wait "$plugins_pid" || exit 1
+  install_plugins
+fi
 log "packer and plugins ready in $((SECONDS - start))s"
 go_build_pinned minio github.com/minio/minio "$MINIO_VERSION" github.com/minio/minio
 make_installer_iso

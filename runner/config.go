@@ -58,7 +58,8 @@ type Config struct {
 	VSphere *vsphere.Config
 	// PluginDir is the one Packer plugin directory of this runner
 	// (PACKER_PLUGIN_PATH), filled by deploy/install-tools.sh; `packer init`
-	// runs against it offline, never downloading. "" leaves Packer's default.
+	// runs against it offline, never downloading. "" means
+	// $PACKER_PLUGIN_PATH, else Packer's default.
 	PluginDir string
 	// Capabilities are the builder families this runner can build: qemu,
 	// vsphere, amazon (see Capability). Sources needing another are passed
@@ -145,6 +146,9 @@ func New(cfg Config) (*Runner, error) {
 	}
 	if len(cfg.Capabilities) == 0 {
 		cfg.Capabilities = defaultCapabilities(cfg)
+	}
+	if cfg.PluginDir == "" {
+		cfg.PluginDir = packer.LocatePluginDir("", "") // $PACKER_PLUGIN_PATH, if set
 	}
 	for _, d := range []*string{&cfg.WorkDir, &cfg.CacheDir} {
 		abs, err := filepath.Abs(*d)

@@ -187,7 +187,7 @@ source "vsphere-iso" "base" {
     name             = "${var.image_name}-${var.image_version}"
     output_directory = var.output_directory
     force            = true
-    images           = false
+    image_files      = false
     manifest         = "sha256"
   }
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -215,7 +216,10 @@ func parseValidate(root string, img *catalog.Image, out string) catalog.Diagnost
 			default:
 				continue // ordinary output such as "The configuration is valid."
 			}
-			diags = append(diags, packerDiagnostic(root, img, sev, msg))
+			d := packerDiagnostic(root, img, sev, msg)
+			if !slices.Contains(diags, d) { // Packer repeats a warning for every source
+				diags = append(diags, d)
+			}
 		}
 	}
 	return diags

@@ -14,7 +14,7 @@ import (
 
 func run(t testing.TB, root string, images ...string) *Report {
 	t.Helper()
-	rep, err := Run(context.Background(), Options{Root: root, Images: images, Packer: testenv.Tool(t, "packer")})
+	rep, err := Run(context.Background(), Options{Root: root, Images: images, Packer: testenv.Tool(t, "packer"), PluginDir: testenv.PluginDir(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestPackerProblemsAreLocated(t *testing.T) {
 
 // validate.fmt: error makes formatting differences errors again.
 func TestFmtStrict(t *testing.T) {
-	rep, err := Run(context.Background(), Options{Root: "testdata/packer-errors", Images: []string{"tidy"}, Packer: testenv.Tool(t, "packer"), Fmt: "error"})
+	rep, err := Run(context.Background(), Options{Root: "testdata/packer-errors", Images: []string{"tidy"}, Packer: testenv.Tool(t, "packer"), PluginDir: testenv.PluginDir(t), Fmt: "error"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,10 +105,11 @@ func TestVariablesInjectedOnlyWhereDeclared(t *testing.T) {
 func BenchmarkValidate50Images(b *testing.B) {
 	root := b.TempDir()
 	packer := testenv.Tool(b, "packer")
+	plugins := testenv.PluginDir(b)
 	catalogtest.Generate(b, root, 50)
 	b.ResetTimer()
 	for range b.N {
-		rep, err := Run(context.Background(), Options{Root: root, Packer: packer})
+		rep, err := Run(context.Background(), Options{Root: root, Packer: packer, PluginDir: plugins})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -149,8 +150,9 @@ func TestCacheRevalidatesOnlyChangedImages(t *testing.T) {
 	root, cacheDir := t.TempDir(), t.TempDir()
 	catalogtest.Generate(t, root, 3)
 	packer := testenv.Tool(t, "packer")
+	plugins := testenv.PluginDir(t)
 	validateAll := func() *Report {
-		rep, err := Run(context.Background(), Options{Root: root, Packer: packer, CacheDir: cacheDir})
+		rep, err := Run(context.Background(), Options{Root: root, Packer: packer, PluginDir: plugins, CacheDir: cacheDir})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,13 +187,14 @@ func TestCacheRevalidatesOnlyChangedImages(t *testing.T) {
 func BenchmarkValidate50ImagesCached(b *testing.B) {
 	root, cacheDir := b.TempDir(), b.TempDir()
 	packer := testenv.Tool(b, "packer")
+	plugins := testenv.PluginDir(b)
 	catalogtest.Generate(b, root, 50)
-	if _, err := Run(context.Background(), Options{Root: root, Packer: packer, CacheDir: cacheDir}); err != nil {
+	if _, err := Run(context.Background(), Options{Root: root, Packer: packer, PluginDir: plugins, CacheDir: cacheDir}); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for range b.N {
-		rep, err := Run(context.Background(), Options{Root: root, Packer: packer, CacheDir: cacheDir})
+		rep, err := Run(context.Background(), Options{Root: root, Packer: packer, PluginDir: plugins, CacheDir: cacheDir})
 		if err != nil || rep.Cached != 50 || !rep.OK() {
 			b.Fatalf("cached %d, err %v", rep.Cached, err)
 		}

@@ -1,8 +1,9 @@
 # One template, two sources (as seed 004 builds OpenStack and AWS images
 # from one template): a qemu machine any runner here builds, and an
 # amazon-ebs image only a runner with the amazon capability may start. The
-# qemu one boots a blank disk with no communicator and is halted: enough
-# for a real artifact in seconds.
+# qemu one boots a blank disk with no communicator: the BIOS finds nothing
+# to boot and reboots at once (reboot-timeout=0), which -no-reboot turns
+# into QEMU exiting, the shutdown Packer waits for. A real artifact in seconds.
 packer {
   required_plugins {
     qemu = {
@@ -41,6 +42,8 @@ source "qemu" "multi" {
   memory           = 256
   communicator     = "none"
   boot_wait        = "1s"
+  shutdown_timeout = "2m"
+  qemuargs         = [["-boot", "strict=on,reboot-timeout=0"], ["-no-reboot"]]
 }
 
 source "amazon-ebs" "multi" {
