@@ -128,8 +128,9 @@ var (
 	ansiRE     = regexp.MustCompile(`\x1b(\[[0-9;?]*[ -/]*[@-~]|[()][0-9A-Za-z]|[=>78])`)
 	spacesRE   = regexp.MustCompile(`[ \t]{3,}`)
 	// what is left of a dialog frame drawn across cursor moves
-	frameRE      = regexp.MustCompile(`^[lqkmjxtu]+$|^x( .*)?$`)
-	frameStartRE = regexp.MustCompile(`^l?q{3,}u? +`)
+	frameRE      = regexp.MustCompile(`^[lqkmjxtu]+$`)
+	frameStartRE = regexp.MustCompile(`^(l?q{3,}u?|x) +`)
+	frameEndRE   = regexp.MustCompile(` +(tq{3,}k?|x)$`)
 	// cursor positioning (and screen's cursor-down), see read
 	cursorMoveRE = regexp.MustCompile(`\x1b\[[0-9;]*[HfB]`)
 	// GNU screen's status line, which bookworm's installer redraws each minute
@@ -154,6 +155,7 @@ func cleanConsole(l string) string {
 	}, l)
 	l = strings.TrimSpace(spacesRE.ReplaceAllString(l, "  "))
 	l = strings.TrimPrefix(l, frameStartRE.FindString(l))
+	l = strings.TrimSuffix(l, frameEndRE.FindString(l))
 	if screenStatusRE.MatchString(l) || frameRE.MatchString(l) {
 		return ""
 	}
