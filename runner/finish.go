@@ -26,7 +26,11 @@ func (b *run) finish(ctx context.Context, e *baseEntry) ([]File, error) {
 		b.logf("finishing %s", filepath.Base(dst))
 		switch format {
 		case "qcow2":
-			res, err := qcow2.Finish(ctx, e.Disk, dst, qcow2.Options{})
+			// Compressed, as distributions publish cloud images. deflate (zlib),
+			// not zstd: zstd measured smaller and cheaper (runner/bench-compress.sh,
+			// docs/inspection.md) but runner/qcow2's reader and QEMU before 5.1
+			// cannot read it.
+			res, err := qcow2.Finish(ctx, e.Disk, dst, qcow2.Options{Compress: true})
 			if err != nil {
 				return nil, err
 			}
