@@ -17,7 +17,9 @@ tools="$root/.tools"
 bin="$tools/bin"
 mkdir -p "$bin"
 
-apt_pkgs=(qemu-system-x86 qemu-utils debootstrap e2fsprogs fdisk xorriso openssh-client ca-certificates git curl time)
+# systemd: systemd-analyze verifies the units in deploy/systemd (works offline,
+# systemd need not be PID 1).
+apt_pkgs=(qemu-system-x86 qemu-utils debootstrap e2fsprogs fdisk xorriso openssh-client ca-certificates git curl time systemd)
 with_apt=1
 for arg in "$@"; do
   case "$arg" in

@@ -15,4 +15,7 @@ if [[ $# -gt 0 ]]; then
   go test -count=1 -timeout 40m "$@"
 else
   go test -count=1 -timeout 40m ./...
+  # The deploy recipes' tests are a module of their own (deploy/go.mod) so
+  # Helm, Kubernetes and compose-go stay out of imagebot's go.mod.
+  (cd deploy && go vet ./... && go test -count=1 -timeout 10m ./...)
 fi
