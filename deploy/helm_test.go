@@ -209,3 +209,16 @@ func TestHelmChartRefusesReplicasOnSQLite(t *testing.T) {
 		t.Error("build hosts rendered while disabled")
 	}
 }
+
+// TestStrictDecodeRejectsMisspeltFields shows the schema check has teeth.
+func TestStrictDecodeRejectsMisspeltFields(t *testing.T) {
+	doc := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  replica: 2\n"
+	var d appsv1.Deployment
+	var list []appsv1.Deployment
+	if err := strictInto(doc, &d, &list); err == nil || !strings.Contains(err.Error(), "replica") {
+		t.Fatalf("strict decode of spec.replica: %v, want an unknown-field error", err)
+	}
+	if err := strictInto("metadata: {name: Bad_Name}\n", &d, &list); err == nil {
+		t.Fatal("invalid object name accepted")
+	}
+}
