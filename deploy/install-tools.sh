@@ -35,7 +35,9 @@ mkdir -p "$bin" "$plugins" "$plugin_bin"
 # The checksum database may not know the plugin modules; the proxy still serves them.
 export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/hashicorp/*"
 
-apt_pkgs=(qemu-system-x86 qemu-utils debootstrap e2fsprogs fdisk xorriso openssh-client ca-certificates git curl time ansible)
+# systemd: systemd-analyze verifies the units in deploy/systemd (works offline,
+# systemd need not be PID 1).
+apt_pkgs=(qemu-system-x86 qemu-utils debootstrap e2fsprogs fdisk xorriso openssh-client ca-certificates git curl time systemd ansible)
 with_apt=1
 for arg in "$@"; do
   case "$arg" in

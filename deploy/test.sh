@@ -21,4 +21,7 @@ else
   go test -count=1 -timeout 40m ./...
   echo "test.sh: catalog and validate tests on Packer 1.9.4" >&2
   IMAGEBOT_PACKER="$root/.tools/bin/packer-1.9.4" go test -count=1 -timeout 10m ./runner/catalog/... ./runner/validate/...
+  # The deploy recipes' tests are a module of their own (deploy/go.mod) so
+  # Helm, Kubernetes and compose-go stay out of imagebot's go.mod.
+  (cd deploy && go vet ./... && go test -count=1 -timeout 10m ./...)
 fi

@@ -81,6 +81,11 @@ type Forge struct {
 	WebhookSecret     string `yaml:"-" secret:"webhook_secret"`
 	WebhookSecretFile string `yaml:"webhook_secret_file"`
 	BotUser           string `yaml:"bot_user"` // the account the token belongs to; its own comments are ignored
+	// GitHub only, instead of a token: the GitHub App's id and PEM private
+	// key (IMAGEBOT_GITHUB_APP_PRIVATE_KEY or app_private_key_file).
+	AppID             int    `yaml:"app_id"`
+	AppPrivateKey     string `yaml:"-" secret:"app_private_key"`
+	AppPrivateKeyFile string `yaml:"app_private_key_file"`
 }
 
 // Enabled reports whether webhooks from this forge are accepted.

@@ -191,7 +191,7 @@ func addGitHub(cfg config.Config, log zerolog.Logger, out map[string]forge.Forge
 	if !cfg.GitHub.Enabled() {
 		return nil
 	}
-	if cfg.GitHub.Token == "" {
+	if cfg.GitHub.Token == "" && cfg.GitHub.AppID == 0 {
 		log.Warn().Msg("github: webhook secret set but no token (IMAGEBOT_GITHUB_TOKEN): cannot reach the forge until configured")
 		return nil
 	}
@@ -199,7 +199,11 @@ func addGitHub(cfg config.Config, log zerolog.Logger, out map[string]forge.Forge
 	if base == "https://api.github.com" {
 		base = ""
 	}
-	g, err := github.New(github.Config{BaseURL: base, Token: cfg.GitHub.Token, WebhookSecret: cfg.GitHub.WebhookSecret,
+	var app *github.AppConfig
+	if cfg.GitHub.AppID != 0 {
+		app = &github.AppConfig{ID: int64(cfg.GitHub.AppID), PrivateKey: []byte(cfg.GitHub.AppPrivateKey)}
+	}
+	g, err := github.New(github.Config{BaseURL: base, Token: cfg.GitHub.Token, App: app, WebhookSecret: cfg.GitHub.WebhookSecret,
 		BotUser: cfg.GitHub.BotUser, Log: log})
 	if err != nil {
 		return err

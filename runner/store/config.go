@@ -54,8 +54,8 @@ type S3Config struct {
 	// RetentionDays: MR builds expire after this many days through a bucket
 	// lifecycle rule (0: no rule is set).
 	RetentionDays int `yaml:"retention_days" json:"retention_days"`
-	// PartSizeMiB is the multipart part size (default 16); upload memory is
-	// about two parts.
+	// PartSizeMiB is the multipart part size (default 8); upload memory is
+	// about five parts (four on the wire, one being read).
 	PartSizeMiB int `yaml:"part_size_mib" json:"part_size_mib,omitempty"`
 	// CreateBucket makes the bucket when it does not exist.
 	CreateBucket bool `yaml:"create_bucket" json:"create_bucket"`

@@ -37,9 +37,10 @@ type Config struct {
 	// BaseURL is the REST API root: "" means https://api.github.com/; for
 	// GitHub Enterprise Server use https://HOST/api/v3/.
 	BaseURL       string
-	Token         string // a token with repo (or contents, statuses, pull requests, issues) access
-	WebhookSecret string // the webhook's secret
-	BotUser       string // the bot's login; its own comments are ignored
+	Token         string     // a token with repo (or contents, statuses, pull requests, issues) access
+	App           *AppConfig // instead of Token: authenticate as a GitHub App (app.go)
+	WebhookSecret string     // the webhook's secret
+	BotUser       string     // the bot's login; its own comments are ignored
 	// HTTPClient carries the requests; nil means a retrying client
 	// (forge/retry) with a 30 s timeout per call.
 	HTTPClient *http.Client
@@ -50,6 +51,7 @@ type Config struct {
 type GitHub struct {
 	cfg    Config
 	client *gh.Client
+	app    *appAuth // nil: Token
 }
 
 var _ forge.Forge = (*GitHub)(nil)
@@ -59,8 +61,8 @@ func New(cfg Config) (*GitHub, error) {
 	if cfg.WebhookSecret == "" {
 		return nil, errors.New("github: a webhook secret is required")
 	}
-	if cfg.Token == "" {
-		return nil, errors.New("github: an API token is required")
+	if cfg.Token == "" && cfg.App == nil {
+		return nil, errors.New("github: an API token or a GitHub App is required")
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
@@ -75,7 +77,11 @@ func New(cfg Config) (*GitHub, error) {
 		}
 		c.BaseURL = u
 	}
-	return &GitHub{cfg: cfg, client: c}, nil
+	g := &GitHub{cfg: cfg, client: c}
+	if cfg.App != nil {
+		return g.useApp(*cfg.App, hc)
+	}
+	return g, nil
 }
 
 func (g *GitHub) Name() string { return Name }
@@ -84,7 +90,14 @@ func (g *GitHub) Name() string { return Name }
 func (g *GitHub) MaxCommentSize() int { return maxComment }
 
 // CloneAuth is what git needs to fetch over https with the token.
-func (g *GitHub) CloneAuth() (user, token string) { return "x-access-token", g.cfg.Token }
+// As an App it is the last installation token handed out; CloneAuthFor
+// chooses by repository.
+func (g *GitHub) CloneAuth() (user, token string) {
+	if g.app != nil {
+		return "x-access-token", g.app.lastToken()
+	}
+	return "x-access-token", g.cfg.Token
+}
 
 func ownerRepo(repo forge.Repo) (string, string, error) {
 	owner, name, ok := strings.Cut(repo.FullName, "/")

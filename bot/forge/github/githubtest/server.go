@@ -53,6 +53,11 @@ type Server struct {
 	statuses fakeapi.Statuses[Status]
 	prs      map[prKey]forge.MergeRequest
 	faults   fakeapi.Faults
+
+	app      *App                 // nil: only Token is accepted (app.go)
+	installs map[string]int64     // lower-case owner -> installation id
+	tokens   map[string]instToken // installation tokens minted
+	minted   int
 }
 
 // New starts a server for repository "infra/images" (id 880001, the
@@ -122,7 +127,10 @@ var (
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.EscapedPath()
-	if got := r.Header.Get("Authorization"); got != "Bearer "+s.Token {
+	if s.app != nil && s.serveApp(w, r, path) {
+		return
+	}
+	if got := r.Header.Get("Authorization"); got != "Bearer "+s.Token && !s.installationTokenOK(got, path) {
 		s.t.Errorf("githubtest: %s %s with Authorization %s, want the bot's bearer token", r.Method, path, fakeapi.Redact(got))
 		fakeapi.WriteJSON(w, http.StatusUnauthorized, map[string]string{"message": "Bad credentials"})
 		return
