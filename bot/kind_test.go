@@ -59,8 +59,8 @@ func TestReleaseBuildStaysAReleaseAfterARestartRewritesItsNote(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Note != "interrupted, re-running" || got.Status != statusQueued {
-		t.Fatalf("after the restart: status %q note %q, want queued, interrupted, re-running", got.Status, got.Note)
+	if got.Note != "interrupted by a restart, re-running" || got.Status != statusQueued {
+		t.Fatalf("after the restart: status %q note %q, want queued, interrupted by a restart, re-running", got.Status, got.Note)
 	}
 	if got.Kind != kindRelease || got.Version != "0.1.0" {
 		t.Errorf("after the restart: kind %q version %q, want release 0.1.0", got.Kind, got.Version)
