@@ -12,6 +12,8 @@
 #     plugin directory, .tools/packer-plugins (PACKER_PLUGIN_PATH), so that
 #     `packer init` is satisfied without any download
 #   - a pinned MinIO server, built the same way, into .tools/bin
+#   - a pinned cosign, built the same way, into .tools/bin: the third-party
+#     check that imagebot's signed provenance is standard (runner/attest)
 #   - the Debian 12 installer ISO for images/debian12, made from Debian's
 #     debian-installer-12-netboot-amd64 package, into .tools/iso (see docs/installer.md)
 #
@@ -25,6 +27,7 @@ PACKER_COMPAT_VERSION="${PACKER_COMPAT_VERSION:-v1.9.4}"
 # name=version of each plugin built from github.com/hashicorp/packer-plugin-<name>.
 PACKER_PLUGINS=(qemu=v1.0.9 vsphere=v1.4.2 ansible=v1.1.2 amazon=v1.3.4)
 MINIO_VERSION="${MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}"
+COSIGN_VERSION="${COSIGN_VERSION:-v2.6.5}"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$root/.tools"
@@ -232,5 +235,13 @@ if [[ -n "$plugins_pid" ]]; then
 fi
 log "packer and plugins ready in $((SECONDS - start))s"
 go_build_pinned minio github.com/minio/minio "$MINIO_VERSION" github.com/minio/minio
+# MinIO and cosign (about 4.5 min of CPU: the third-party check of imagebot's
+# signed provenance, runner/attest) build side by side.
+go_build_pinned minio github.com/minio/minio "$MINIO_VERSION" github.com/minio/minio &
+minio_pid=$!
+go_build_pinned cosign github.com/sigstore/cosign/v2/cmd/cosign "$COSIGN_VERSION" github.com/sigstore/cosign/v2/cmd/cosign &
+cosign_pid=$!
+wait "$minio_pid" || { log "minio build failed"; exit 1; }
+wait "$cosign_pid" || { log "cosign build failed"; exit 1; }
 make_installer_iso
-log "done: $("$bin/packer" version | head -n1), plugins in $plugins, minio in $bin, installer ISO in $tools/iso"
+log "done: $("$bin/packer" version | head -n1), plugins in $plugins, minio and cosign $COSIGN_VERSION in $bin, installer ISO in $tools/iso"
