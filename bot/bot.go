@@ -67,6 +67,9 @@ type Deps struct {
 	// Store, when set and OnPush is nil, makes pushes to a default branch
 	// release through bot/release (releasejob.go).
 	Store store.Store
+	// Attester signs the provenance of every published build (MR and
+	// release); nil: published unsigned.
+	Attester store.Attester
 }
 
 // Bot is a running imagebot: queue, workers, HTTP handlers.

@@ -23,6 +23,8 @@ type StorePublisher struct {
 	// URLExpiry is how long download links in the comment stay valid (S3
 	// presigned URLs); default 7 days.
 	URLExpiry time.Duration
+	// Attester signs each build's provenance; nil publishes unsigned.
+	Attester store.Attester
 }
 
 // PublishMR implements Publisher.
@@ -58,7 +60,7 @@ func (p *StorePublisher) PublishMR(ctx context.Context, res *runner.Result, mr i
 	if err != nil {
 		return nil, "", fmt.Errorf("manifest of %s: %w", res.BuildID, err)
 	}
-	pub, err := store.Publish(ctx, p.Store, ref.Prefix(), files, data, store.PublishOptions{Log: &p.Log})
+	pub, err := store.Publish(ctx, p.Store, ref.Prefix(), files, data, store.PublishOptions{Log: &p.Log, Attester: p.Attester})
 	if err != nil {
 		return nil, "", err
 	}

@@ -47,7 +47,8 @@ func (w *releaseWorker) Timeout(*river.Job[ReleaseArgs]) time.Duration { return 
 // releaser is the release flow over forge f, queueing through the bot.
 func (b *Bot) releaser(forgeName string, f forge.Forge) *release.Releaser {
 	r := &release.Releaser{Store: b.deps.Store, Forge: f, Queue: releaseQueue{b, forgeName},
-		PageURL: b.cfg.PublicURL + "/images", Log: b.log.With().Str("forge", forgeName).Logger()}
+		PageURL: b.cfg.PublicURL + "/images", Log: b.log.With().Str("forge", forgeName).Logger(),
+		Attester: b.deps.Attester}
 	if b.cfg.VSphereEnabled() {
 		v := b.cfg.VSphere
 		r.VSphere = &v

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/imagebot/imagebot/runner/attest"
 	"io"
 	"net"
 	"os"
@@ -44,6 +45,8 @@ type Config struct {
 	Builds  Builds         `yaml:"builds"`
 	Report  Report         `yaml:"report"`
 	Log     Log            `yaml:"log"`
+	// Provenance signs every published build (runner/attest); no key_file: unsigned.
+	Provenance attest.Config `yaml:"provenance"`
 
 	derivedURL bool // PublicURL came from Listen
 }

@@ -54,7 +54,7 @@ func (r *Releaser) BuildRelease(ctx context.Context, b Builder, cat *catalog.Cat
 		published, err = r.publishVSphere(ctx, cat.Images[req.Image], res)
 	}
 	if err == nil {
-		err = publishRelease(ctx, r.Store, res, req, secrets, published)
+		err = publishRelease(ctx, r.Store, res, req, secrets, published, r.Attester)
 	}
 	if err != nil {
 		status(forge.StateFailure, statusText(Decision{Version: req.Version, Err: err}))
@@ -69,12 +69,12 @@ func (r *Releaser) BuildRelease(ctx context.Context, b Builder, cat *catalog.Cat
 // store.ErrExists): the artifacts with their .sha256 files, build.log, and
 // the manifest last, with the merge commit, the MR and the base release.
 func PublishRelease(ctx context.Context, st store.Store, res *runner.Result, req BuildRequest, secrets []string) error {
-	return publishRelease(ctx, st, res, req, secrets, nil)
+	return publishRelease(ctx, st, res, req, secrets, nil, nil)
 }
 
 // publishRelease is PublishRelease recording published, the copies made
 // outside the bucket (a vSphere content library item), in the manifest.
-func publishRelease(ctx context.Context, st store.Store, res *runner.Result, req BuildRequest, secrets []string, published []manifest.Location) error {
+func publishRelease(ctx context.Context, st store.Store, res *runner.Result, req BuildRequest, secrets []string, published []manifest.Location, attester store.Attester) error {
 	m := &manifest.Manifest{Image: res.Image, Version: res.Version, BuildID: res.BuildID, Status: string(res.Status),
 		InputsDigest: res.Digest, PackerVersion: res.PackerVersion, Builder: res.Builder, Started: res.Started, Finished: res.Finished,
 		TriggeredBy: req.TriggeredBy}
@@ -111,7 +111,7 @@ func publishRelease(ctx context.Context, st store.Store, res *runner.Result, req
 		return err
 	}
 	ref := store.Release(req.Image, req.Version)
-	if _, err := store.Publish(ctx, st, ref.Prefix(), files, data, store.PublishOptions{}); err != nil {
+	if _, err := store.Publish(ctx, st, ref.Prefix(), files, data, store.PublishOptions{Attester: attester}); err != nil {
 		return fmt.Errorf("publish %s: %w", ref, err)
 	}
 	return nil

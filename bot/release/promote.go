@@ -55,7 +55,7 @@ func (r *Releaser) promote(ctx context.Context, push Push, img *catalog.Image, d
 		return err
 	}
 	to := store.Release(d.Image, d.Version)
-	if _, err := store.Promote(ctx, r.Store, *d.From, to, body, store.PromoteOptions{Log: &r.Log}); err != nil {
+	if _, err := store.Promote(ctx, r.Store, *d.From, to, body, store.PromoteOptions{Log: &r.Log, Attester: r.Attester}); err != nil {
 		return fmt.Errorf("promote %s to %s: %w", d.From, to, err)
 	}
 	return nil

@@ -102,6 +102,8 @@ type Releaser struct {
 	// VSphere is the deployment's vCenter: release builds of images with a
 	// content library are published there; nil: never.
 	VSphere *vsphere.Config
+	// Attester signs each release's provenance; nil publishes unsigned.
+	Attester store.Attester
 }
 
 // Release decides and acts for every affected image of cat, in the order

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/imagebot/imagebot/runner/attest"
 	"net"
 	"net/http"
 	"os"
@@ -147,12 +148,21 @@ func serveDeps(ctx context.Context, cfg config.Config, log zerolog.Logger) (bot.
 	if err != nil {
 		return d, nil, err
 	}
-	d.Publish = &bot.StorePublisher{Store: st, Log: log, Secrets: cfg.Secrets}
+	signer, err := attest.NewSigner(cfg.Provenance)
+	if err != nil {
+		return d, nil, fmt.Errorf("provenance: %w", err)
+	}
+	pub := &bot.StorePublisher{Store: st, Log: log, Secrets: cfg.Secrets}
+	if signer != nil { // a nil *Signer in the interface would look configured
+		pub.Attester, d.Attester = signer, signer
+	}
+	d.Publish = pub
 	d.Store = st // pushes to the default branch release (bot/release)
 	if cfg.Working() && cfg.Queue.BuildWorkers > 0 {
 		wd, _ := os.Getwd()
 		rc := cfg.Runner.Config(wd)
 		rc.Log = log
+		rc.Bases = store.BaseGuard{Store: st} // a revoked base fails the build, naming the revocation
 		rc.Secrets = withBotSecrets(rc.Secrets, cfg)
 		// The bot puts each build's outputs in <builds.work_dir>/out/<build>:
 		// the runner's retention sweep removes old ones.
