@@ -234,7 +234,6 @@ if [[ -n "$plugins_pid" ]]; then
   install_plugins
 fi
 log "packer and plugins ready in $((SECONDS - start))s"
-go_build_pinned minio github.com/minio/minio "$MINIO_VERSION" github.com/minio/minio
 # MinIO and cosign (about 4.5 min of CPU: the third-party check of imagebot's
 # signed provenance, runner/attest) build side by side.
 go_build_pinned minio github.com/minio/minio "$MINIO_VERSION" github.com/minio/minio &
