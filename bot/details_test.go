@@ -150,7 +150,7 @@ func TestBuildDetailsForTheMRComment(t *testing.T) {
 				r := buildResult(t, runner.StatusFailed, nil, failing)
 				return r
 			},
-			want: []string{"| checks: 2 passed, 1 failed |", "- ❌ check failed: `port tcp:8080` (`failing-example.yaml:3`): not listening; token \\[REDACTED\\]"},
+			want:    []string{"| checks: 2 passed, 1 failed |", "- ❌ check failed: `port tcp:8080` (`failing-example.yaml:3`): not listening; token \\[REDACTED\\]"},
 			notWant: []string{secret}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
