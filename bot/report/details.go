@@ -164,5 +164,27 @@ func defused(d imagediff.Diff) imagediff.Diff {
 	if d.OS != nil {
 		d.OS = &imagediff.OSDelta{Old: defuse(d.OS.Old), New: defuse(d.OS.New)}
 	}
+	if d.Kernel != nil {
+		d.Kernel = &imagediff.KernelDelta{Old: defuse(d.Kernel.Old), New: defuse(d.Kernel.New)}
+	}
+	// Names and versions go in code spans, where forges find no mentions;
+	// defused all the same, should a forge render a span in a summary.
+	d.Added = defusePackages(d.Added)
+	d.Removed = defusePackages(d.Removed)
+	changed := make([]imagediff.Change, len(d.Changed))
+	for i, c := range d.Changed {
+		c.Name, c.OldVersion, c.NewVersion = defuse(c.Name), defuse(c.OldVersion), defuse(c.NewVersion)
+		changed[i] = c
+	}
+	d.Changed = changed
 	return d
+}
+
+func defusePackages(ps []imagediff.Package) []imagediff.Package {
+	out := make([]imagediff.Package, len(ps))
+	for i, p := range ps {
+		p.Name, p.Version = defuse(p.Name), defuse(p.Version)
+		out[i] = p
+	}
+	return out
 }
