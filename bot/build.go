@@ -62,7 +62,7 @@ func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error
 	defer b.track(a.BuildID, cancel, tail)()
 	start := time.Now()
 	err := b.q.InTx(ctx, func(tx queue.Tx) error {
-		if err := updateBuild(ctx, tx, a.BuildID, `status = $1, step = $2, note = $3, started_ms = $4, error = ''`,
+		if err := updateBuild(ctx, tx, a.BuildID, `status = $1, step = $2, note = $3, started_ms = $4, error = '', details = ''`,
 			statusRunning, "fetch", note, start.UnixMilli()); err != nil {
 			return err
 		}
@@ -176,6 +176,7 @@ func (b *Bot) runBuild(ctx context.Context, a BuildArgs, attempt int, tail *logT
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("build %s: %w", a.Image, err)
 	}
+	b.recordDetails(ctx, a, res)
 	if res.Status != runner.StatusSucceeded {
 		return res, nil, "", nil
 	}

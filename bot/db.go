@@ -8,6 +8,7 @@ import (
 
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/queue"
+	"github.com/imagebot/imagebot/bot/report"
 )
 
 // schema is the bot's own tables beside River's; portable SQL.
@@ -37,7 +38,8 @@ var schema = []string{
 	log_tail TEXT NOT NULL DEFAULT '',
 	status_sent TEXT NOT NULL DEFAULT '',
 	kind TEXT NOT NULL DEFAULT 'mr',
-	version TEXT NOT NULL DEFAULT '')`,
+	version TEXT NOT NULL DEFAULT '',
+	details TEXT NOT NULL DEFAULT '')`,
 	`CREATE INDEX IF NOT EXISTS imagebot_build_mr ON imagebot_build (forge, repo, mr)`,
 	`CREATE INDEX IF NOT EXISTS imagebot_build_created ON imagebot_build (created_ms)`,
 	`CREATE TABLE IF NOT EXISTS imagebot_mr (
@@ -84,6 +86,8 @@ var addedColumns = []struct{ name, add, fill string }{
 	// Release builds were marked by their note alone.
 	{"kind", `ALTER TABLE imagebot_build ADD COLUMN kind TEXT NOT NULL DEFAULT 'mr'`,
 		`UPDATE imagebot_build SET kind = 'release', version = substr(note, 9) WHERE note LIKE 'release %'`},
+	// What the build found in its image, for its MR comment row (bot/details.go).
+	{"details", `ALTER TABLE imagebot_build ADD COLUMN details TEXT NOT NULL DEFAULT ''`, ""},
 }
 
 // addColumns adds the columns of addedColumns a database lacks.
@@ -154,7 +158,10 @@ type Build struct {
 	LogURL      string          `json:"log_url,omitempty"`
 	LogTail     string          `json:"log_tail,omitempty"`
 	// Steps is the timeline (GetBuild fills it; lists leave it empty).
-	Steps      []StepRecord `json:"steps,omitempty"`
+	Steps []StepRecord `json:"steps,omitempty"`
+	// Details are what the finished build found in its image (package
+	// diff, checks, hygiene, cloud ids, skipped sources).
+	Details    *report.Details `json:"details,omitempty"`
 	repoJSON   string
 	logPath    string
 	statusSent string
@@ -164,15 +171,15 @@ type Build struct {
 func (b Build) Done() bool { return b.Status != statusQueued && b.Status != statusRunning }
 
 const buildCols = `id, job_id, forge, repo, repo_json, mr, sha, image, digest, gen, status, step, note, error,
-	triggered_by, created_ms, started_ms, finished_ms, files, log_url, log_path, log_tail, status_sent, kind, version`
+	triggered_by, created_ms, started_ms, finished_ms, files, log_url, log_path, log_tail, status_sent, kind, version, details`
 
 func scanBuild(rows queue.Rows) (Build, error) {
 	var b Build
 	var mr, gen, created, started, finished int64
-	var files string
+	var files, details string
 	err := rows.Scan(&b.ID, &b.JobID, &b.Forge, &b.Repo, &b.repoJSON, &mr, &b.SHA, &b.Image, &b.Digest, &gen,
 		&b.Status, &b.Step, &b.Note, &b.Error, &b.TriggeredBy, &created, &started, &finished, &files,
-		&b.LogURL, &b.logPath, &b.LogTail, &b.statusSent, &b.Kind, &b.Version)
+		&b.LogURL, &b.logPath, &b.LogTail, &b.statusSent, &b.Kind, &b.Version, &details)
 	if err != nil {
 		return b, err
 	}
@@ -181,6 +188,12 @@ func scanBuild(rows queue.Rows) (Build, error) {
 	b.Started = msTime(started)
 	b.Finished = msTime(finished)
 	_ = json.Unmarshal([]byte(files), &b.Files)
+	if details != "" {
+		b.Details = &report.Details{}
+		if json.Unmarshal([]byte(details), b.Details) != nil {
+			b.Details = nil
+		}
+	}
 	return b, nil
 }
 

@@ -58,6 +58,11 @@ func TestGitLabBuildsDebian12AppForReal(t *testing.T) {
 		return st.State == "success" && len(re.FindAllString(comment(t, gl), -1)) >= 1
 	})
 	t.Logf("debian12-app built and reported in %s", time.Since(started).Round(time.Second))
+	// The store holds no release of debian12-app: its row says how many
+	// packages the offline inventory found and how its checks went.
+	if row := regexp.MustCompile(`first build: \d+ packages<br>checks: \d+ passed( \||<br>)`); !row.MatchString(comment(t, gl)) {
+		t.Errorf("the comment lacks the package count and passed checks:\n%s", comment(t, gl))
+	}
 	for _, m := range re.FindAllStringSubmatch(comment(t, gl), -1) {
 		sum := sha256.Sum256(fileBytes(t, m[2]))
 		if got := hex.EncodeToString(sum[:]); got != m[3] {

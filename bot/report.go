@@ -229,7 +229,8 @@ func (b *Bot) buildURL(id string) string { return b.cfg.PublicURL + "/builds/" +
 
 func (b *Bot) row(bd Build) report.Row {
 	r := report.Row{Image: bd.Image, SHA: bd.SHA, Status: bd.Status, Step: bd.Step, Note: bd.Note, Error: bd.Error,
-		Started: bd.Started, Finished: bd.Finished, LogTail: bd.LogTail, LogURL: bd.LogURL, BuildURL: b.buildURL(bd.ID)}
+		Started: bd.Started, Finished: bd.Finished, LogTail: bd.LogTail, LogURL: bd.LogURL, BuildURL: b.buildURL(bd.ID),
+		Details: bd.Details}
 	if r.LogURL == "" && !bd.Started.IsZero() {
 		r.LogURL = b.cfg.PublicURL + "/api/builds/" + bd.ID + "/log"
 	}

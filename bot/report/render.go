@@ -41,6 +41,9 @@ type Row struct {
 	LogTail  string
 	LogURL   string
 	BuildURL string
+	// Details are what the finished build found in its image (nil while
+	// it runs, or when nothing was learnt).
+	Details *Details
 }
 
 // View is everything the comment shows.
@@ -58,15 +61,19 @@ var icons = map[string]string{
 }
 
 // Render writes the comment, at most max bytes: log tails are dropped first,
-// then older notices, then the text is cut.
+// then the package tables of the diffs (their summaries stay), then older
+// notices, then the text is cut.
 func Render(v View, max int) string {
-	for _, opt := range []struct{ tails, notices int }{{1, 5}, {0, 5}, {0, 1}, {0, 0}} {
-		s := render(v, opt.tails == 1, opt.notices)
+	for _, opt := range []struct {
+		tails, diffs bool
+		notices      int
+	}{{true, true, 5}, {false, true, 5}, {false, false, 5}, {false, false, 1}, {false, false, 0}} {
+		s := render(v, opt.tails, opt.diffs, opt.notices)
 		if len(s) <= max {
 			return s
 		}
 	}
-	s := render(v, false, 0)
+	s := render(v, false, false, 0)
 	const cut = "\n\n… (cut to fit the forge's comment size limit)"
 	if max <= len(cut) {
 		return truncUTF8(s, max)
@@ -84,7 +91,7 @@ func truncUTF8(s string, n int) string {
 	return s[:n]
 }
 
-func render(v View, tails bool, notices int) string {
+func render(v View, tails, diffs bool, notices int) string {
 	var b strings.Builder
 	b.WriteString(Marker + "\n### imagebot builds")
 	if v.HeadSHA != "" {
@@ -101,21 +108,24 @@ func render(v View, tails bool, notices int) string {
 		}
 	}
 	if len(v.Rows) > 0 {
-		b.WriteString("| image | status | step | duration | artifacts |\n|---|---|---|---|---|\n")
+		b.WriteString("| image | status | step | duration | artifacts | contents |\n|---|---|---|---|---|---|\n")
 		for _, r := range v.Rows {
-			fmt.Fprintf(&b, "| **%s** `%s` | %s %s | %s | %s | %s |\n", r.Image, short(r.SHA), icons[r.Status], statusText(r),
-				cell(r.Step), duration(r, v.Now), artifacts(r))
+			fmt.Fprintf(&b, "| **%s** %s | %s %s | %s | %s | %s | %s |\n", text(r.Image), code(short(r.SHA)), icons[r.Status], statusText(r),
+				cell(r.Step), duration(r, v.Now), artifacts(r), summaryCell(r.Details))
 		}
 	}
 	for _, r := range v.Rows {
 		if r.Error != "" && (r.Status == "failed" || r.Status == "timed_out" || r.Status == "interrupted") {
-			fmt.Fprintf(&b, "\n**%s** %s: %s", r.Image, strings.ReplaceAll(r.Status, "_", " "), oneLine(r.Error))
+			fmt.Fprintf(&b, "\n**%s** %s: %s", text(r.Image), strings.ReplaceAll(r.Status, "_", " "), text(oneLine(r.Error)))
 			fmt.Fprintf(&b, " — fix and push, or comment `/retry`.\n")
 		}
 	}
 	for _, r := range v.Rows {
+		detailsBlock(&b, r, diffs)
+	}
+	for _, r := range v.Rows {
 		if r.LogURL != "" || (tails && r.LogTail != "") {
-			fmt.Fprintf(&b, "\n<details><summary>%s log", r.Image)
+			fmt.Fprintf(&b, "\n<details><summary>%s log", text(r.Image))
 			if r.LogURL != "" {
 				fmt.Fprintf(&b, " · [full log](%s)", r.LogURL)
 			}
@@ -132,7 +142,7 @@ func render(v View, tails bool, notices int) string {
 func statusText(r Row) string {
 	s := strings.ReplaceAll(r.Status, "_", " ")
 	if r.Note != "" {
-		s += " (" + cell(r.Note) + ")"
+		s += " (" + text(oneLine(r.Note)) + ")"
 	}
 	if r.BuildURL != "" {
 		s = "[" + s + "](" + r.BuildURL + ")"
@@ -158,7 +168,7 @@ func duration(r Row, now time.Time) string {
 func artifacts(r Row) string {
 	var parts []string
 	for _, f := range r.Files {
-		parts = append(parts, fmt.Sprintf("[%s](%s) %s `sha256:%s`", f.Name, f.URL, size(f.Size), f.SHA256))
+		parts = append(parts, fmt.Sprintf("[%s](%s) %s %s", text(f.Name), linkURL(f.URL), size(f.Size), code("sha256:"+f.SHA256)))
 	}
 	return strings.Join(parts, "<br>")
 }
@@ -176,7 +186,13 @@ func size(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-func cell(s string) string { return strings.ReplaceAll(oneLine(s), "|", "\\|") }
+func cell(s string) string { return text(oneLine(s)) }
+
+// linkURL keeps a link target one token: the addresses are the store's and
+// the bot's own, but a space or parenthesis would still end the link.
+func linkURL(u string) string {
+	return strings.NewReplacer(" ", "%20", "(", "%28", ")", "%29", "<", "%3C", ">", "%3E", "|", "%7C", "\n", "").Replace(u)
+}
 
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)
