@@ -101,6 +101,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	river.AddWorker(workers, &buildWorker{b: b})
 	river.AddWorker(workers, &reportWorker{b: b})
 	river.AddWorker(workers, &releaseWorker{b: b})
+	river.AddWorker(workers, &writeWorker{b: b})
 	queues := map[string]int{}
 	if d.Config.Working() {
 		if !d.BuildsOnly {

@@ -63,6 +63,15 @@ type Forge interface {
 	GetMergeRequest(ctx context.Context, repo forge.Repo, mr int) (forge.MergeRequest, error)
 }
 
+// Notifier delivers what release tells the forge: commit statuses and the
+// comment on the merged MR. The bot's report outbox implements it, so a
+// forge outage delays them but loses none; tests leave it nil and the
+// writes go to Forge directly.
+type Notifier interface {
+	SetStatus(ctx context.Context, repo forge.Repo, sha string, st forge.Status) error
+	Comment(ctx context.Context, repo forge.Repo, mr int, body string) error
+}
+
 // Queue queues release builds (the bot's durable queue implements it).
 // The bot publishes the result under req.Prefix with the manifest fields
 // ManifestFields gives.
@@ -96,6 +105,8 @@ type Releaser struct {
 	Forge  Forge
 	Queue  Queue
 	Cancel MRCanceller // optional: cancels the merged MR's leftover builds
+	// Notify delivers statuses and comments; nil: straight to Forge.
+	Notify Notifier
 	// PageURL links statuses to the web page ("https://bot/images"); optional.
 	PageURL string
 	Log     zerolog.Logger
