@@ -67,9 +67,6 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 		return b.cancelMR(ctx, ev.Forge, ev.Repo, ev.MR.Number, nil, true,
 			fmt.Sprintf("merge request %s", strings.TrimPrefix(string(ev.Type), "mr_")))
 	case forge.Push:
-		if b.deps.OnPush != nil && ev.Ref == "refs/heads/"+ev.Repo.DefaultBranch {
-			return b.deps.OnPush(ctx, ev)
-		}
 		if b.deps.Store != nil && ev.Ref == "refs/heads/"+ev.Repo.DefaultBranch {
 			return b.releasePush(ctx, f, ev)
 		}

@@ -45,10 +45,6 @@ type MergeRequest struct {
 	State        string // opened, closed, merged
 	MergeCommit  string // set once merged
 	WebURL       string
-	// HeadRef is the ref on the TARGET repository that holds the head commit,
-	// fetchable even for forks: "refs/merge-requests/7/head" (GitLab),
-	// "refs/pull/7/head" (GitHub).
-	HeadRef string
 }
 
 // Event is one webhook delivery, decoded and verified.
@@ -60,12 +56,10 @@ type Event struct {
 	MR         *MergeRequest // nil for a push
 	Actor      string        // who commented, pushed, merged
 	Comment    string        // the comment body for MergeRequestComment
-	CommentID  int64
 	// Push fields.
-	Ref     string // "refs/heads/main"
-	Before  string // also the MR's previous head on MergeRequestUpdated, when the forge says
-	After   string
-	Deleted bool // the push deleted the branch (After is all zeros): nothing to build
+	Ref    string // "refs/heads/main"
+	Before string // also the MR's previous head on MergeRequestUpdated, when the forge says
+	After  string
 }
 
 // State is a commit status.

@@ -79,11 +79,6 @@ type Queue interface {
 	QueueRelease(ctx context.Context, req BuildRequest) error
 }
 
-// MRCanceller cancels an MR's queued and running builds (the bot implements it).
-type MRCanceller interface {
-	CancelMR(ctx context.Context, repo forge.Repo, mr int) error
-}
-
 // Decision is what was decided for one image, and why.
 type Decision struct {
 	Image   string
@@ -101,10 +96,9 @@ type Decision struct {
 
 // Releaser carries out a push's release decisions.
 type Releaser struct {
-	Store  store.Store
-	Forge  Forge
-	Queue  Queue
-	Cancel MRCanceller // optional: cancels the merged MR's leftover builds
+	Store store.Store
+	Forge Forge
+	Queue Queue
 	// Notify delivers statuses and comments; nil: straight to Forge.
 	Notify Notifier
 	// PageURL links statuses to the web page ("https://bot/images"); optional.
@@ -125,11 +119,6 @@ func (r *Releaser) Release(ctx context.Context, push Push, cat *catalog.Catalog,
 // release decides for affected and tells the forge about those decisions
 // and the failed ones given, in one comment.
 func (r *Releaser) release(ctx context.Context, push Push, cat *catalog.Catalog, affected []string, failed []Decision) ([]Decision, error) {
-	if push.MR != nil && r.Cancel != nil {
-		if err := r.Cancel.CancelMR(ctx, push.Repo, push.MR.Number); err != nil {
-			r.Log.Warn().Err(err).Int("mr", push.MR.Number).Msg("cancel the merged MR's builds")
-		}
-	}
 	var (
 		out     []Decision
 		errs    []error

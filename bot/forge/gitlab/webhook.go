@@ -157,7 +157,7 @@ func (g *GitLab) note(ev *forge.Event, body []byte) error {
 	}
 	mr := mrOf(*h.MergeRequest, ev.Repo)
 	ev.MR = &mr
-	ev.Comment, ev.CommentID = oa.Note, oa.ID
+	ev.Comment = oa.Note
 	if oa.System || (oa.Action != "" && oa.Action != "create") || g.isBot(ev.Actor) {
 		return nil // system notes, edits and our own comments run nothing
 	}
@@ -174,7 +174,6 @@ func push(ev *forge.Event, body []byte) error {
 	ev.Repo = repoOf(h.Project)
 	ev.Actor = h.UserUsername
 	ev.Ref, ev.Before, ev.After = h.Ref, h.Before, h.After
-	ev.Deleted = h.After == zeroSHA
 	return nil
 }
 
@@ -198,7 +197,6 @@ func mrOf(m hookMR, target forge.Repo) forge.MergeRequest {
 	mr := forge.MergeRequest{
 		Number: m.IID, Title: m.Title, HeadSHA: m.LastCommit.ID,
 		HeadBranch: m.SourceBranch, TargetBranch: m.TargetBranch,
-		HeadRef:  fmt.Sprintf("refs/merge-requests/%d/head", m.IID),
 		FromFork: m.SourceProjectID != 0 && m.SourceProjectID != m.TargetProjectID,
 		Draft:    m.WorkInProgress, State: m.State, MergeCommit: m.MergeCommitSHA, WebURL: m.URL,
 		SourceRepo: target,
