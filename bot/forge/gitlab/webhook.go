@@ -73,7 +73,6 @@ type pushHook struct {
 	Project      hookProject `json:"project"`
 }
 
-const zeroSHA = "0000000000000000000000000000000000000000"
 
 // ParseWebhook verifies X-Gitlab-Token in constant time and decodes the
 // delivery. Events imagebot does not act on decode to forge.Ignored.
