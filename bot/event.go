@@ -51,7 +51,7 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 	}
 	switch ev.Type {
 	case forge.MergeRequestComment:
-		if ev.MR == nil || b.isBot(ev.Forge, ev.Actor) {
+		if ev.MR == nil || f.IsBot(ev.Actor) {
 			return nil
 		}
 		return b.handleComment(ctx, f, ev)
@@ -72,14 +72,6 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 		}
 	}
 	return nil
-}
-
-func (b *Bot) isBot(forgeName, actor string) bool {
-	user := b.cfg.GitLab.BotUser
-	if forgeName == "github" {
-		user = b.cfg.GitHub.BotUser
-	}
-	return user != "" && strings.EqualFold(strings.TrimPrefix(actor, "@"), user)
 }
 
 // handleComment runs the commands of one comment, in order.

@@ -110,6 +110,12 @@ type Forge interface {
 	CloneAuth() (user, token string)
 	// MaxCommentSize is the largest comment body the forge accepts, in bytes.
 	MaxCommentSize() int
+	// IsBot says whether user ("@name" or "name") is the bot's own account,
+	// whose comments run nothing.
+	IsBot(user string) bool
+	// MergeRequestURL is the merge request's page, from the repository's
+	// web address ("" when that is unknown).
+	MergeRequestURL(repo Repo, mr int) string
 }
 
 // ErrUnauthorized means a webhook's token or signature did not verify.

@@ -122,8 +122,20 @@ func push(ev *forge.Event, p *gh.PushEvent) {
 	ev.Ref, ev.Before, ev.After = p.GetRef(), p.GetBefore(), p.GetAfter()
 }
 
-func (g *GitHub) isBot(user string) bool {
-	return g.cfg.BotUser != "" && strings.EqualFold(user, g.cfg.BotUser)
+func (g *GitHub) isBot(user string) bool { return g.IsBot(user) }
+
+// IsBot says whether user ("@name" or "name") is the bot's account.
+func (g *GitHub) IsBot(user string) bool {
+	return g.cfg.BotUser != "" && strings.EqualFold(strings.TrimPrefix(user, "@"), g.cfg.BotUser)
+}
+
+// MergeRequestURL is the pull request's page ("" without a web address).
+func (g *GitHub) MergeRequestURL(repo forge.Repo, mr int) string {
+	web := strings.TrimSuffix(repo.WebURL, "/")
+	if web == "" || mr <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s/pull/%d", web, mr)
 }
 
 func repoOf(r *gh.Repository) forge.Repo {

@@ -73,7 +73,6 @@ type pushHook struct {
 	Project      hookProject `json:"project"`
 }
 
-
 // ParseWebhook verifies X-Gitlab-Token in constant time and decodes the
 // delivery. Events imagebot does not act on decode to forge.Ignored.
 func (g *GitLab) ParseWebhook(r *http.Request, body []byte) (forge.Event, error) {
@@ -176,8 +175,20 @@ func push(ev *forge.Event, body []byte) error {
 	return nil
 }
 
-func (g *GitLab) isBot(user string) bool {
-	return g.cfg.BotUser != "" && strings.EqualFold(user, g.cfg.BotUser)
+func (g *GitLab) isBot(user string) bool { return g.IsBot(user) }
+
+// IsBot says whether user ("@name" or "name") is the bot's account.
+func (g *GitLab) IsBot(user string) bool {
+	return g.cfg.BotUser != "" && strings.EqualFold(strings.TrimPrefix(user, "@"), g.cfg.BotUser)
+}
+
+// MergeRequestURL is the merge request's page ("" without a web address).
+func (g *GitLab) MergeRequestURL(repo forge.Repo, mr int) string {
+	web := strings.TrimSuffix(repo.WebURL, "/")
+	if web == "" || mr <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s/-/merge_requests/%d", web, mr)
 }
 
 func decode(body []byte, v any) error {
