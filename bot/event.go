@@ -134,7 +134,7 @@ func (b *Bot) runCommand(ctx context.Context, f forge.Forge, ev forge.Event, mr 
 					need = forge.PermissionWrite
 				}
 				msg += fmt.Sprintf(". A member with %s can comment `/ok-to-build` to build commit %s.",
-					trust.LevelName(f.Name(), need), shortSHA(mr.HeadSHA))
+					trust.LevelName(f.Name(), need), forge.ShortSHA(mr.HeadSHA))
 			}
 			return []string{msg}, nil
 		}
@@ -260,7 +260,7 @@ func (b *Bot) checkout(ctx context.Context, f forge.Forge, repo forge.Repo, mr f
 	cat, err := b.deps.Catalog(ctx, dir)
 	if err != nil {
 		return nil, []string{fmt.Sprintf("The images at %s do not validate; nothing was built:\n```\n%s\n```",
-			shortSHA(mr.HeadSHA), strings.TrimSpace(err.Error()))}, nil
+			forge.ShortSHA(mr.HeadSHA), strings.TrimSpace(err.Error()))}, nil
 	}
 	return cat, nil, nil
 }
@@ -282,11 +282,4 @@ func (b *Bot) changedImages(ctx context.Context, f forge.Forge, repo forge.Repo,
 		out = append(out, name)
 	}
 	return out
-}
-
-func shortSHA(sha string) string {
-	if len(sha) > 8 {
-		return sha[:8]
-	}
-	return sha
 }

@@ -85,7 +85,7 @@ func (b *Bot) checkoutPair(ctx context.Context, f forge.Forge, forgeName string,
 	cmd := exec.CommandContext(ctx, bin, "-C", dir, "fetch", "-q", "--depth", "1", "--no-tags", "--", old, before)
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("bring %s beside %s: %v: %s", shortSHA(before), shortSHA(sha), err, strings.TrimSpace(string(out)))
+		return "", fmt.Errorf("bring %s beside %s: %v: %s", forge.ShortSHA(before), forge.ShortSHA(sha), err, strings.TrimSpace(string(out)))
 	}
 	return dir, nil
 }
@@ -180,12 +180,12 @@ func (w *releaseWorker) build(ctx context.Context, f forge.Forge, a ReleaseArgs,
 	user, token := f.CloneAuth()
 	dir, err := b.git.Checkout(ctx, a.Forge+"-"+a.RepoName, a.Request.Repo.CloneURL, a.SHA, user, token)
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", shortSHA(a.SHA), err)
+		return nil, fmt.Errorf("fetch %s: %w", forge.ShortSHA(a.SHA), err)
 	}
 	setStep("validate")
 	cat, err := b.deps.Catalog(ctx, dir)
 	if err != nil {
-		return nil, fmt.Errorf("the images at %s do not validate; nothing was built:\n%w", shortSHA(a.SHA), err)
+		return nil, fmt.Errorf("the images at %s do not validate; nothing was built:\n%w", forge.ShortSHA(a.SHA), err)
 	}
 	out := filepath.Join(b.cfg.Builds.WorkDir, "out", a.BuildID)
 	if err := os.MkdirAll(out, 0o750); err != nil {

@@ -85,7 +85,7 @@ func statusText(d Decision) string {
 // Comment is the one comment a push's decisions get on the merged MR.
 func Comment(push Push, ds []Decision) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**imagebot release** for merge commit %s\n\n| image | version | result |\n|---|---|---|\n", shortSHA(push.After))
+	fmt.Fprintf(&b, "**imagebot release** for merge commit %s\n\n| image | version | result |\n|---|---|---|\n", forge.ShortSHA(push.After))
 	refused := false
 	for _, d := range ds {
 		text := d.Reason
@@ -111,11 +111,4 @@ func label(d Decision) string {
 		return "promoted"
 	}
 	return "building"
-}
-
-func shortSHA(s string) string {
-	if len(s) > 8 {
-		return s[:8]
-	}
-	return s
 }

@@ -24,7 +24,7 @@ func (r *Releaser) HandlePush(ctx context.Context, ev forge.Event, checkout Chec
 	}
 	root, err := checkout(ctx, ev.Repo, ev.After, ev.Before)
 	if err != nil {
-		return nil, fmt.Errorf("release %s: fetch: %w", shortSHA(ev.After), err)
+		return nil, fmt.Errorf("release %s: fetch: %w", forge.ShortSHA(ev.After), err)
 	}
 	push := Push{Repo: ev.Repo, Before: ev.Before, After: ev.After, Actor: ev.Actor}
 	if zeroSHA(ev.Before) {
