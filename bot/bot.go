@@ -62,9 +62,7 @@ type Deps struct {
 	// BuildsOnly makes this process a build host (imagebot runner): it works
 	// only the build queues of its capabilities, never events or reports.
 	BuildsOnly bool
-	// OnPush handles pushes to a default branch (releases); nil ignores them.
-	OnPush func(ctx context.Context, ev forge.Event) error
-	// Store, when set and OnPush is nil, makes pushes to a default branch
+	// Store, when set, makes pushes to a default branch
 	// release through bot/release (releasejob.go).
 	Store store.Store
 	// Attester signs the provenance of every published build (MR and
@@ -104,6 +102,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	river.AddWorker(workers, &buildWorker{b: b})
 	river.AddWorker(workers, &reportWorker{b: b})
 	river.AddWorker(workers, &releaseWorker{b: b})
+	river.AddWorker(workers, &writeWorker{b: b})
 	queues := map[string]int{}
 	if d.Config.Working() {
 		if !d.BuildsOnly {

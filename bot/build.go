@@ -51,7 +51,7 @@ func (b *Bot) track(id string, cancel context.CancelFunc, tail *logTail) func() 
 // record; each step is reported.
 func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error {
 	b, a := w.b, job.Args
-	log := b.log.With().Str("build", a.BuildID).Str("image", a.Image).Str("sha", shortSHA(a.SHA)).Int("mr", a.MR).Logger()
+	log := b.log.With().Str("build", a.BuildID).Str("image", a.Image).Str("sha", forge.ShortSHA(a.SHA)).Int("mr", a.MR).Logger()
 	note := ""
 	if job.Attempt > 1 {
 		note = "interrupted by a restart, re-running"
@@ -130,15 +130,15 @@ func (b *Bot) runBuild(ctx context.Context, a BuildArgs, attempt int, tail *logT
 	user, token := f.CloneAuth()
 	dir, err := b.git.Checkout(ctx, a.Forge+"-"+a.RepoName, a.CloneURL, a.SHA, user, token)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("fetch %s: %w", shortSHA(a.SHA), err)
+		return nil, nil, "", fmt.Errorf("fetch %s: %w", forge.ShortSHA(a.SHA), err)
 	}
 	b.step(ctx, a, "validate")
 	cat, err := b.deps.Catalog(ctx, dir)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("the images at %s do not validate; nothing was built:\n%w", shortSHA(a.SHA), err)
+		return nil, nil, "", fmt.Errorf("the images at %s do not validate; nothing was built:\n%w", forge.ShortSHA(a.SHA), err)
 	}
 	if cat.Images[a.Image] == nil {
-		return nil, nil, "", fmt.Errorf("image %s is not in the catalog at %s", a.Image, shortSHA(a.SHA))
+		return nil, nil, "", fmt.Errorf("image %s is not in the catalog at %s", a.Image, forge.ShortSHA(a.SHA))
 	}
 	if d := cat.Images[a.Image].Digest; d != a.Digest {
 		log.Warn().Str("queued", a.Digest).Str("now", d).Msg("inputs digest differs from when the build was queued")

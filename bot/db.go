@@ -76,6 +76,15 @@ var schema = []string{
 	name TEXT NOT NULL,
 	started_ms BIGINT NOT NULL,
 	PRIMARY KEY (build_id, seq))`,
+	`CREATE TABLE IF NOT EXISTS imagebot_outbox (
+	forge TEXT NOT NULL,
+	repo TEXT NOT NULL,
+	target TEXT NOT NULL,
+	repo_json TEXT NOT NULL,
+	payload TEXT NOT NULL,
+	version BIGINT NOT NULL DEFAULT 0,
+	sent_version BIGINT NOT NULL DEFAULT 0,
+	PRIMARY KEY (forge, repo, target))`,
 }
 
 // addedColumns are imagebot_build's columns added after it was first

@@ -98,7 +98,7 @@ func (b *Bot) enqueueBuilds(ctx context.Context, f forge.Forge, forgeName string
 			}
 			if res.UniqueSkippedAsDuplicate {
 				notices = append(notices, fmt.Sprintf("%s at %s (%s) is already %s; not queued again (`/build %s --force` rebuilds)",
-					name, shortSHA(mr.HeadSHA), shortDigest(img.Digest), jobStateWords(res.Job.State), name))
+					name, forge.ShortSHA(mr.HeadSHA), shortDigest(img.Digest), jobStateWords(res.Job.State), name))
 				continue
 			}
 			repoJSON, _ := json.Marshal(repo)
@@ -181,7 +181,7 @@ func (b *Bot) cancelMR(ctx context.Context, forgeName string, repo forge.Repo, m
 func (b *Bot) supersede(ctx context.Context, ev forge.Event) error {
 	head := ev.MR.HeadSHA
 	return b.cancelWhere(ctx, ev.Forge, ev.Repo, ev.MR.Number, func(bd Build) bool { return bd.SHA != head },
-		"superseded by a push ("+shortSHA(head)+")")
+		"superseded by a push ("+forge.ShortSHA(head)+")")
 }
 
 func (b *Bot) cancelWhere(ctx context.Context, forgeName string, repo forge.Repo, mr int, match func(Build) bool, why string) error {

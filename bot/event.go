@@ -51,7 +51,7 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 	}
 	switch ev.Type {
 	case forge.MergeRequestComment:
-		if ev.MR == nil || b.isBot(ev.Forge, ev.Actor) {
+		if ev.MR == nil || f.IsBot(ev.Actor) {
 			return nil
 		}
 		return b.handleComment(ctx, f, ev)
@@ -67,22 +67,11 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 		return b.cancelMR(ctx, ev.Forge, ev.Repo, ev.MR.Number, nil, true,
 			fmt.Sprintf("merge request %s", strings.TrimPrefix(string(ev.Type), "mr_")))
 	case forge.Push:
-		if b.deps.OnPush != nil && ev.Ref == "refs/heads/"+ev.Repo.DefaultBranch {
-			return b.deps.OnPush(ctx, ev)
-		}
 		if b.deps.Store != nil && ev.Ref == "refs/heads/"+ev.Repo.DefaultBranch {
 			return b.releasePush(ctx, f, ev)
 		}
 	}
 	return nil
-}
-
-func (b *Bot) isBot(forgeName, actor string) bool {
-	user := b.cfg.GitLab.BotUser
-	if forgeName == "github" {
-		user = b.cfg.GitHub.BotUser
-	}
-	return user != "" && strings.EqualFold(strings.TrimPrefix(actor, "@"), user)
 }
 
 // handleComment runs the commands of one comment, in order.
@@ -145,7 +134,7 @@ func (b *Bot) runCommand(ctx context.Context, f forge.Forge, ev forge.Event, mr 
 					need = forge.PermissionWrite
 				}
 				msg += fmt.Sprintf(". A member with %s can comment `/ok-to-build` to build commit %s.",
-					trust.LevelName(f.Name(), need), shortSHA(mr.HeadSHA))
+					trust.LevelName(f.Name(), need), forge.ShortSHA(mr.HeadSHA))
 			}
 			return []string{msg}, nil
 		}
@@ -271,7 +260,7 @@ func (b *Bot) checkout(ctx context.Context, f forge.Forge, repo forge.Repo, mr f
 	cat, err := b.deps.Catalog(ctx, dir)
 	if err != nil {
 		return nil, []string{fmt.Sprintf("The images at %s do not validate; nothing was built:\n```\n%s\n```",
-			shortSHA(mr.HeadSHA), strings.TrimSpace(err.Error()))}, nil
+			forge.ShortSHA(mr.HeadSHA), strings.TrimSpace(err.Error()))}, nil
 	}
 	return cat, nil, nil
 }
@@ -293,11 +282,4 @@ func (b *Bot) changedImages(ctx context.Context, f forge.Forge, repo forge.Repo,
 		out = append(out, name)
 	}
 	return out
-}
-
-func shortSHA(sha string) string {
-	if len(sha) > 8 {
-		return sha[:8]
-	}
-	return sha
 }

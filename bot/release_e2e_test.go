@@ -340,3 +340,40 @@ func TestMergeThroughTheBotOfAReleasedVersionIsRefused(t *testing.T) {
 		t.Errorf("a refused merge built: %+v", bs)
 	}
 }
+
+// TestReleaseDuringAForgeOutageReportsAfterIt: the forge refuses every
+// status and comment for a while (past the adapter's own retries); the
+// release builds anyway, and its statuses and comment, kept in the
+// outbox, arrive once the forge is back.
+func TestReleaseDuringAForgeOutageReportsAfterIt(t *testing.T) {
+	repo := newRelRepo(t)
+	rb := startRelBot(t, repo)
+	gl := rb.gl
+	gl.Inject(gitlabtest.Fault{Method: "POST", PathContains: "/statuses/", Code: http.StatusBadGateway, Times: 12})
+	gl.Inject(gitlabtest.Fault{Method: "POST", PathContains: "/notes", Code: http.StatusBadGateway, Times: 6})
+	push := gitlabtest.Payload(t, "push.json", gitlabtest.Set("before", repo.before), gitlabtest.Set("after", repo.after),
+		gitlabtest.Set("checkout_sha", repo.after), gitlabtest.Set("project.git_http_url", repo.dir),
+		gitlabtest.Set("repository.git_http_url", repo.dir))
+	resp, err := http.DefaultClient.Do(gitlabtest.Request(t, rb.url+"/webhooks/gitlab", relSecret, gitlabtest.PushHook, "", push))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	waitUntil(t, "the release's success status after the outage", 5*time.Minute, func() bool {
+		return gl.LastStatus(repo.after, "imagebot/tiny").State == "success"
+	})
+	waitUntil(t, "the release comment on !7 after the outage", time.Minute, func() bool { return len(gl.Comments(gitlabtest.ProjectID, 7)) >= 1 })
+	if c := gl.Comments(gitlabtest.ProjectID, 7); !strings.Contains(c[0].Body, "| tiny | 0.1.0 | building") {
+		t.Errorf("release comment: %s", c[0].Body)
+	}
+	failed := 0
+	for _, c := range gl.Calls() {
+		if strings.HasPrefix(c, "POST ") && (strings.Contains(c, "/statuses/") || strings.HasSuffix(c, "/notes")) {
+			failed++
+		}
+	}
+	// 18 refused writes, then at least one status and the comment.
+	if failed < 20 {
+		t.Errorf("the outage did not happen as planned: %d status and comment calls", failed)
+	}
+}

@@ -47,6 +47,7 @@ func (w *releaseWorker) Timeout(*river.Job[ReleaseArgs]) time.Duration { return 
 // releaser is the release flow over forge f, queueing through the bot.
 func (b *Bot) releaser(forgeName string, f forge.Forge) *release.Releaser {
 	r := &release.Releaser{Store: b.deps.Store, Forge: f, Queue: releaseQueue{b, forgeName},
+		Notify:  outbox{b, forgeName},
 		PageURL: b.cfg.PublicURL + "/images", Log: b.log.With().Str("forge", forgeName).Logger(),
 		Attester: b.deps.Attester}
 	if b.cfg.VSphereEnabled() {
@@ -85,7 +86,7 @@ func (b *Bot) checkoutPair(ctx context.Context, f forge.Forge, forgeName string,
 	cmd := exec.CommandContext(ctx, bin, "-C", dir, "fetch", "-q", "--depth", "1", "--no-tags", "--", old, before)
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("bring %s beside %s: %v: %s", shortSHA(before), shortSHA(sha), err, strings.TrimSpace(string(out)))
+		return "", fmt.Errorf("bring %s beside %s: %v: %s", forge.ShortSHA(before), forge.ShortSHA(sha), err, strings.TrimSpace(string(out)))
 	}
 	return dir, nil
 }
@@ -120,7 +121,8 @@ func (q releaseQueue) QueueRelease(ctx context.Context, req release.BuildRequest
 }
 
 // Work builds and publishes one release; the release's commit statuses
-// are set by bot/release, the build row shows it on the web page.
+// are decided by bot/release and delivered through the outbox
+// (outbox.go), the build row shows it on the web page.
 func (w *releaseWorker) Work(ctx context.Context, job *river.Job[ReleaseArgs]) error {
 	b, a := w.b, job.Args
 	log := b.log.With().Str("build", a.BuildID).Str("image", a.Image).Str("release", a.Version).Logger()
@@ -179,12 +181,12 @@ func (w *releaseWorker) build(ctx context.Context, f forge.Forge, a ReleaseArgs,
 	user, token := f.CloneAuth()
 	dir, err := b.git.Checkout(ctx, a.Forge+"-"+a.RepoName, a.Request.Repo.CloneURL, a.SHA, user, token)
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", shortSHA(a.SHA), err)
+		return nil, fmt.Errorf("fetch %s: %w", forge.ShortSHA(a.SHA), err)
 	}
 	setStep("validate")
 	cat, err := b.deps.Catalog(ctx, dir)
 	if err != nil {
-		return nil, fmt.Errorf("the images at %s do not validate; nothing was built:\n%w", shortSHA(a.SHA), err)
+		return nil, fmt.Errorf("the images at %s do not validate; nothing was built:\n%w", forge.ShortSHA(a.SHA), err)
 	}
 	out := filepath.Join(b.cfg.Builds.WorkDir, "out", a.BuildID)
 	if err := os.MkdirAll(out, 0o750); err != nil {

@@ -171,7 +171,7 @@ func (w *reportWorker) Work(ctx context.Context, job *river.Job[ReportArgs]) err
 		err := f.SetStatus(ctx, s.repo, bd.SHA, forge.Status{Context: report.StatusContext(bd.Image), State: st,
 			Description: report.StatusDescription(b.row(bd)), TargetURL: b.buildURL(bd.ID)})
 		if err != nil {
-			return fmt.Errorf("set status %s on %s: %w", report.StatusContext(bd.Image), shortSHA(bd.SHA), err)
+			return fmt.Errorf("set status %s on %s: %w", report.StatusContext(bd.Image), forge.ShortSHA(bd.SHA), err)
 		}
 		if err := b.q.InTx(ctx, func(tx queue.Tx) error {
 			return updateBuild(ctx, tx, bd.ID, `status_sent = $1`, string(st)+":"+bd.SHA)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/imagebot/imagebot/bot/queue"
 	"github.com/imagebot/imagebot/bot/web"
@@ -25,7 +24,7 @@ func (w webBuilds) Recent(ctx context.Context, limit int) ([]web.Build, error) {
 	}
 	out := make([]web.Build, 0, len(bs))
 	for _, bd := range bs {
-		out = append(out, toWeb(bd))
+		out = append(out, w.toWeb(bd))
 	}
 	return out, nil
 }
@@ -38,7 +37,7 @@ func (w webBuilds) Build(ctx context.Context, id string) (web.Build, error) {
 	if err != nil {
 		return web.Build{}, err
 	}
-	return toWeb(bd), nil
+	return w.toWeb(bd), nil
 }
 
 // Log reads the runner's redacted build.log on this host from offset.
@@ -71,9 +70,9 @@ func (w webBuilds) Log(ctx context.Context, id string, offset int64) ([]byte, bo
 	return data, bd.Done() && len(data) < 1<<20, err
 }
 
-func toWeb(bd Build) web.Build {
+func (w webBuilds) toWeb(bd Build) web.Build {
 	wb := web.Build{ID: bd.ID, Image: bd.Image, Kind: kindMR, MR: bd.MR, SHA: bd.SHA, Repo: bd.Repo,
-		MRURL: mrURL(bd), Status: bd.Status, Step: bd.Step, Queued: bd.Created, Started: bd.Started,
+		MRURL: w.mrURL(bd), Status: bd.Status, Step: bd.Step, Queued: bd.Created, Started: bd.Started,
 		Finished: bd.Finished, Error: bd.Error, TriggeredBy: bd.TriggeredBy}
 	wb.Steps = webSteps(bd)
 	if bd.Kind == kindRelease {
@@ -91,15 +90,12 @@ func toWeb(bd Build) web.Build {
 }
 
 // mrURL is the merge request's page on its forge ("" when unknown).
-func mrURL(bd Build) string {
-	web := strings.TrimSuffix(bd.forgeRepo().WebURL, "/")
-	switch {
-	case web == "" || bd.MR <= 0:
+func (w webBuilds) mrURL(bd Build) string {
+	f, err := w.b.forge(bd.Forge)
+	if err != nil {
 		return ""
-	case bd.Forge == "github":
-		return fmt.Sprintf("%s/pull/%d", web, bd.MR)
 	}
-	return fmt.Sprintf("%s/-/merge_requests/%d", web, bd.MR)
+	return f.MergeRequestURL(bd.forgeRepo(), bd.MR)
 }
 
 // webSteps is the build's timeline for the page: a step ends where the next

@@ -24,48 +24,45 @@ const (
 
 // Repo identifies a repository on a forge.
 type Repo struct {
-	ID            int64  // GitLab project id; GitHub repository id
-	FullName      string // "group/project" or "owner/repo"
-	CloneURL      string // https clone address
-	DefaultBranch string
-	WebURL        string
+	ID            int64  `json:"ID"`       // GitLab project id; GitHub repository id
+	FullName      string `json:"FullName"` // "group/project" or "owner/repo"
+	CloneURL      string `json:"CloneURL"` // https clone address
+	DefaultBranch string `json:"DefaultBranch"`
+	WebURL        string `json:"WebURL"`
 }
 
 // MergeRequest is a GitLab merge request or a GitHub pull request.
 type MergeRequest struct {
-	Number       int // GitLab iid, GitHub number
-	Title        string
-	Author       string
-	HeadSHA      string
-	HeadBranch   string
-	TargetBranch string
-	SourceRepo   Repo // differs from the event's Repo for a fork
-	FromFork     bool
-	Draft        bool
-	State        string // opened, closed, merged
-	MergeCommit  string // set once merged
-	WebURL       string
-	// HeadRef is the ref on the TARGET repository that holds the head commit,
-	// fetchable even for forks: "refs/merge-requests/7/head" (GitLab),
-	// "refs/pull/7/head" (GitHub).
-	HeadRef string
+	Number       int    `json:"Number"` // GitLab iid, GitHub number
+	Title        string `json:"Title"`
+	Author       string `json:"Author"`
+	HeadSHA      string `json:"HeadSHA"`
+	HeadBranch   string `json:"HeadBranch"`
+	TargetBranch string `json:"TargetBranch"`
+	SourceRepo   Repo   `json:"SourceRepo"` // differs from the event's Repo for a fork
+	FromFork     bool   `json:"FromFork"`
+	Draft        bool   `json:"Draft"`
+	State        string `json:"State"`       // opened, closed, merged
+	MergeCommit  string `json:"MergeCommit"` // set once merged
+	WebURL       string `json:"WebURL"`
 }
 
-// Event is one webhook delivery, decoded and verified.
+// Event is one webhook delivery, decoded and verified. It is stored as
+// the event job's payload: the JSON names are the Go field names the jobs
+// queued before the tags were written with, so renaming a field keeps its
+// tag (testdata/event-untagged.json).
 type Event struct {
-	Forge      string // "gitlab" or "github"
-	DeliveryID string // X-Gitlab-Event-UUID, X-GitHub-Delivery
-	Type       EventType
-	Repo       Repo
-	MR         *MergeRequest // nil for a push
-	Actor      string        // who commented, pushed, merged
-	Comment    string        // the comment body for MergeRequestComment
-	CommentID  int64
+	Forge      string        `json:"Forge"`      // "gitlab" or "github"
+	DeliveryID string        `json:"DeliveryID"` // X-Gitlab-Event-UUID, X-GitHub-Delivery
+	Type       EventType     `json:"Type"`
+	Repo       Repo          `json:"Repo"`
+	MR         *MergeRequest `json:"MR"`      // nil for a push
+	Actor      string        `json:"Actor"`   // who commented, pushed, merged
+	Comment    string        `json:"Comment"` // the comment body for MergeRequestComment
 	// Push fields.
-	Ref     string // "refs/heads/main"
-	Before  string // also the MR's previous head on MergeRequestUpdated, when the forge says
-	After   string
-	Deleted bool // the push deleted the branch (After is all zeros): nothing to build
+	Ref    string `json:"Ref"`    // "refs/heads/main"
+	Before string `json:"Before"` // also the MR's previous head on MergeRequestUpdated, when the forge says
+	After  string `json:"After"`
 }
 
 // State is a commit status.
@@ -80,10 +77,10 @@ const (
 
 // Status is one commit status, e.g. context "imagebot/rocky9".
 type Status struct {
-	Context     string
-	State       State
-	Description string
-	TargetURL   string
+	Context     string `json:"Context"`
+	State       State  `json:"State"`
+	Description string `json:"Description"`
+	TargetURL   string `json:"TargetURL"`
 }
 
 // Permission is what a person may do in a repository, normalised over forges.
@@ -113,6 +110,12 @@ type Forge interface {
 	CloneAuth() (user, token string)
 	// MaxCommentSize is the largest comment body the forge accepts, in bytes.
 	MaxCommentSize() int
+	// IsBot says whether user ("@name" or "name") is the bot's own account,
+	// whose comments run nothing.
+	IsBot(user string) bool
+	// MergeRequestURL is the merge request's page, from the repository's
+	// web address ("" when that is unknown).
+	MergeRequestURL(repo Repo, mr int) string
 }
 
 // ErrUnauthorized means a webhook's token or signature did not verify.

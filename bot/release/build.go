@@ -28,7 +28,7 @@ func (r *Releaser) BuildRelease(ctx context.Context, b Builder, cat *catalog.Cat
 		if r.PageURL != "" {
 			st.TargetURL = r.PageURL + "/" + req.Image
 		}
-		if err := r.Forge.SetStatus(ctx, req.Repo, req.MergeCommit, st); err != nil {
+		if err := r.notifier().SetStatus(context.WithoutCancel(ctx), req.Repo, req.MergeCommit, st); err != nil {
 			r.Log.Warn().Err(err).Str("image", req.Image).Msg("set release status")
 		}
 	}

@@ -15,7 +15,7 @@ func (r *Releaser) setStatus(ctx context.Context, push Push, d Decision) {
 	if r.PageURL != "" {
 		st.TargetURL = strings.TrimSuffix(r.PageURL, "/") + "/" + d.Image
 	}
-	if err := r.Forge.SetStatus(ctx, push.Repo, push.After, st); err != nil {
+	if err := r.notifier().SetStatus(ctx, push.Repo, push.After, st); err != nil {
 		r.Log.Warn().Err(err).Str("image", d.Image).Msg("set release status")
 	}
 }
@@ -25,9 +25,28 @@ func (r *Releaser) tell(ctx context.Context, push Push, ds []Decision) {
 	if len(ds) == 0 || push.MR == nil {
 		return
 	}
-	if _, err := r.Forge.CreateComment(ctx, push.Repo, push.MR.Number, Comment(push, ds)); err != nil {
+	if err := r.notifier().Comment(ctx, push.Repo, push.MR.Number, Comment(push, ds)); err != nil {
 		r.Log.Warn().Err(err).Int("mr", push.MR.Number).Msg("comment release decisions")
 	}
+}
+
+func (r *Releaser) notifier() Notifier {
+	if r.Notify != nil {
+		return r.Notify
+	}
+	return direct{r.Forge}
+}
+
+// direct writes to the forge at once: a failed write is lost.
+type direct struct{ f Forge }
+
+func (d direct) SetStatus(ctx context.Context, repo forge.Repo, sha string, st forge.Status) error {
+	return d.f.SetStatus(ctx, repo, sha, st)
+}
+
+func (d direct) Comment(ctx context.Context, repo forge.Repo, mr int, body string) error {
+	_, err := d.f.CreateComment(ctx, repo, mr, body)
+	return err
 }
 
 func statusState(d Decision) forge.State {
@@ -66,7 +85,7 @@ func statusText(d Decision) string {
 // Comment is the one comment a push's decisions get on the merged MR.
 func Comment(push Push, ds []Decision) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**imagebot release** for merge commit %s\n\n| image | version | result |\n|---|---|---|\n", shortSHA(push.After))
+	fmt.Fprintf(&b, "**imagebot release** for merge commit %s\n\n| image | version | result |\n|---|---|---|\n", forge.ShortSHA(push.After))
 	refused := false
 	for _, d := range ds {
 		text := d.Reason
@@ -92,11 +111,4 @@ func label(d Decision) string {
 		return "promoted"
 	}
 	return "building"
-}
-
-func shortSHA(s string) string {
-	if len(s) > 8 {
-		return s[:8]
-	}
-	return s
 }

@@ -16,7 +16,7 @@ import (
 type Checkout func(ctx context.Context, repo forge.Repo, sha, before string) (string, error)
 
 // HandlePush releases a push to the default branch: the bot calls it for
-// forge.Push events (Deps.OnPush). Pushes to other branches, branch
+// forge.Push events to the default branch (bot/releasejob.go). Pushes to other branches, branch
 // deletions and pushes that change nothing are ignored.
 func (r *Releaser) HandlePush(ctx context.Context, ev forge.Event, checkout Checkout) ([]Decision, error) {
 	if ev.Type != forge.Push || ev.Ref != "refs/heads/"+ev.Repo.DefaultBranch || zeroSHA(ev.After) || ev.Before == ev.After {
@@ -24,7 +24,7 @@ func (r *Releaser) HandlePush(ctx context.Context, ev forge.Event, checkout Chec
 	}
 	root, err := checkout(ctx, ev.Repo, ev.After, ev.Before)
 	if err != nil {
-		return nil, fmt.Errorf("release %s: fetch: %w", shortSHA(ev.After), err)
+		return nil, fmt.Errorf("release %s: fetch: %w", forge.ShortSHA(ev.After), err)
 	}
 	push := Push{Repo: ev.Repo, Before: ev.Before, After: ev.After, Actor: ev.Actor}
 	if zeroSHA(ev.Before) {

@@ -63,16 +63,20 @@ type Forge interface {
 	GetMergeRequest(ctx context.Context, repo forge.Repo, mr int) (forge.MergeRequest, error)
 }
 
+// Notifier delivers what release tells the forge: commit statuses and the
+// comment on the merged MR. The bot's report outbox implements it, so a
+// forge outage delays them but loses none; tests leave it nil and the
+// writes go to Forge directly.
+type Notifier interface {
+	SetStatus(ctx context.Context, repo forge.Repo, sha string, st forge.Status) error
+	Comment(ctx context.Context, repo forge.Repo, mr int, body string) error
+}
+
 // Queue queues release builds (the bot's durable queue implements it).
 // The bot publishes the result under req.Prefix with the manifest fields
 // ManifestFields gives.
 type Queue interface {
 	QueueRelease(ctx context.Context, req BuildRequest) error
-}
-
-// MRCanceller cancels an MR's queued and running builds (the bot implements it).
-type MRCanceller interface {
-	CancelMR(ctx context.Context, repo forge.Repo, mr int) error
 }
 
 // Decision is what was decided for one image, and why.
@@ -92,10 +96,11 @@ type Decision struct {
 
 // Releaser carries out a push's release decisions.
 type Releaser struct {
-	Store  store.Store
-	Forge  Forge
-	Queue  Queue
-	Cancel MRCanceller // optional: cancels the merged MR's leftover builds
+	Store store.Store
+	Forge Forge
+	Queue Queue
+	// Notify delivers statuses and comments; nil: straight to Forge.
+	Notify Notifier
 	// PageURL links statuses to the web page ("https://bot/images"); optional.
 	PageURL string
 	Log     zerolog.Logger
@@ -116,11 +121,6 @@ func (r *Releaser) Release(ctx context.Context, push Push, cat *catalog.Catalog,
 // release decides for affected and tells the forge about those decisions
 // and the failed ones given, in one comment.
 func (r *Releaser) release(ctx context.Context, push Push, cat *catalog.Catalog, affected []string, failed []Decision) ([]Decision, error) {
-	if push.MR != nil && r.Cancel != nil {
-		if err := r.Cancel.CancelMR(ctx, push.Repo, push.MR.Number); err != nil {
-			r.Log.Warn().Err(err).Int("mr", push.MR.Number).Msg("cancel the merged MR's builds")
-		}
-	}
 	var (
 		out     []Decision
 		errs    []error

@@ -57,23 +57,16 @@ func (q *queue) QueueRelease(_ context.Context, req release.BuildRequest) error 
 	return nil
 }
 
-type canceller struct{ mrs []int }
-
-func (c *canceller) CancelMR(_ context.Context, _ forge.Repo, mr int) error {
-	c.mrs = append(c.mrs, mr)
-	return nil
-}
-
 const merge = "feedfacecafebeef0000111122223333aaaabbbb"
 
-func setup(t *testing.T) (*release.Releaser, *local.Store, *notes, *queue, *canceller) {
+func setup(t *testing.T) (*release.Releaser, *local.Store, *notes, *queue) {
 	t.Helper()
 	st, err := local.New(store.LocalConfig{Dir: t.TempDir(), BaseURL: "http://bot.test/download"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, q, c := &notes{}, &queue{}, &canceller{}
-	return &release.Releaser{Store: st, Forge: n, Queue: q, Cancel: c, PageURL: "http://bot.test/images", Log: zerolog.Nop()}, st, n, q, c
+	n, q := &notes{}, &queue{}
+	return &release.Releaser{Store: st, Forge: n, Queue: q, PageURL: "http://bot.test/images", Log: zerolog.Nop()}, st, n, q
 }
 
 // cat is a catalog of a base image and a child deriving from it.
@@ -101,7 +94,7 @@ func ctx(t *testing.T) context.Context {
 }
 
 func TestReleaseQueuesBuildsBasesFirstWhenNoBuildMatches(t *testing.T) {
-	r, _, n, q, c := setup(t)
+	r, _, n, q := setup(t)
 	ds, err := r.Release(ctx(t), push(), cat(), []string{"base", "child"})
 	if err != nil {
 		t.Fatal(err)
@@ -123,13 +116,10 @@ func TestReleaseQueuesBuildsBasesFirstWhenNoBuildMatches(t *testing.T) {
 	if len(n.comments) != 1 || !strings.Contains(n.comments[0], "| child | 2.0.0 | building") {
 		t.Errorf("comments = %q", n.comments)
 	}
-	if len(c.mrs) != 1 || c.mrs[0] != 12 {
-		t.Errorf("the merged MR's builds were not cancelled: %v", c.mrs)
-	}
 }
 
 func TestReleasePromotesTheMRBuildWithTheSameDigest(t *testing.T) {
-	r, st, n, q, _ := setup(t)
+	r, st, n, q := setup(t)
 	browsetest.Publish(t, st, browsetest.Build{Ref: store.Release("base", "1.0.0"), Digest: "sha256:base100", GitSHA: "1111111111",
 		Files: map[string][]byte{"base-1.0.0.qcow2": []byte("base disk")}})
 	// Two MR builds of child: another digest, and the same one.
@@ -181,7 +171,7 @@ func TestReleasePromotesTheMRBuildWithTheSameDigest(t *testing.T) {
 }
 
 func TestReleaseRefusesAReleasedVersionWithOtherInputs(t *testing.T) {
-	r, st, n, q, _ := setup(t)
+	r, st, n, q := setup(t)
 	browsetest.Publish(t, st, browsetest.Build{Ref: store.Release("base", "1.0.0"), Digest: "sha256:someotherdigest", GitSHA: "1111111111",
 		Files: map[string][]byte{"base-1.0.0.qcow2": []byte("released disk")}})
 
@@ -212,7 +202,7 @@ func TestReleaseRefusesAReleasedVersionWithOtherInputs(t *testing.T) {
 }
 
 func TestReleaseOfTheSameDigestAgainDoesNothing(t *testing.T) {
-	r, st, n, q, _ := setup(t)
+	r, st, n, q := setup(t)
 	browsetest.Publish(t, st, browsetest.Build{Ref: store.Release("base", "1.0.0"), Digest: "sha256:base100", GitSHA: "1111111111",
 		Files: map[string][]byte{"base-1.0.0.qcow2": []byte("released disk")}})
 	ds, err := r.Release(ctx(t), push(), cat(), []string{"base"})
@@ -238,7 +228,7 @@ func (b noBuilds) Build(context.Context, *catalog.Catalog, runner.Request, runne
 }
 
 func TestBuildReleaseRerunOfAPublishedReleaseBuildsNothing(t *testing.T) {
-	r, st, n, _, _ := setup(t)
+	r, st, n, _ := setup(t)
 	browsetest.Publish(t, st, browsetest.Build{Ref: store.Release("base", "1.0.0"), Digest: "sha256:base100", GitSHA: merge,
 		Files: map[string][]byte{"base-1.0.0.qcow2": []byte("disk")}})
 	req := release.BuildRequest{Repo: forge.Repo{FullName: "team/images"}, Image: "base", Version: "1.0.0", Digest: "sha256:base100", MergeCommit: merge}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/runner/catalog"
 )
 
@@ -16,7 +17,7 @@ func (r *Releaser) Run(ctx context.Context, push Push, root string) ([]Decision,
 	cat, diags := catalog.LoadContext(ctx, root)
 	affected, err := catalog.AffectedBetween(ctx, cat, push.Before, push.After)
 	if err != nil {
-		return nil, fmt.Errorf("release %s: %w", shortSHA(push.After), err)
+		return nil, fmt.Errorf("release %s: %w", forge.ShortSHA(push.After), err)
 	}
 	var valid []string
 	var invalid []Decision

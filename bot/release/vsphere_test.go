@@ -87,7 +87,7 @@ func checkPublished(t *testing.T, sim *vcsimtest.Sim, libID string, st store.Sto
 // manifest's published list says where (never with the vCenter password).
 func TestBuildReleasePublishesTheOVAToTheImagesContentLibraryAndRecordsIt(t *testing.T) {
 	sim, cfg, libID := simLibrary(t)
-	r, st, _, _, _ := setup(t)
+	r, st, _, _ := setup(t)
 	r.VSphere = cfg
 	req := release.BuildRequest{Image: "app", Version: "3.1.0", Digest: "sha256:app100", MergeCommit: merge}
 	if _, err := r.BuildRelease(ctx(t), ovaBuilder{t}, appCatalog(), req, "rel1", t.TempDir(), []string{vcsimtest.Password}, nil); err != nil {
@@ -100,7 +100,7 @@ func TestBuildReleasePublishesTheOVAToTheImagesContentLibraryAndRecordsIt(t *tes
 // the MR build's OVA is fetched from the store and published the same way.
 func TestPromotedReleasePublishesTheMRBuildsOVAToTheContentLibrary(t *testing.T) {
 	sim, cfg, libID := simLibrary(t)
-	r, st, _, _, _ := setup(t)
+	r, st, _, _ := setup(t)
 	r.VSphere = cfg
 	res := makeOVA(t, filepath.Join(t.TempDir(), "app-3.1.0.ova"))
 	data, err := os.ReadFile(res.Path)

@@ -95,7 +95,7 @@ func render(v View, tails, diffs bool, notices int) string {
 	var b strings.Builder
 	b.WriteString(Marker + "\n### imagebot builds")
 	if v.HeadSHA != "" {
-		fmt.Fprintf(&b, " · head `%s`", short(v.HeadSHA))
+		fmt.Fprintf(&b, " · head `%s`", forge.ShortSHA(v.HeadSHA))
 	}
 	b.WriteString("\n\n")
 	if n := len(v.Notices); n > 0 && notices > 0 {
@@ -110,7 +110,7 @@ func render(v View, tails, diffs bool, notices int) string {
 	if len(v.Rows) > 0 {
 		b.WriteString("| image | status | step | duration | artifacts | contents |\n|---|---|---|---|---|---|\n")
 		for _, r := range v.Rows {
-			fmt.Fprintf(&b, "| **%s** %s | %s %s | %s | %s | %s | %s |\n", text(r.Image), code(short(r.SHA)), icons[r.Status], statusText(r),
+			fmt.Fprintf(&b, "| **%s** %s | %s %s | %s | %s | %s | %s |\n", text(r.Image), code(forge.ShortSHA(r.SHA)), icons[r.Status], statusText(r),
 				cell(r.Step), duration(r, v.Now), artifacts(r), summaryCell(r.Details))
 		}
 	}
@@ -203,13 +203,6 @@ func oneLine(s string) string {
 		s = truncUTF8(s, 300) + "…"
 	}
 	return s
-}
-
-func short(sha string) string {
-	if len(sha) > 8 {
-		return sha[:8]
-	}
-	return sha
 }
 
 // CommitState maps a build status to the commit status forges show.

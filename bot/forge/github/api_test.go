@@ -117,7 +117,7 @@ func TestGetMergeRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := forge.MergeRequest{Number: 7, Title: "t", Author: "bob", HeadSHA: githubtest.HeadSHA, HeadBranch: "rocky9-kernel",
-		TargetBranch: "main", HeadRef: "refs/pull/7/head", FromFork: true, State: "opened",
+		TargetBranch: "main", FromFork: true, State: "opened",
 		WebURL: "https://github.com/infra/images/pull/7", SourceRepo: fork}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)

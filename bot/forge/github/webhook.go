@@ -100,11 +100,10 @@ func (g *GitHub) issueComment(ev *forge.Event, p *gh.IssueCommentEvent) {
 	// The payload has no head commit: the bot reads it with GetMergeRequest.
 	ev.MR = &forge.MergeRequest{
 		Number: issue.GetNumber(), Title: issue.GetTitle(), Author: issue.GetUser().GetLogin(),
-		HeadRef: fmt.Sprintf("refs/pull/%d/head", issue.GetNumber()),
-		State:   prState(issue.GetState(), issue.GetPullRequestLinks().GetMergedAt().Time.IsZero()),
-		Draft:   issue.GetDraft(), WebURL: issue.GetHTMLURL(), SourceRepo: ev.Repo,
+		State: prState(issue.GetState(), issue.GetPullRequestLinks().GetMergedAt().Time.IsZero()),
+		Draft: issue.GetDraft(), WebURL: issue.GetHTMLURL(), SourceRepo: ev.Repo,
 	}
-	ev.Comment, ev.CommentID = p.GetComment().GetBody(), p.GetComment().GetID()
+	ev.Comment = p.GetComment().GetBody()
 	if p.GetAction() != "created" || g.isBot(ev.Actor) {
 		return // edits and deletions run nothing, nor do our own comments
 	}
@@ -121,11 +120,22 @@ func push(ev *forge.Event, p *gh.PushEvent) {
 		ev.Actor = p.GetPusher().GetName()
 	}
 	ev.Ref, ev.Before, ev.After = p.GetRef(), p.GetBefore(), p.GetAfter()
-	ev.Deleted = p.GetDeleted()
 }
 
-func (g *GitHub) isBot(user string) bool {
-	return g.cfg.BotUser != "" && strings.EqualFold(user, g.cfg.BotUser)
+func (g *GitHub) isBot(user string) bool { return g.IsBot(user) }
+
+// IsBot says whether user ("@name" or "name") is the bot's account.
+func (g *GitHub) IsBot(user string) bool {
+	return g.cfg.BotUser != "" && strings.EqualFold(strings.TrimPrefix(user, "@"), g.cfg.BotUser)
+}
+
+// MergeRequestURL is the pull request's page ("" without a web address).
+func (g *GitHub) MergeRequestURL(repo forge.Repo, mr int) string {
+	web := strings.TrimSuffix(repo.WebURL, "/")
+	if web == "" || mr <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s/pull/%d", web, mr)
 }
 
 func repoOf(r *gh.Repository) forge.Repo {
@@ -140,7 +150,6 @@ func mrOf(pr *gh.PullRequest, base forge.Repo) forge.MergeRequest {
 	mr := forge.MergeRequest{
 		Number: pr.GetNumber(), Title: pr.GetTitle(), Author: pr.GetUser().GetLogin(),
 		HeadSHA: head.GetSHA(), HeadBranch: head.GetRef(), TargetBranch: pr.GetBase().GetRef(),
-		HeadRef:  fmt.Sprintf("refs/pull/%d/head", pr.GetNumber()),
 		FromFork: head.GetRepo().GetID() != pr.GetBase().GetRepo().GetID() || head.GetRepo() == nil,
 		Draft:    pr.GetDraft(), State: prState(pr.GetState(), !pr.GetMerged()), WebURL: pr.GetHTMLURL(),
 		SourceRepo: base,

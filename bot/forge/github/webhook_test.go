@@ -35,7 +35,7 @@ var (
 
 func pr(edit func(*forge.MergeRequest)) *forge.MergeRequest {
 	m := &forge.MergeRequest{Number: 7, Title: "rocky9: newer kernel", Author: "alice", HeadSHA: githubtest.HeadSHA,
-		HeadBranch: "rocky9-kernel", TargetBranch: "main", HeadRef: "refs/pull/7/head",
+		HeadBranch: "rocky9-kernel", TargetBranch: "main",
 		SourceRepo: repo, State: "opened", WebURL: "https://github.com/infra/images/pull/7"}
 	if edit != nil {
 		edit(m)
@@ -45,7 +45,7 @@ func pr(edit func(*forge.MergeRequest)) *forge.MergeRequest {
 
 // commentPR is what an issue_comment tells of its pull request: no head.
 func commentPR(edit func(*forge.MergeRequest)) *forge.MergeRequest {
-	m := &forge.MergeRequest{Number: 7, Title: "rocky9: newer kernel", Author: "alice", HeadRef: "refs/pull/7/head",
+	m := &forge.MergeRequest{Number: 7, Title: "rocky9: newer kernel", Author: "alice",
 		SourceRepo: repo, State: "opened", WebURL: "https://github.com/infra/images/pull/7"}
 	if edit != nil {
 		edit(m)
@@ -89,22 +89,22 @@ func TestParseWebhookPayloads(t *testing.T) {
 		{"title edited is ignored", "pull_request", "pull_request_edited.json", nil, forge.Event{
 			Type: forge.Ignored, Actor: "alice", MR: pr(nil)}},
 		{"comment on a pull request", "issue_comment", "issue_comment_pr.json", nil, forge.Event{
-			Type: forge.MergeRequestComment, Actor: "alice", MR: commentPR(nil), Comment: body, CommentID: githubtest.CommentID}},
+			Type: forge.MergeRequestComment, Actor: "alice", MR: commentPR(nil), Comment: body}},
 		{"comment on a plain issue is ignored", "issue_comment", "issue_comment_issue.json", nil, forge.Event{
 			Type: forge.Ignored, Actor: "bob"}},
 		{"edited comment is ignored", "issue_comment", "issue_comment_pr_edited.json", nil, forge.Event{
-			Type: forge.Ignored, Actor: "alice", MR: commentPR(nil), Comment: "/build rocky9 debian12", CommentID: githubtest.CommentID}},
+			Type: forge.Ignored, Actor: "alice", MR: commentPR(nil), Comment: "/build rocky9 debian12"}},
 		{"deleted comment is ignored", "issue_comment", "issue_comment_pr.json",
 			[]githubtest.Edit{githubtest.Set("action", "deleted")}, forge.Event{
-				Type: forge.Ignored, Actor: "alice", MR: commentPR(nil), Comment: body, CommentID: githubtest.CommentID}},
+				Type: forge.Ignored, Actor: "alice", MR: commentPR(nil), Comment: body}},
 		{"the bot's own comment is ignored", "issue_comment", "issue_comment_pr.json",
 			[]githubtest.Edit{githubtest.Set("comment.user.login", "ImageBot")}, forge.Event{
-				Type: forge.Ignored, Actor: "ImageBot", MR: commentPR(nil), Comment: body, CommentID: githubtest.CommentID}},
+				Type: forge.Ignored, Actor: "ImageBot", MR: commentPR(nil), Comment: body}},
 		{"push to the default branch", "push", "push.json", nil, forge.Event{
 			Type: forge.Push, Actor: "alice", Ref: "refs/heads/main", Before: githubtest.HeadSHA, After: githubtest.MergeSHA}},
 		{"push deleting a branch", "push", "push_branch_deleted.json", nil, forge.Event{
 			Type: forge.Push, Actor: "alice", Ref: "refs/heads/rocky9-kernel", Before: githubtest.HeadSHA,
-			After: "0000000000000000000000000000000000000000", Deleted: true}},
+			After: "0000000000000000000000000000000000000000"}},
 		{"ping is ignored", "ping", "push.json", nil, forge.Event{Type: forge.Ignored}},
 	}
 	g := newAdapter(t, "")

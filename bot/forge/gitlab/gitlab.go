@@ -208,7 +208,6 @@ func (g *GitLab) GetMergeRequest(ctx context.Context, repo forge.Repo, mr int) (
 	out := forge.MergeRequest{
 		Number: int(m.IID), Title: m.Title, HeadSHA: m.SHA,
 		HeadBranch: m.SourceBranch, TargetBranch: m.TargetBranch,
-		HeadRef:  fmt.Sprintf("refs/merge-requests/%d/head", m.IID),
 		FromFork: m.SourceProjectID != m.TargetProjectID,
 		Draft:    m.Draft, State: m.State, MergeCommit: m.MergeCommitSHA, WebURL: m.WebURL,
 		SourceRepo: repo,

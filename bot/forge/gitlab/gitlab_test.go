@@ -123,7 +123,7 @@ func TestGetMergeRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := forge.MergeRequest{Number: 7, Title: "t", Author: "bob", HeadSHA: gitlabtest.HeadSHA, HeadBranch: "rocky9-kernel",
-		TargetBranch: "main", HeadRef: "refs/merge-requests/7/head", SourceRepo: forge.Repo{ID: 99}, FromFork: true,
+		TargetBranch: "main", SourceRepo: forge.Repo{ID: 99}, FromFork: true,
 		Draft: true, State: "opened", WebURL: "http://x/7"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v\nwant %+v", got, want)

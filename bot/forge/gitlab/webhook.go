@@ -73,8 +73,6 @@ type pushHook struct {
 	Project      hookProject `json:"project"`
 }
 
-const zeroSHA = "0000000000000000000000000000000000000000"
-
 // ParseWebhook verifies X-Gitlab-Token in constant time and decodes the
 // delivery. Events imagebot does not act on decode to forge.Ignored.
 func (g *GitLab) ParseWebhook(r *http.Request, body []byte) (forge.Event, error) {
@@ -157,7 +155,7 @@ func (g *GitLab) note(ev *forge.Event, body []byte) error {
 	}
 	mr := mrOf(*h.MergeRequest, ev.Repo)
 	ev.MR = &mr
-	ev.Comment, ev.CommentID = oa.Note, oa.ID
+	ev.Comment = oa.Note
 	if oa.System || (oa.Action != "" && oa.Action != "create") || g.isBot(ev.Actor) {
 		return nil // system notes, edits and our own comments run nothing
 	}
@@ -174,12 +172,23 @@ func push(ev *forge.Event, body []byte) error {
 	ev.Repo = repoOf(h.Project)
 	ev.Actor = h.UserUsername
 	ev.Ref, ev.Before, ev.After = h.Ref, h.Before, h.After
-	ev.Deleted = h.After == zeroSHA
 	return nil
 }
 
-func (g *GitLab) isBot(user string) bool {
-	return g.cfg.BotUser != "" && strings.EqualFold(user, g.cfg.BotUser)
+func (g *GitLab) isBot(user string) bool { return g.IsBot(user) }
+
+// IsBot says whether user ("@name" or "name") is the bot's account.
+func (g *GitLab) IsBot(user string) bool {
+	return g.cfg.BotUser != "" && strings.EqualFold(strings.TrimPrefix(user, "@"), g.cfg.BotUser)
+}
+
+// MergeRequestURL is the merge request's page ("" without a web address).
+func (g *GitLab) MergeRequestURL(repo forge.Repo, mr int) string {
+	web := strings.TrimSuffix(repo.WebURL, "/")
+	if web == "" || mr <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s/-/merge_requests/%d", web, mr)
 }
 
 func decode(body []byte, v any) error {
@@ -198,7 +207,6 @@ func mrOf(m hookMR, target forge.Repo) forge.MergeRequest {
 	mr := forge.MergeRequest{
 		Number: m.IID, Title: m.Title, HeadSHA: m.LastCommit.ID,
 		HeadBranch: m.SourceBranch, TargetBranch: m.TargetBranch,
-		HeadRef:  fmt.Sprintf("refs/merge-requests/%d/head", m.IID),
 		FromFork: m.SourceProjectID != 0 && m.SourceProjectID != m.TargetProjectID,
 		Draft:    m.WorkInProgress, State: m.State, MergeCommit: m.MergeCommitSHA, WebURL: m.URL,
 		SourceRepo: target,

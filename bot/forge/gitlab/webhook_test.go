@@ -38,7 +38,7 @@ var (
 
 func mr(edit func(*forge.MergeRequest)) *forge.MergeRequest {
 	m := &forge.MergeRequest{Number: 7, Title: "rocky9: newer kernel", HeadSHA: gitlabtest.HeadSHA,
-		HeadBranch: "rocky9-kernel", TargetBranch: "main", HeadRef: "refs/merge-requests/7/head",
+		HeadBranch: "rocky9-kernel", TargetBranch: "main",
 		SourceRepo: repo, State: "opened", WebURL: "http://gitlab.example.com/infra/images/-/merge_requests/7"}
 	if edit != nil {
 		edit(m)
@@ -84,7 +84,7 @@ func TestParseWebhookPayloads(t *testing.T) {
 				Type: forge.Ignored, Actor: "alice", MR: mr(nil)}},
 		{"note on a merge request", gitlabtest.NoteHook, "note_mr.json", nil, forge.Event{
 			Type: forge.MergeRequestComment, Actor: "alice", MR: mr(nil),
-			Comment: "Looks right to me.\n\n/build rocky9\n", CommentID: 5501}},
+			Comment: "Looks right to me.\n\n/build rocky9\n"}},
 		{"note on an issue is ignored", gitlabtest.NoteHook, "note_issue.json", nil, forge.Event{
 			Type: forge.Ignored, Actor: "bob"}},
 		{"note on a commit is ignored", gitlabtest.NoteHook, "note_mr.json",
@@ -95,15 +95,15 @@ func TestParseWebhookPayloads(t *testing.T) {
 			forge.Event{Type: forge.Ignored, Actor: "alice"}},
 		{"the bot's own note is ignored", gitlabtest.NoteHook, "note_mr.json",
 			[]gitlabtest.Edit{gitlabtest.Set("user.username", "imagebot")}, forge.Event{
-				Type: forge.Ignored, Actor: "imagebot", MR: mr(nil), Comment: "Looks right to me.\n\n/build rocky9\n", CommentID: 5501}},
+				Type: forge.Ignored, Actor: "imagebot", MR: mr(nil), Comment: "Looks right to me.\n\n/build rocky9\n"}},
 		{"an edited note is ignored", gitlabtest.NoteHook, "note_mr.json",
 			[]gitlabtest.Edit{gitlabtest.Set("object_attributes.action", "update")}, forge.Event{
-				Type: forge.Ignored, Actor: "alice", MR: mr(nil), Comment: "Looks right to me.\n\n/build rocky9\n", CommentID: 5501}},
+				Type: forge.Ignored, Actor: "alice", MR: mr(nil), Comment: "Looks right to me.\n\n/build rocky9\n"}},
 		{"push to the default branch", gitlabtest.PushHook, "push.json", nil, forge.Event{
 			Type: forge.Push, Actor: "alice", Ref: "refs/heads/main", Before: gitlabtest.HeadSHA, After: gitlabtest.MergeSHA}},
 		{"push deleting a branch", gitlabtest.PushHook, "push_branch_deleted.json", nil, forge.Event{
 			Type: forge.Push, Actor: "alice", Ref: "refs/heads/rocky9-kernel", Before: gitlabtest.HeadSHA,
-			After: "0000000000000000000000000000000000000000", Deleted: true}},
+			After: "0000000000000000000000000000000000000000"}},
 		{"tag push is ignored", "Tag Push Hook", "push.json", nil, forge.Event{Type: forge.Ignored}},
 		{"pipeline hook is ignored", "Pipeline Hook", "push.json", nil, forge.Event{Type: forge.Ignored}},
 	}

@@ -1,0 +1,141 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/queue"
+)
+
+// WriteArgs is the outbox job for the forge writes that are not an MR's
+// report: a release's commit statuses and its comment on the merged MR.
+// The wanted write is stored first (imagebot_outbox) and the job delivers
+// the latest one, retried with River's backoff, so a forge outage delays
+// it but loses none. At most one job waits per target.
+type WriteArgs struct {
+	Forge    string `json:"forge" river:"unique"`
+	RepoName string `json:"repo_name" river:"unique"`
+	Target   string `json:"target" river:"unique"` // "status:<sha>:<context>" or "comment:<id>"
+}
+
+// Kind names the job for River.
+func (WriteArgs) Kind() string { return "imagebot_forge_write" }
+
+// outboxWrite is one wanted write: a status on SHA, or a comment on MR.
+type outboxWrite struct {
+	SHA    string        `json:"sha,omitempty"`
+	Status *forge.Status `json:"status,omitempty"`
+	MR     int           `json:"mr,omitempty"`
+	Body   string        `json:"body,omitempty"`
+}
+
+// outbox queues one forge's writes (release.Notifier).
+type outbox struct {
+	b     *Bot
+	forge string
+}
+
+func (o outbox) SetStatus(ctx context.Context, repo forge.Repo, sha string, st forge.Status) error {
+	return o.put(ctx, repo, "status:"+sha+":"+st.Context, outboxWrite{SHA: sha, Status: &st})
+}
+
+func (o outbox) Comment(ctx context.Context, repo forge.Repo, mr int, body string) error {
+	return o.put(ctx, repo, "comment:"+newID(), outboxWrite{MR: mr, Body: body})
+}
+
+// put stores w as target's latest write and makes sure a job waits for it.
+func (o outbox) put(ctx context.Context, repo forge.Repo, target string, w outboxWrite) error {
+	repoJSON, _ := json.Marshal(repo)
+	payload, _ := json.Marshal(w)
+	return o.b.q.InTx(ctx, func(tx queue.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO imagebot_outbox (forge, repo, target, repo_json, payload, version) VALUES ($1, $2, $3, $4, $5, 1)
+			ON CONFLICT (forge, repo, target) DO UPDATE SET payload = excluded.payload, version = imagebot_outbox.version + 1`,
+			o.forge, repo.FullName, target, string(repoJSON), string(payload)); err != nil {
+			return fmt.Errorf("store forge write %s: %w", target, err)
+		}
+		_, err := tx.Insert(ctx, WriteArgs{Forge: o.forge, RepoName: repo.FullName, Target: target}, &river.InsertOpts{
+			Queue: queueReports, MaxAttempts: 30,
+			UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+				rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+				rivertype.JobStateScheduled, rivertype.JobStateRetryable}},
+		})
+		if err != nil {
+			return fmt.Errorf("queue forge write %s: %w", target, err)
+		}
+		return nil
+	})
+}
+
+type writeWorker struct {
+	river.WorkerDefaults[WriteArgs]
+	b *Bot
+}
+
+func (w *writeWorker) Timeout(*river.Job[WriteArgs]) time.Duration { return 2 * time.Minute }
+
+// Work delivers the target's latest write. When a newer one was stored
+// meanwhile it runs again, so the last write is always delivered.
+func (w *writeWorker) Work(ctx context.Context, job *river.Job[WriteArgs]) error {
+	b, a := w.b, job.Args
+	f, err := b.forge(a.Forge)
+	if err != nil {
+		return river.JobCancel(err)
+	}
+	var repoJSON, payload string
+	var version, sent int64
+	key := []any{a.Forge, a.RepoName, a.Target}
+	if err := b.q.InTx(ctx, func(tx queue.Tx) error {
+		return queue.QueryRow(ctx, tx, `SELECT repo_json, payload, version, sent_version FROM imagebot_outbox
+			WHERE forge = $1 AND repo = $2 AND target = $3`, key, &repoJSON, &payload, &version, &sent)
+	}); err != nil {
+		return fmt.Errorf("load forge write %s: %w", a.Target, err)
+	}
+	if version != sent {
+		var repo forge.Repo
+		var wr outboxWrite
+		_ = json.Unmarshal([]byte(repoJSON), &repo)
+		if err := json.Unmarshal([]byte(payload), &wr); err != nil {
+			return river.JobCancel(fmt.Errorf("decode forge write %s: %w", a.Target, err))
+		}
+		if err := deliver(ctx, f, repo, wr); err != nil {
+			return fmt.Errorf("forge write %s: %w", a.Target, err)
+		}
+	}
+	again := false
+	err = b.q.InTx(ctx, func(tx queue.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE imagebot_outbox SET sent_version = $1 WHERE forge = $2 AND repo = $3 AND target = $4`,
+			version, a.Forge, a.RepoName, a.Target); err != nil {
+			return err
+		}
+		var v int64
+		if err := queue.QueryRow(ctx, tx, `SELECT version FROM imagebot_outbox WHERE forge = $1 AND repo = $2 AND target = $3`,
+			key, &v); err != nil {
+			return err
+		}
+		if again = v != version; again {
+			return nil
+		}
+		return tx.Complete(ctx, job.JobRow)
+	})
+	if err != nil {
+		return fmt.Errorf("record forge write %s: %w", a.Target, err)
+	}
+	if again {
+		return river.JobSnooze(time.Millisecond)
+	}
+	return nil
+}
+
+func deliver(ctx context.Context, f forge.Forge, repo forge.Repo, w outboxWrite) error {
+	if w.Status != nil {
+		return f.SetStatus(ctx, repo, w.SHA, *w.Status)
+	}
+	_, err := f.CreateComment(ctx, repo, w.MR, w.Body)
+	return err
+}
