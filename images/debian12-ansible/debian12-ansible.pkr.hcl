@@ -81,8 +81,10 @@ build {
   sources = ["source.qemu.ansible"]
 
   provisioner "ansible" {
-    playbook_file    = "${path.root}/../../resources/ansible/build_image.yaml"
-    user             = "root"
+    playbook_file = "${path.root}/../../resources/ansible/build_image.yaml"
+    user          = "root"
+    # OpenSSH 9's scp speaks SFTP, which Packer's SSH proxy serves only when asked.
+    use_sftp         = true
     ansible_env_vars = ["ANSIBLE_CONFIG=${path.root}/../../resources/ansible/ansible.cfg"]
     extra_arguments = [
       "--extra-vars", "imagebot_release_name=${var.image_name} imagebot_release_version=${var.image_version}",
