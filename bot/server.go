@@ -140,6 +140,7 @@ func (s *Server) buildEvents(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
 		return
 	}
+	sse.Unbound(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	send := func(event, data string) { // bot/sse splits on CR too: log text adds no field

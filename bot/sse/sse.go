@@ -7,7 +7,9 @@ package sse
 
 import (
 	"io"
+	"net/http"
 	"strings"
+	"time"
 )
 
 // Lines splits data the way an EventSource splits a stream: on "\r\n",
@@ -99,4 +101,13 @@ func Parse(stream string) []Event {
 		}
 	}
 	return out
+}
+
+// Unbound lifts the server's read and write timeouts from a streaming
+// response: an event stream lives as long as the build it follows, while
+// every other request keeps cmd/imagebot's http.Server timeouts.
+func Unbound(w http.ResponseWriter) {
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
 }

@@ -26,6 +26,7 @@ func startSSE(w http.ResponseWriter) (*sse, bool) {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
 		return nil, false
 	}
+	botsse.Unbound(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")

@@ -93,7 +93,10 @@ func runServe(ctx context.Context, args []string) error {
 		// machines are removed when it ends.
 		go b.SweepVSphere(ctx, cfg.VSphere, time.Hour)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// Timeouts bound what a slow or stalled client can hold (issue 11 item 2);
+	// event streams lift the read/write ones for themselves (bot/sse.Unbound).
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	log.Info().Str("listen", ln.Addr().String()).Str("database", cfg.Database.Driver).
 		Str("gitlab_webhook", cfg.PublicURL+"/webhooks/gitlab").Str("github_webhook", cfg.PublicURL+"/webhooks/github").
 		Str("page", cfg.PublicURL+"/").Msg("imagebot serving")
