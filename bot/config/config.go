@@ -91,6 +91,9 @@ type Trust struct {
 	MinPermission string   `yaml:"min_permission"` // read, write (default), maintain, admin
 	Allow         []string `yaml:"allow"`          // always trusted
 	Deny          []string `yaml:"deny"`           // never trusted
+	// MaxCommands is how many commands one comment may carry (0: 10);
+	// duplicates are merged first, the rest refused with one line.
+	MaxCommands int `yaml:"max_commands_per_comment"`
 }
 
 // Builds configures the bot's side of a build.
