@@ -99,6 +99,7 @@ func (b *Bot) handleComment(ctx context.Context, f forge.Forge, ev forge.Event) 
 	if len(cmds) == 0 && len(notices) == 0 {
 		return nil
 	}
+	f = memoPermissions(f) // one lookup per person for this comment (bot/permmemo.go)
 	mr := *ev.MR
 	if mr.HeadSHA == "" || mr.Author == "" {
 		got, err := f.GetMergeRequest(ctx, ev.Repo, mr.Number)
