@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/forge/github"
 	"github.com/imagebot/imagebot/bot/forge/gitlab"
 )
 
@@ -169,4 +171,72 @@ func stall(t *testing.T, addr string, stop chan struct{}) int {
 	case <-stop:
 	}
 	return 0
+}
+
+// TestIntakeGateUnauthenticatedOnly: GitHub bodies (signature shape right,
+// HMAC unknown until read) take the gate's slots; when all are held by
+// stalled senders the next waits gateWait and gets 503, while a GitLab
+// delivery, authenticated by its token, is read at once.
+func TestIntakeGateUnauthenticatedOnly(t *testing.T) {
+	gh, err := github.New(github.Config{Token: "t", WebhookSecret: "right"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gl, err := gitlab.New(gitlab.Config{BaseURL: "http://127.0.0.1:9", Token: "t", WebhookSecret: "right"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := newBodyGate(maxBodyReads)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f := forge.Forge(gh)
+		if strings.HasSuffix(r.URL.Path, "gitlab") {
+			f = gl
+		}
+		release, _, ok := gate.admit(w, r, f)
+		if !ok {
+			return
+		}
+		_, _ = io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+		release()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	sig := "sha256=" + strings.Repeat("ab", 32)
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < maxBodyReads; i++ {
+		c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		fmt.Fprintf(c, "POST /webhooks/github HTTP/1.1\r\nHost: x\r\nX-Hub-Signature-256: %s\r\nContent-Length: 1000000\r\n\r\nx", sig)
+	}
+	time.Sleep(200 * time.Millisecond)
+	post := func(path string, h map[string]string) int {
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader("{}"))
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("/webhooks/gitlab", map[string]string{"X-Gitlab-Token": "right"}); code != http.StatusAccepted {
+		t.Errorf("GitLab delivery with the right token answered %d while GitHub bodies hold the gate, want 202", code)
+	}
+	t0 := time.Now()
+	if code := post("/webhooks/github", map[string]string{"X-Hub-Signature-256": sig}); code != http.StatusServiceUnavailable {
+		t.Errorf("ninth GitHub body answered %d, want 503", code)
+	}
+	if waited := time.Since(t0); waited < gateWait {
+		t.Errorf("refused after %v, want a wait of %v first", waited, gateWait)
+	}
 }

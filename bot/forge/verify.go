@@ -7,7 +7,8 @@ import "net/http"
 // reads a byte of the body, so a wrong token costs no memory: GitLab's
 // X-Gitlab-Token is checked whole; GitHub's HMAC needs the body, so only a
 // missing or malformed X-Hub-Signature-256 is refused here. It returns
-// ErrUnauthorized (or nil).
+// ErrUnauthorized, or whether the headers alone authenticated the sender
+// (GitLab: yes; GitHub: not until the body's HMAC is checked).
 type HeaderVerifier interface {
-	VerifyHeaders(r *http.Request) error
+	VerifyHeaders(r *http.Request) (authenticated bool, err error)
 }

@@ -47,7 +47,10 @@ func TestVerifyHeaders(t *testing.T) {
 			if !ok {
 				t.Fatalf("%s does not verify headers before the body", tc.f.Name())
 			}
-			err := v.VerifyHeaders(r)
+			authenticated, err := v.VerifyHeaders(r)
+			if err == nil && authenticated != (tc.f.Name() == "gitlab") {
+				t.Errorf("authenticated = %v for %s", authenticated, tc.f.Name())
+			}
 			if tc.ok && err != nil || !tc.ok && !errors.Is(err, forge.ErrUnauthorized) {
 				t.Fatalf("VerifyHeaders = %v, want ok=%v", err, tc.ok)
 			}

@@ -11,16 +11,16 @@ import (
 // VerifyHeaders refuses a delivery whose X-Hub-Signature-256 is missing or
 // not "sha256=" and 64 hex digits, before the body is read. The HMAC itself
 // needs the body: ParseWebhook checks it.
-func (g *GitHub) VerifyHeaders(r *http.Request) error {
+func (g *GitHub) VerifyHeaders(r *http.Request) (bool, error) {
 	if g.cfg.WebhookSecret == "" {
-		return forge.ErrUnauthorized
+		return false, forge.ErrUnauthorized
 	}
 	sig, ok := strings.CutPrefix(r.Header.Get("X-Hub-Signature-256"), "sha256=")
 	if !ok || len(sig) != 64 {
-		return forge.ErrUnauthorized
+		return false, forge.ErrUnauthorized
 	}
 	if _, err := hex.DecodeString(sig); err != nil {
-		return forge.ErrUnauthorized
+		return false, forge.ErrUnauthorized
 	}
-	return nil
+	return false, nil
 }

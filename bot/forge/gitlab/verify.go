@@ -8,9 +8,9 @@ import (
 
 // VerifyHeaders checks X-Gitlab-Token before the body is read (the token
 // alone authenticates a GitLab delivery).
-func (g *GitLab) VerifyHeaders(r *http.Request) error {
+func (g *GitLab) VerifyHeaders(r *http.Request) (bool, error) {
 	if !g.tokenOK(r.Header.Get("X-Gitlab-Token")) {
-		return forge.ErrUnauthorized
+		return false, forge.ErrUnauthorized
 	}
-	return nil
+	return true, nil
 }
