@@ -78,6 +78,7 @@ type Bot struct {
 	q       *queue.Queue
 	metrics *metrics
 	git     *gitFetcher
+	bodies  bodyGate // webhook bodies being read (bot/intake.go)
 
 	mu      sync.Mutex
 	running map[string]context.CancelFunc // build id -> cancel, builds running in this process
@@ -95,7 +96,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 		return nil, fmt.Errorf("bot: no catalog loader")
 	}
 	b := &Bot{deps: d, cfg: d.Config, log: d.Log, metrics: newMetrics(),
-		running: map[string]context.CancelFunc{}, tails: map[string]*logTail{}}
+		running: map[string]context.CancelFunc{}, tails: map[string]*logTail{}, bodies: newBodyGate(maxBodyReads)}
 	b.git = &gitFetcher{bin: d.Config.Builds.Git, dir: d.Config.Builds.WorkDir, log: d.Log}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &eventWorker{b: b})

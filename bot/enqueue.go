@@ -196,7 +196,7 @@ func (b *Bot) cancelWhere(ctx context.Context, forgeName string, repo forge.Repo
 			return nil
 		}
 		for _, bd := range builds {
-			if !match(bd) {
+			if !match(bd) || bd.Kind == kindRelease { // a release has only its own cancel (issue 11 item 9)
 				continue
 			}
 			if err := tx.Cancel(ctx, bd.JobID); err != nil {

@@ -78,19 +78,24 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 func (b *Bot) handleComment(ctx context.Context, f forge.Forge, ev forge.Event) error {
 	cmds, perr := command.Parse(ev.Comment)
 	var notices []string
-	for _, se := range command.SyntaxErrors(perr) {
+	cmds, dropped := command.Limit(cmds, b.cfg.Trust.MaxCommands)
+	if dropped > 0 {
+		notices = append(notices, command.LimitNotice(dropped, b.cfg.Trust.MaxCommands))
+	}
+	for _, se := range command.FirstErrors(perr) {
 		notices = append(notices, "@"+ev.Actor+": "+se.Reply())
 	}
 	if len(cmds) == 0 && len(notices) == 0 {
 		return nil
 	}
+	f = memoPermissions(f) // one lookup per person for this comment (bot/permmemo.go)
 	mr := *ev.MR
 	if mr.HeadSHA == "" || mr.Author == "" {
 		got, err := f.GetMergeRequest(ctx, ev.Repo, mr.Number)
 		if err != nil {
 			return fmt.Errorf("get merge request !%d: %w", mr.Number, err)
 		}
-		mr = got
+		mr = keepEventHead(got, ev.MR.HeadSHA) // bot/trustcheck.go
 	}
 	for _, c := range cmds {
 		n, err := b.runCommand(ctx, f, ev, mr, c)
@@ -124,7 +129,7 @@ func (b *Bot) runCommand(ctx context.Context, f forge.Forge, ev forge.Event, mr 
 			return nil, err
 		}
 		if !d.Allowed {
-			if err := b.saveRefused(ctx, ev, mr, c); err != nil {
+			if err := b.keepRefused(ctx, ev, mr, c); err != nil { // bot/trustcheck.go
 				return nil, err
 			}
 			msg := fmt.Sprintf("`%s` refused: %s", c.String(), d.Reason)
@@ -198,18 +203,18 @@ func (b *Bot) approve(ctx context.Context, f forge.Forge, ev forge.Event, mr for
 			ev.Forge, ev.Repo.FullName, mr.Number, a.HeadSHA, a.By, a.At.UnixMilli()); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT command FROM imagebot_refused WHERE forge = $1 AND repo = $2 AND mr = $3 AND sha = $4`,
+		rows, err := tx.Query(ctx, `SELECT command, actor FROM imagebot_refused WHERE forge = $1 AND repo = $2 AND mr = $3 AND sha = $4`,
 			ev.Forge, ev.Repo.FullName, mr.Number, mr.HeadSHA)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var c string
-			if err := rows.Scan(&c); err != nil {
+			var c, by string
+			if err := rows.Scan(&c, &by); err != nil {
 				return err
 			}
-			refused = append(refused, c)
+			refused = append(refused, c+"\x00"+by)
 		}
 		return rows.Err()
 	})
@@ -218,6 +223,11 @@ func (b *Bot) approve(ctx context.Context, f forge.Forge, ev forge.Event, mr for
 	}
 	notices := []string{d.Reason}
 	sort.Strings(refused)
+	refused, skipped, err := b.replayable(ctx, f, ev.Repo, mr, a, refused) // bot/trustcheck.go
+	if err != nil {
+		return nil, err
+	}
+	notices = append(notices, skipped...)
 	for _, text := range refused {
 		cmds, _ := command.Parse(text)
 		for _, c := range cmds {

@@ -21,7 +21,7 @@ type StorePublisher struct {
 	Secrets func() []string // refused in the manifest
 	Log     zerolog.Logger
 	// URLExpiry is how long download links in the comment stay valid (S3
-	// presigned URLs); default 7 days.
+	// presigned URLs); 0 means the store's presign_expiry (default 1h).
 	URLExpiry time.Duration
 	// Attester signs each build's provenance; nil publishes unsigned.
 	Attester store.Attester
@@ -64,10 +64,7 @@ func (p *StorePublisher) PublishMR(ctx context.Context, res *runner.Result, mr i
 	if err != nil {
 		return nil, "", err
 	}
-	expiry := p.URLExpiry
-	if expiry == 0 {
-		expiry = 7 * 24 * time.Hour
-	}
+	expiry := p.URLExpiry // 0: the store's own store.s3.presign_expiry (issue 11 item 10)
 	var out []PublishedFile
 	logURL := ""
 	for _, o := range pub.Files {

@@ -4,16 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/imagebot/imagebot/bot/queue"
+	"github.com/imagebot/imagebot/bot/sse"
 )
 
 // Server is imagebot's HTTP surface: webhooks, health, metrics, the build
@@ -141,17 +140,11 @@ func (s *Server) buildEvents(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
 		return
 	}
+	sse.Unbound(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
-	send := func(event, data string) {
-		for _, line := range strings.Split(data, "\n") {
-			if event != "" {
-				fmt.Fprintf(w, "event: %s\n", event)
-				event = ""
-			}
-			fmt.Fprintf(w, "data: %s\n", line)
-		}
-		fmt.Fprint(w, "\n")
+	send := func(event, data string) { // bot/sse splits on CR too: log text adds no field
+		_ = sse.Write(w, event, "", data)
 		fl.Flush()
 	}
 	sendBuild := func(bd Build) {

@@ -29,7 +29,13 @@ func (b *Bot) webhook(forgeName string) http.HandlerFunc {
 			http.Error(w, forgeName+" is not configured on this imagebot", http.StatusUnauthorized)
 			return
 		}
+		release, code, admitted := b.bodies.admit(w, r, f) // headers before body (bot/intake.go)
+		if !admitted {
+			b.metrics.webhooks.WithLabelValues(forgeName, "", intakeResult(code)).Inc()
+			return
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+		release()
 		if err != nil {
 			b.metrics.webhooks.WithLabelValues(forgeName, "", "bad_request").Inc()
 			http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)

@@ -69,8 +69,10 @@ func (e *SyntaxError) Usage() string { return Usage(e.Kind) }
 
 // Reply words the error for a merge-request comment: what was wrong and how
 // the command is written.
+// Input and Reason (which quotes the input) are untrusted: each goes out as
+// a CodeSpan, so a comment cannot put mentions, links or images into it.
 func (e *SyntaxError) Reply() string {
-	return fmt.Sprintf("I could not read `%s`: %s.\n\nUsage:\n```\n%s\n```", e.Input, e.Reason, e.Usage())
+	return fmt.Sprintf("I could not read %s: %s\n\nUsage:\n```\n%s\n```", CodeSpan(e.Input), CodeSpan(e.Reason), e.Usage())
 }
 
 var usages = map[Kind]string{
@@ -104,13 +106,18 @@ func HelpText() string {
 // Parse finds the commands in a comment body. It returns every well-formed
 // command and, when some command lines are malformed, an error joining one
 // *SyntaxError per bad line (use errors.As, or SyntaxErrors, to get them).
-// Lines in fenced or indented code blocks and quoted lines are not commands.
+// Lines in fenced or indented code blocks, quoted lines, and text inside
+// HTML comments or collapsed <details> blocks are not commands.
 func Parse(body string) ([]Command, error) {
 	var cmds []Command
 	var errs []error
 	fence := ""
+	var hide hider
 	for i, raw := range strings.Split(body, "\n") {
 		line := strings.TrimRight(raw, " \t\r")
+		if fence == "" {
+			line = hide.visible(line) // HTML comments, collapsed <details>
+		}
 		if fence != "" {
 			if closesFence(line, fence) {
 				fence = ""

@@ -27,9 +27,16 @@ import (
 
 // Config is everything imagebot serve and imagebot runner read.
 type Config struct {
-	Listen    string `yaml:"listen"`     // address the HTTP server listens on
-	PublicURL string `yaml:"public_url"` // how forges and browsers reach the server; links in comments use it
-	DataDir   string `yaml:"data_dir"`   // state: database file, work directories, local artifacts
+	Listen string `yaml:"listen"` // address the HTTP server listens on (webhooks; everything when ui_listen is unset)
+	// UIListen, when set, serves the pages, the JSON API and (without
+	// metrics_listen) /metrics on their own address; listen then serves only
+	// the webhooks and health checks.
+	UIListen string `yaml:"ui_listen"`
+	// MetricsListen, when set, serves /metrics alone on its own address.
+	MetricsListen string `yaml:"metrics_listen"`
+	UI            UI     `yaml:"ui"`
+	PublicURL     string `yaml:"public_url"` // how forges and browsers reach the server; links in comments use it
+	DataDir       string `yaml:"data_dir"`   // state: database file, work directories, local artifacts
 
 	Database Database        `yaml:"database"`
 	Queue    Queue           `yaml:"queue"`
@@ -94,11 +101,22 @@ type Forge struct {
 // Enabled reports whether webhooks from this forge are accepted.
 func (f Forge) Enabled() bool { return f.WebhookSecret != "" }
 
+// UI locks the pages and API down. With a token every page, API call and
+// /metrics (unless on metrics_listen) needs "Authorization: Bearer <token>";
+// webhooks and /healthz, /readyz never do.
+type UI struct {
+	Token     string `yaml:"-" secret:"token"` // IMAGEBOT_UI_TOKEN
+	TokenFile string `yaml:"token_file"`
+}
+
 // Trust says who may start builds.
 type Trust struct {
 	MinPermission string   `yaml:"min_permission"` // read, write (default), maintain, admin
 	Allow         []string `yaml:"allow"`          // always trusted
 	Deny          []string `yaml:"deny"`           // never trusted
+	// MaxCommands is how many commands one comment may carry (0: 10);
+	// duplicates are merged first, the rest refused with one line.
+	MaxCommands int `yaml:"max_commands_per_comment"`
 }
 
 // Builds configures the bot's side of a build.

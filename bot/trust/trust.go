@@ -231,3 +231,11 @@ func ParsePermission(s string) (forge.Permission, error) {
 	}
 	return forge.PermissionNone, fmt.Errorf("permission %q: want read, write, maintain or admin (or GitLab's reporter, developer, maintainer, owner)", s)
 }
+
+// Denied reports whether user is on the deny list. The bot asks before it
+// stores a refused command (a deny-listed user's command is never kept for
+// an approval to replay) and again when an approval replays one.
+func (p Policy) Denied(user string) bool {
+	u := normalise(user)
+	return u != "" && contains(p.Deny, u)
+}

@@ -2,12 +2,13 @@ package web
 
 import (
 	"bytes"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	botsse "github.com/imagebot/imagebot/bot/sse"
 )
 
 // maxChunk bounds one log event so a burst does not become one huge message.
@@ -25,6 +26,7 @@ func startSSE(w http.ResponseWriter) (*sse, bool) {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
 		return nil, false
 	}
+	botsse.Unbound(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
@@ -34,20 +36,10 @@ func startSSE(w http.ResponseWriter) (*sse, bool) {
 	return &sse{w: w, f: f}, true
 }
 
-// send writes one event; every line of data becomes a "data:" line.
+// send writes one event through bot/sse, which splits data on every line
+// break a browser knows (CR LF, LF, CR) so log text cannot add fields.
 func (s *sse) send(event, id, data string) error {
-	var b strings.Builder
-	if id != "" {
-		fmt.Fprintf(&b, "id: %s\n", id)
-	}
-	fmt.Fprintf(&b, "event: %s\n", event)
-	for _, line := range strings.Split(data, "\n") {
-		b.WriteString("data: ")
-		b.WriteString(strings.TrimSuffix(line, "\r"))
-		b.WriteByte('\n')
-	}
-	b.WriteByte('\n')
-	if _, err := s.w.Write([]byte(b.String())); err != nil {
+	if err := botsse.Write(s.w, event, id, data); err != nil {
 		return err
 	}
 	s.f.Flush()

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/imagebot/imagebot/bot"
+	"github.com/imagebot/imagebot/bot/access"
 	"github.com/imagebot/imagebot/bot/config"
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/forge/github"
@@ -75,12 +76,18 @@ func runServe(ctx context.Context, args []string) error {
 		}
 		srv.Mount("/", page)
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	// One listener per address (bot/access): webhooks and health on listen,
+	// pages/API on ui_listen, /metrics on metrics_listen when set.
+	plan := access.Plan(srv, cfg.Listen, cfg.UIListen, cfg.MetricsListen, cfg.UI.Token)
+	lns, err := listenAll(plan)
 	if err != nil {
 		b.Close(context.Background())
-		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+		return err
 	}
 	if err := b.Start(ctx); err != nil {
+		for _, ln := range lns {
+			ln.Close()
+		}
 		b.Close(context.Background())
 		return err
 	}
@@ -94,12 +101,16 @@ func runServe(ctx context.Context, args []string) error {
 		// machines are removed when it ends.
 		go b.SweepVSphere(ctx, cfg.VSphere, time.Hour)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	log.Info().Str("listen", ln.Addr().String()).Str("database", cfg.Database.Driver).
+	log.Info().Str("listen", lns[0].Addr().String()).Str("ui_listen", cfg.UIListen).Str("metrics_listen", cfg.MetricsListen).
+		Bool("ui_token", cfg.UI.Token != "").Str("database", cfg.Database.Driver).
 		Str("gitlab_webhook", cfg.PublicURL+"/webhooks/gitlab").Str("github_webhook", cfg.PublicURL+"/webhooks/github").
 		Str("page", cfg.PublicURL+"/").Msg("imagebot serving")
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	servers := make([]*http.Server, len(plan))
+	errc := make(chan error, len(plan))
+	for i, l := range plan {
+		servers[i] = newHTTPServer(l.Handler)
+		go func(hs *http.Server, ln net.Listener) { errc <- hs.Serve(ln) }(servers[i], lns[i])
+	}
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
@@ -107,7 +118,9 @@ func runServe(ctx context.Context, args []string) error {
 	log.Info().Msg("shutting down: running builds are re-queued for the next start")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_ = hs.Shutdown(sctx)
+	for _, hs := range servers {
+		_ = hs.Shutdown(sctx)
+	}
 	b.Close(sctx)
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
@@ -280,4 +293,28 @@ func withBotSecrets(secrets map[string]string, cfg config.Config) map[string]str
 		}
 	}
 	return out
+}
+
+// newHTTPServer bounds what a slow or stalled client can hold (issue 11
+// item 2); event streams lift the read/write timeouts for themselves
+// (bot/sse.Unbound).
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+}
+
+// listenAll opens every planned address, closing those opened on failure.
+func listenAll(plan []access.Listener) ([]net.Listener, error) {
+	var lns []net.Listener
+	for _, l := range plan {
+		ln, err := net.Listen("tcp", l.Addr)
+		if err != nil {
+			for _, o := range lns {
+				o.Close()
+			}
+			return nil, fmt.Errorf("listen %s: %w", l.Addr, err)
+		}
+		lns = append(lns, ln)
+	}
+	return lns, nil
 }

@@ -49,7 +49,7 @@ type S3Config struct {
 	// links are presigned for, when browsers reach the server by another
 	// name than imagebot does (e.g. https://minio.example.com).
 	PublicEndpoint string `yaml:"public_endpoint" json:"public_endpoint,omitempty"`
-	// PresignExpiry is how long download URLs stay valid (default 24h).
+	// PresignExpiry is how long download URLs stay valid (default 1h; at most 7 days).
 	PresignExpiry time.Duration `yaml:"presign_expiry" json:"presign_expiry"`
 	// RetentionDays: MR builds expire after this many days through a bucket
 	// lifecycle rule (0: no rule is set).

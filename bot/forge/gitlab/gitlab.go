@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -45,8 +44,7 @@ type GitLab struct {
 	cfg    Config
 	client *gl.Client
 
-	mu      sync.Mutex
-	userIDs map[string]int64 // user name -> id; user ids never change
+	cache *permCache // user name -> id, (project, user id) -> permission; bot/forge/gitlab/permcache.go
 }
 
 var _ forge.Forge = (*GitLab)(nil)
@@ -72,7 +70,7 @@ func New(cfg Config) (*GitLab, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gitlab client for %s: %w", cfg.BaseURL, err)
 	}
-	return &GitLab{cfg: cfg, client: c, userIDs: map[string]int64{}}, nil
+	return &GitLab{cfg: cfg, client: c, cache: newPermCache()}, nil
 }
 
 func (g *GitLab) Name() string { return Name }
@@ -149,6 +147,18 @@ func (g *GitLab) Permission(ctx context.Context, repo forge.Repo, user string) (
 	if err != nil || id == 0 {
 		return forge.PermissionNone, err
 	}
+	project := fmt.Sprint(pid(repo))
+	if p, ok := g.cache.perm(project, id); ok {
+		return p, nil
+	}
+	p, err := g.permission(ctx, repo, user, id)
+	if err == nil {
+		g.cache.setPerm(project, id, p)
+	}
+	return p, err
+}
+
+func (g *GitLab) permission(ctx context.Context, repo forge.Repo, user string, id int64) (forge.Permission, error) {
 	m, resp, err := g.client.ProjectMembers.GetInheritedProjectMember(pid(repo), id, gl.WithContext(ctx))
 	if resp != nil && resp.StatusCode == http.StatusNotFound {
 		return forge.PermissionNone, nil
@@ -176,13 +186,11 @@ func permissionOf(level gl.AccessLevelValue) forge.Permission {
 	return forge.PermissionNone
 }
 
-// userID finds a user's id by name (0 when there is no such user).
+// userID finds a user's id by name (0 when there is no such user), cached
+// for idTTL only: names change hands.
 func (g *GitLab) userID(ctx context.Context, user string) (int64, error) {
 	key := strings.ToLower(user)
-	g.mu.Lock()
-	id, ok := g.userIDs[key]
-	g.mu.Unlock()
-	if ok {
+	if id, ok := g.cache.id(key); ok {
 		return id, nil
 	}
 	users, _, err := g.client.Users.ListUsers(&gl.ListUsersOptions{Username: &user}, gl.WithContext(ctx))
@@ -191,9 +199,7 @@ func (g *GitLab) userID(ctx context.Context, user string) (int64, error) {
 	}
 	for _, u := range users {
 		if strings.EqualFold(u.Username, user) {
-			g.mu.Lock()
-			g.userIDs[key] = u.ID
-			g.mu.Unlock()
+			g.cache.setID(key, u.ID)
 			return u.ID, nil
 		}
 	}

@@ -50,7 +50,7 @@ const (
 	metaSHA256 = "sha256"
 
 	defaultPartSize = 8 << 20
-	defaultExpiry   = 24 * time.Hour
+	defaultExpiry   = time.Hour // short: links in comments and pages are public
 	maxPresign      = 7 * 24 * time.Hour
 	maxParts        = 10000
 )
