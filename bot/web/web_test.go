@@ -117,6 +117,8 @@ func newFixture(t *testing.T) *fixture {
 			m.MR = 14
 			m.BaseImage = &manifest.BaseImage{Image: "debian12", Version: "1.0.0", BuildID: base12.BuildID, InputsDigest: base12.InputsDigest}
 			m.SourceBuild = &manifest.SourceBuild{BuildID: "b-app-mr14", MR: 14, GitSHA: "abcdef0123", Path: "debian12-app/mr/14/abcdef01/"}
+			m.Artifacts = []manifest.Artifact{{Source: "amazon-ebs.web", IDs: map[string]string{"eu-west-1": "ami-0abc<b>1", "us-east-1": "ami-0def2"}}}
+			m.Plugins = []manifest.Plugin{{Source: "github.com/hashicorp/amazon", Version: "1.3.4"}}
 		}})
 	browsetest.Publish(t, st, browsetest.Build{Ref: store.MRBuild("debian12-app", 15, "1234abcd99"), Version: "1.4.0", Digest: "sha256:5555aaaa", GitSHA: "1234abcd99",
 		Files: map[string][]byte{"debian12-app-1.4.0.qcow2": []byte("mr build")}})
@@ -188,7 +190,8 @@ func TestPagesRenderWhatTheStoreAndHistoryHold(t *testing.T) {
 		{"/builds/nope", 404, []string{"There is no build"}},
 		{"/images/", 200, []string{"debian12-app", "latest release <strong>1.3.0</strong>", "2 releases · 1 MR build"}},
 		{"/images/debian12-app", 200, []string{"1.3.0", "1.2.0", "mr15-1234abcd", "promoted"}},
-		{"/images/debian12-app/1.3.0", 200, []string{f.ovaName, manifestSHA, "300.0 KiB", "debian12 1.0.0", "debian12-app/mr/14/abcdef01/", "build.log", "manifest.json"}},
+		{"/images/debian12-app/1.3.0", 200, []string{f.ovaName, manifestSHA, "300.0 KiB", "debian12 1.0.0", "debian12-app/mr/14/abcdef01/", "build.log", "manifest.json",
+			"amazon-ebs.web", "eu-west-1", "ami-0abc&lt;b&gt;1", "us-east-1", "ami-0def2", "github.com/hashicorp/amazon 1.3.4"}},
 		{"/images/debian12-app/mr15-1234abcd", 200, []string{"debian12-app-1.4.0.qcow2"}},
 		{"/images/debian12-app/9.9.9", 404, []string{"no such version"}},
 		{"/images/nosuch", 404, []string{"Nothing has been published"}},
