@@ -40,7 +40,10 @@ func Environ(parent []string, home, tmp string, extra []string) []string {
 		env = append(env, "HOME="+home)
 	}
 	if tmp != "" {
-		env = append(env, "TMPDIR="+tmp)
+		// Ansible keeps its SSH control sockets under HOME by default; a
+		// build's HOME is deep in its work dir, past the 108 bytes a unix
+		// socket path may have ("ControlPath too long"). TMPDIR is short.
+		env = append(env, "TMPDIR="+tmp, "ANSIBLE_SSH_CONTROL_PATH_DIR="+tmp+"/ansible-cp")
 	}
 	env = append(env, "PACKER_NO_COLOR=1", "CHECKPOINT_DISABLE=1", "PACKER_LOG=0")
 	return dedupe(append(env, extra...))

@@ -61,6 +61,7 @@ func TestBuildEnvironmentIsAllowListed(t *testing.T) {
 		{"AWS_SECRET_ACCESS_KEY", ""},
 		{"HOME", home},
 		{"TMPDIR", tmp},
+		{"ANSIBLE_SSH_CONTROL_PATH_DIR", tmp + "/ansible-cp"},
 		{"https_proxy", "http://127.0.0.1:3128"},
 		{"PATH", os.Getenv("PATH")},
 		{"PACKER_CACHE_DIR", "/cache/packer"},
