@@ -19,6 +19,7 @@ import (
 	"github.com/imagebot/imagebot/bot/config"
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/queue"
+	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/bot/trust"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/catalog"
@@ -33,15 +34,6 @@ type Builder interface {
 // LoadCatalog loads and checks the images of a checkout. A non-nil error
 // lists every problem with file:line (catalog.Diagnostics).
 type LoadCatalog func(ctx context.Context, root string) (*catalog.Catalog, error)
-
-// PublishedFile is one stored artifact file with its download address.
-type PublishedFile struct {
-	Name   string `json:"name"`
-	Key    string `json:"key"`
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
-	URL    string `json:"url"`
-}
 
 // Publisher stores a finished MR build (runner/store Publish under
 // <image>/mr/<iid>/<short-sha>/) and returns its files; logURL addresses the
@@ -127,11 +119,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 		return nil, err
 	}
 	b.q = q
-	if err := q.Migrate(ctx, schema); err != nil {
-		q.Close(ctx)
-		return nil, fmt.Errorf("bot: create tables: %w", err)
-	}
-	if err := addColumns(ctx, q); err != nil {
+	if err := state.Migrate(ctx, q); err != nil {
 		q.Close(ctx)
 		return nil, fmt.Errorf("bot: %w", err)
 	}

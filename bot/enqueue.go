@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/imagebot/imagebot/bot/command"
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/queue"
+	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/runner/catalog"
 )
 
@@ -75,7 +75,7 @@ func (b *Bot) enqueueBuilds(ctx context.Context, f forge.Forge, forgeName string
 		url = mr.SourceRepo.CloneURL
 	}
 	err = b.q.InTx(ctx, func(tx queue.Tx) error {
-		if err := upsertMR(ctx, tx, forgeName, repo, mr.Number, mr.HeadSHA); err != nil {
+		if err := state.UpsertMR(ctx, tx, forgeName, repo, mr.Number, mr.HeadSHA); err != nil {
 			return err
 		}
 		for _, name := range names {
@@ -101,12 +101,9 @@ func (b *Bot) enqueueBuilds(ctx context.Context, f forge.Forge, forgeName string
 					name, forge.ShortSHA(mr.HeadSHA), shortDigest(img.Digest), jobStateWords(res.Job.State), name))
 				continue
 			}
-			repoJSON, _ := json.Marshal(repo)
-			if _, err := tx.Exec(ctx, `INSERT INTO imagebot_build (id, job_id, forge, repo, repo_json, mr, sha, image, digest, gen,
-				status, triggered_by, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-				args.BuildID, res.Job.ID, forgeName, repo.FullName, string(repoJSON), mr.Number, mr.HeadSHA, name, img.Digest,
-				gen, statusQueued, actor, time.Now().UnixMilli()); err != nil {
-				return fmt.Errorf("record build of %s: %w", name, err)
+			if err := state.InsertBuild(ctx, tx, state.NewBuild{ID: args.BuildID, JobID: res.Job.ID, Forge: forgeName,
+				Repo: repo, MR: mr.Number, SHA: mr.HeadSHA, Image: name, Digest: img.Digest, Gen: gen, TriggeredBy: actor}); err != nil {
+				return err
 			}
 		}
 		return bumpReport(ctx, tx, forgeName, repo, mr.Number)
@@ -146,7 +143,7 @@ func (b *Bot) retry(ctx context.Context, f forge.Forge, ev forge.Event, mr forge
 	var builds []Build
 	err := b.q.InTx(ctx, func(tx queue.Tx) error {
 		var err error
-		builds, err = mrBuilds(ctx, tx, ev.Forge, ev.Repo.FullName, mr.Number)
+		builds, err = state.MRBuilds(ctx, tx, ev.Forge, ev.Repo.FullName, mr.Number)
 		return err
 	})
 	if err != nil {
@@ -187,8 +184,7 @@ func (b *Bot) supersede(ctx context.Context, ev forge.Event) error {
 func (b *Bot) cancelWhere(ctx context.Context, forgeName string, repo forge.Repo, mr int, match func(Build) bool, why string) error {
 	var running []string
 	err := b.q.InTx(ctx, func(tx queue.Tx) error {
-		builds, err := queryBuilds(ctx, tx, `WHERE forge = $1 AND repo = $2 AND mr = $3 AND status IN ('queued', 'running')`,
-			forgeName, repo.FullName, mr)
+		builds, err := state.ActiveMRBuilds(ctx, tx, forgeName, repo.FullName, mr)
 		if err != nil {
 			return err
 		}
@@ -203,10 +199,10 @@ func (b *Bot) cancelWhere(ctx context.Context, forgeName string, repo forge.Repo
 				return fmt.Errorf("cancel job %d: %w", bd.JobID, err)
 			}
 			if bd.Status == statusQueued {
-				err = updateBuild(ctx, tx, bd.ID, `status = $1, note = $2, finished_ms = $3`, "cancelled", why, time.Now().UnixMilli())
+				err = state.UpdateBuild(ctx, tx, bd.ID, state.Status("cancelled"), state.Note(why), state.Finished(time.Now()))
 			} else {
 				running = append(running, bd.ID)
-				err = updateBuild(ctx, tx, bd.ID, `note = $1`, "cancelling: "+why)
+				err = state.UpdateBuild(ctx, tx, bd.ID, state.Note("cancelling: "+why))
 			}
 			if err != nil {
 				return err

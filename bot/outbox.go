@@ -11,6 +11,7 @@ import (
 
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/queue"
+	"github.com/imagebot/imagebot/bot/state"
 )
 
 // WriteArgs is the outbox job for the forge writes that are not an MR's
@@ -51,13 +52,10 @@ func (o outbox) Comment(ctx context.Context, repo forge.Repo, mr int, body strin
 
 // put stores w as target's latest write and makes sure a job waits for it.
 func (o outbox) put(ctx context.Context, repo forge.Repo, target string, w outboxWrite) error {
-	repoJSON, _ := json.Marshal(repo)
 	payload, _ := json.Marshal(w)
 	return o.b.q.InTx(ctx, func(tx queue.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO imagebot_outbox (forge, repo, target, repo_json, payload, version) VALUES ($1, $2, $3, $4, $5, 1)
-			ON CONFLICT (forge, repo, target) DO UPDATE SET payload = excluded.payload, version = imagebot_outbox.version + 1`,
-			o.forge, repo.FullName, target, string(repoJSON), string(payload)); err != nil {
-			return fmt.Errorf("store forge write %s: %w", target, err)
+		if err := state.PutOutbox(ctx, tx, state.OutboxKey{Forge: o.forge, Repo: repo.FullName, Target: target}, repo, payload); err != nil {
+			return err
 		}
 		_, err := tx.Insert(ctx, WriteArgs{Forge: o.forge, RepoName: repo.FullName, Target: target}, &river.InsertOpts{
 			Queue: queueReports, MaxAttempts: 30,
@@ -87,35 +85,29 @@ func (w *writeWorker) Work(ctx context.Context, job *river.Job[WriteArgs]) error
 	if err != nil {
 		return river.JobCancel(err)
 	}
-	var repoJSON, payload string
-	var version, sent int64
-	key := []any{a.Forge, a.RepoName, a.Target}
+	key := state.OutboxKey{Forge: a.Forge, Repo: a.RepoName, Target: a.Target}
+	var ob state.Outbox
 	if err := b.q.InTx(ctx, func(tx queue.Tx) error {
-		return queue.QueryRow(ctx, tx, `SELECT repo_json, payload, version, sent_version FROM imagebot_outbox
-			WHERE forge = $1 AND repo = $2 AND target = $3`, key, &repoJSON, &payload, &version, &sent)
+		var err error
+		ob, err = state.GetOutbox(ctx, tx, key)
+		return err
 	}); err != nil {
 		return fmt.Errorf("load forge write %s: %w", a.Target, err)
 	}
-	if version != sent {
-		var repo forge.Repo
+	version := ob.Version
+	if version != ob.Sent {
 		var wr outboxWrite
-		_ = json.Unmarshal([]byte(repoJSON), &repo)
-		if err := json.Unmarshal([]byte(payload), &wr); err != nil {
+		if err := json.Unmarshal(ob.Payload, &wr); err != nil {
 			return river.JobCancel(fmt.Errorf("decode forge write %s: %w", a.Target, err))
 		}
-		if err := deliver(ctx, f, repo, wr); err != nil {
+		if err := deliver(ctx, f, ob.Repo, wr); err != nil {
 			return fmt.Errorf("forge write %s: %w", a.Target, err)
 		}
 	}
 	again := false
 	err = b.q.InTx(ctx, func(tx queue.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE imagebot_outbox SET sent_version = $1 WHERE forge = $2 AND repo = $3 AND target = $4`,
-			version, a.Forge, a.RepoName, a.Target); err != nil {
-			return err
-		}
-		var v int64
-		if err := queue.QueryRow(ctx, tx, `SELECT version FROM imagebot_outbox WHERE forge = $1 AND repo = $2 AND target = $3`,
-			key, &v); err != nil {
+		v, err := state.OutboxSent(ctx, tx, key, version)
+		if err != nil {
 			return err
 		}
 		if again = v != version; again {

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +14,7 @@ import (
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/queue"
 	"github.com/imagebot/imagebot/bot/release"
+	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/packer"
 )
@@ -111,12 +111,9 @@ func (q releaseQueue) QueueRelease(ctx context.Context, req release.BuildRequest
 		if res.UniqueSkippedAsDuplicate {
 			return nil
 		}
-		repoJSON, _ := json.Marshal(req.Repo)
-		_, err = tx.Exec(ctx, `INSERT INTO imagebot_build (id, job_id, forge, repo, repo_json, mr, sha, image, digest, gen,
-			status, note, triggered_by, created_ms, kind, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $12, $13, $14, $15)`,
-			args.BuildID, res.Job.ID, q.forge, req.Repo.FullName, string(repoJSON), req.MR, req.MergeCommit, req.Image, req.Digest,
-			statusQueued, "release "+req.Version, req.TriggeredBy, time.Now().UnixMilli(), kindRelease, req.Version)
-		return err
+		return state.InsertBuild(ctx, tx, state.NewBuild{ID: args.BuildID, JobID: res.Job.ID, Forge: q.forge, Repo: req.Repo,
+			MR: req.MR, SHA: req.MergeCommit, Image: req.Image, Digest: req.Digest, Note: "release " + req.Version,
+			TriggeredBy: req.TriggeredBy, Kind: kindRelease, Version: req.Version})
 	})
 }
 
@@ -126,9 +123,9 @@ func (q releaseQueue) QueueRelease(ctx context.Context, req release.BuildRequest
 func (w *releaseWorker) Work(ctx context.Context, job *river.Job[ReleaseArgs]) error {
 	b, a := w.b, job.Args
 	log := b.log.With().Str("build", a.BuildID).Str("image", a.Image).Str("release", a.Version).Logger()
-	set := func(sets string, args ...any) {
+	set := func(changes ...state.Change) {
 		bg := context.WithoutCancel(ctx)
-		err := b.q.InTx(bg, func(tx queue.Tx) error { return updateBuild(bg, tx, a.BuildID, sets, args...) })
+		err := b.q.InTx(bg, func(tx queue.Tx) error { return state.UpdateBuild(bg, tx, a.BuildID, changes...) })
 		if err != nil {
 			log.Warn().Err(err).Msg("record release build")
 		}
@@ -138,13 +135,13 @@ func (w *releaseWorker) Work(ctx context.Context, job *river.Job[ReleaseArgs]) e
 		bg := context.WithoutCancel(ctx)
 		st := StepRecord{Name: b.redact(strings.TrimSpace(step)), Started: time.Now()}
 		err := b.q.InTx(bg, func(tx queue.Tx) error {
-			if err := updateBuild(bg, tx, a.BuildID, `step = $1`, st.Name); err != nil {
+			if err := state.UpdateBuild(bg, tx, a.BuildID, state.Step(st.Name)); err != nil {
 				return err
 			}
 			if first {
-				return resetSteps(bg, tx, a.BuildID, st)
+				return state.ResetSteps(bg, tx, a.BuildID, st)
 			}
-			return recordSteps(bg, tx, a.BuildID, []StepRecord{st})
+			return state.RecordSteps(bg, tx, a.BuildID, []StepRecord{st})
 		})
 		if err != nil {
 			log.Warn().Err(err).Msg("record release build step")
@@ -158,7 +155,7 @@ func (w *releaseWorker) Work(ctx context.Context, job *river.Job[ReleaseArgs]) e
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer b.track(a.BuildID, cancel, tail)()
-	set(`status = $1, started_ms = $2, error = ''`, statusRunning, time.Now().UnixMilli())
+	set(state.Status(statusRunning), state.Started(time.Now()), state.Error(""))
 	setStep("fetch", true)
 	status, msg := string(runner.StatusSucceeded), ""
 	res, err := w.build(ctx, f, a, tail, set, func(s string) { setStep(s, false) })
@@ -168,12 +165,12 @@ func (w *releaseWorker) Work(ctx context.Context, job *river.Job[ReleaseArgs]) e
 			status = string(res.Status)
 		}
 	}
-	set(`status = $1, error = $2, finished_ms = $3, log_tail = $4`, status, b.redact(msg), time.Now().UnixMilli(), b.redact(tail.String()))
+	set(state.Status(status), state.Error(b.redact(msg)), state.Finished(time.Now()), state.LogTail(b.redact(tail.String())))
 	log.Info().Str("status", status).Str("error", b.redact(msg)).Msg("release build finished")
 	return nil
 }
 
-func (w *releaseWorker) build(ctx context.Context, f forge.Forge, a ReleaseArgs, tail *logTail, set func(string, ...any), setStep func(string)) (*runner.Result, error) {
+func (w *releaseWorker) build(ctx context.Context, f forge.Forge, a ReleaseArgs, tail *logTail, set func(...state.Change), setStep func(string)) (*runner.Result, error) {
 	b := w.b
 	if b.deps.Builder == nil {
 		return nil, fmt.Errorf("this imagebot builds nothing")
@@ -192,7 +189,7 @@ func (w *releaseWorker) build(ctx context.Context, f forge.Forge, a ReleaseArgs,
 	if err := os.MkdirAll(out, 0o750); err != nil {
 		return nil, fmt.Errorf("output directory: %w", err)
 	}
-	set(`log_path = $1`, filepath.Join(out, "build.log"))
+	set(state.LogPath(filepath.Join(out, "build.log")))
 	res, err := b.releaser(a.Forge, f).BuildRelease(ctx, b.deps.Builder, cat, a.Request, a.BuildID, out, b.secrets(), func(e packer.Event) {
 		if e.Text != "" {
 			tail.Add(e.Text)

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/queue"
 	"github.com/imagebot/imagebot/bot/report"
+	"github.com/imagebot/imagebot/bot/state"
 )
 
 // ReportArgs is the outbox job that brings one MR's comment and commit
@@ -27,27 +27,15 @@ type ReportArgs struct {
 // Kind names the job for River.
 func (ReportArgs) Kind() string { return "imagebot_report" }
 
-const maxNotices = 5
-
-func upsertMR(ctx context.Context, tx queue.Tx, forgeName string, repo forge.Repo, mr int, head string) error {
-	repoJSON, _ := json.Marshal(repo)
-	_, err := tx.Exec(ctx, `INSERT INTO imagebot_mr (forge, repo, mr, repo_json, head_sha) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (forge, repo, mr) DO UPDATE SET head_sha = CASE WHEN excluded.head_sha = '' THEN imagebot_mr.head_sha ELSE excluded.head_sha END`,
-		forgeName, repo.FullName, mr, string(repoJSON), head)
-	if err != nil {
-		return fmt.Errorf("record merge request !%d: %w", mr, err)
-	}
-	return nil
-}
+func (a ReportArgs) key() state.MRKey { return state.MRKey{Forge: a.Forge, Repo: a.RepoName, MR: a.MR} }
 
 // bumpReport marks the MR's report stale and makes sure a report job waits.
 func bumpReport(ctx context.Context, tx queue.Tx, forgeName string, repo forge.Repo, mr int) error {
-	if err := upsertMR(ctx, tx, forgeName, repo, mr, ""); err != nil {
+	if err := state.UpsertMR(ctx, tx, forgeName, repo, mr, ""); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `UPDATE imagebot_mr SET version = version + 1 WHERE forge = $1 AND repo = $2 AND mr = $3`,
-		forgeName, repo.FullName, mr); err != nil {
-		return fmt.Errorf("bump report of !%d: %w", mr, err)
+	if err := state.BumpMR(ctx, tx, state.MRKey{Forge: forgeName, Repo: repo.FullName, MR: mr}); err != nil {
+		return err
 	}
 	_, err := tx.Insert(ctx, ReportArgs{Forge: forgeName, RepoName: repo.FullName, MR: mr}, &river.InsertOpts{
 		Queue: queueReports, MaxAttempts: 30,
@@ -64,24 +52,11 @@ func bumpReport(ctx context.Context, tx queue.Tx, forgeName string, repo forge.R
 // notify adds notices (replies to commands) to the MR's comment.
 func (b *Bot) notify(ctx context.Context, forgeName string, repo forge.Repo, mr int, head string, notices ...string) error {
 	return b.q.InTx(ctx, func(tx queue.Tx) error {
-		if err := upsertMR(ctx, tx, forgeName, repo, mr, head); err != nil {
+		if err := state.UpsertMR(ctx, tx, forgeName, repo, mr, head); err != nil {
 			return err
 		}
 		if len(notices) > 0 {
-			var old []string
-			var raw string
-			if err := queue.QueryRow(ctx, tx, `SELECT notices FROM imagebot_mr WHERE forge = $1 AND repo = $2 AND mr = $3`,
-				[]any{forgeName, repo.FullName, mr}, &raw); err != nil {
-				return err
-			}
-			_ = json.Unmarshal([]byte(raw), &old)
-			old = append(old, notices...)
-			if len(old) > maxNotices {
-				old = old[len(old)-maxNotices:]
-			}
-			j, _ := json.Marshal(old)
-			if _, err := tx.Exec(ctx, `UPDATE imagebot_mr SET notices = $1 WHERE forge = $2 AND repo = $3 AND mr = $4`,
-				string(j), forgeName, repo.FullName, mr); err != nil {
+			if err := state.AddNotices(ctx, tx, state.MRKey{Forge: forgeName, Repo: repo.FullName, MR: mr}, notices); err != nil {
 				return err
 			}
 		}
@@ -110,18 +85,13 @@ type mrState struct {
 func (b *Bot) loadMR(ctx context.Context, a ReportArgs) (mrState, error) {
 	var s mrState
 	err := b.q.InTx(ctx, func(tx queue.Tx) error {
-		var repoJSON, notices string
-		var last int64
-		if err := queue.QueryRow(ctx, tx, `SELECT repo_json, head_sha, comment_id, version, sent_version, last_edit_ms, notices
-			FROM imagebot_mr WHERE forge = $1 AND repo = $2 AND mr = $3`, []any{a.Forge, a.RepoName, a.MR},
-			&repoJSON, &s.head, &s.commentID, &s.version, &s.sentVersion, &last, &notices); err != nil {
+		m, err := state.GetMR(ctx, tx, a.key())
+		if err != nil {
 			return err
 		}
-		_ = json.Unmarshal([]byte(repoJSON), &s.repo)
-		_ = json.Unmarshal([]byte(notices), &s.notices)
-		s.lastEdit = msTime(last)
-		var err error
-		s.builds, err = mrBuilds(ctx, tx, a.Forge, a.RepoName, a.MR)
+		s.repo, s.head, s.commentID, s.version, s.sentVersion = m.Repo, m.Head, m.CommentID, m.Version, m.SentVersion
+		s.lastEdit, s.notices = m.LastEdit, m.Notices
+		s.builds, err = state.MRBuilds(ctx, tx, a.Forge, a.RepoName, a.MR)
 		return err
 	})
 	return s, err
@@ -144,9 +114,8 @@ func (w *reportWorker) Work(ctx context.Context, job *river.Job[ReportArgs]) err
 	if s.version == s.sentVersion && statusesSent(s.builds) {
 		again := false
 		err := b.q.InTx(ctx, func(tx queue.Tx) error {
-			var v int64
-			if err := queue.QueryRow(ctx, tx, `SELECT version FROM imagebot_mr WHERE forge = $1 AND repo = $2 AND mr = $3`,
-				[]any{a.Forge, a.RepoName, a.MR}, &v); err != nil {
+			v, err := state.MRVersion(ctx, tx, a.key())
+			if err != nil {
 				return err
 			}
 			if again = v != s.version; again {
@@ -165,7 +134,7 @@ func (w *reportWorker) Work(ctx context.Context, job *river.Job[ReportArgs]) err
 	// Commit statuses first: they are small and each is idempotent.
 	for _, bd := range s.builds {
 		st := report.CommitState(bd.Status)
-		if bd.statusSent == string(st)+":"+bd.SHA {
+		if bd.StatusSent == string(st)+":"+bd.SHA {
 			continue
 		}
 		err := f.SetStatus(ctx, s.repo, bd.SHA, forge.Status{Context: report.StatusContext(bd.Image), State: st,
@@ -174,7 +143,7 @@ func (w *reportWorker) Work(ctx context.Context, job *river.Job[ReportArgs]) err
 			return fmt.Errorf("set status %s on %s: %w", report.StatusContext(bd.Image), forge.ShortSHA(bd.SHA), err)
 		}
 		if err := b.q.InTx(ctx, func(tx queue.Tx) error {
-			return updateBuild(ctx, tx, bd.ID, `status_sent = $1`, string(st)+":"+bd.SHA)
+			return state.UpdateBuild(ctx, tx, bd.ID, state.StatusSent(string(st)+":"+bd.SHA))
 		}); err != nil {
 			return err
 		}
@@ -191,13 +160,11 @@ func (w *reportWorker) Work(ctx context.Context, job *river.Job[ReportArgs]) err
 	}
 	changed := false
 	err = b.q.InTx(ctx, func(tx queue.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE imagebot_mr SET comment_id = $1, sent_version = $2, last_edit_ms = $3
-			WHERE forge = $4 AND repo = $5 AND mr = $6`, s.commentID, s.version, time.Now().UnixMilli(), a.Forge, a.RepoName, a.MR); err != nil {
+		if err := state.MRSent(ctx, tx, a.key(), s.commentID, s.version, time.Now()); err != nil {
 			return err
 		}
-		var v int64
-		if err := queue.QueryRow(ctx, tx, `SELECT version FROM imagebot_mr WHERE forge = $1 AND repo = $2 AND mr = $3`,
-			[]any{a.Forge, a.RepoName, a.MR}, &v); err != nil {
+		v, err := state.MRVersion(ctx, tx, a.key())
+		if err != nil {
 			return err
 		}
 		if changed = v != s.version; changed {
@@ -218,7 +185,7 @@ func (w *reportWorker) Work(ctx context.Context, job *river.Job[ReportArgs]) err
 
 func statusesSent(builds []Build) bool {
 	for _, bd := range builds {
-		if bd.statusSent != string(report.CommitState(bd.Status))+":"+bd.SHA {
+		if bd.StatusSent != string(report.CommitState(bd.Status))+":"+bd.SHA {
 			return false
 		}
 	}

@@ -114,9 +114,9 @@ func (s *Server) buildLog(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if bd.logPath != "" {
+	if bd.LogPath != "" {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		http.ServeFile(w, r, bd.logPath)
+		http.ServeFile(w, r, bd.LogPath)
 		return
 	}
 	if bd.LogURL != "" {
