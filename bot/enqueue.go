@@ -8,37 +8,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/imagebot/imagebot/bot/command"
 	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/jobs"
 	"github.com/imagebot/imagebot/bot/queue"
 	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/runner/catalog"
 )
-
-// BuildArgs is the job that builds one image of one MR commit. The unique
-// fields make the same image at the same commit and inputs digest (and
-// retry generation) one job, however often it is asked for.
-type BuildArgs struct {
-	BuildID     string     `json:"build_id"`
-	Forge       string     `json:"forge" river:"unique"`
-	RepoName    string     `json:"repo_name" river:"unique"`
-	Repo        forge.Repo `json:"repo"`
-	CloneURL    string     `json:"clone_url"`
-	MR          int        `json:"mr"`
-	SHA         string     `json:"sha" river:"unique"`
-	Image       string     `json:"image" river:"unique"`
-	Digest      string     `json:"digest" river:"unique"`
-	Gen         int        `json:"gen" river:"unique"` // bumped by /retry and --force
-	Force       bool       `json:"force,omitempty"`
-	Only        string     `json:"only,omitempty" river:"unique"`
-	TriggeredBy string     `json:"triggered_by"`
-}
-
-// Kind names the job for River.
-func (BuildArgs) Kind() string { return "imagebot_build" }
 
 // capability says which build hosts can build img: vsphere or kvm (QEMU).
 func capability(img *catalog.Image) string {
@@ -91,8 +69,7 @@ func (b *Bot) enqueueBuilds(ctx context.Context, f forge.Forge, forgeName string
 			args := BuildArgs{BuildID: newID(), Forge: forgeName, RepoName: repo.FullName, Repo: repo, CloneURL: url,
 				MR: mr.Number, SHA: mr.HeadSHA, Image: name, Digest: img.Digest, Gen: gen, Force: force, Only: only,
 				TriggeredBy: actor}
-			res, err := tx.Insert(ctx, args, &river.InsertOpts{Queue: buildQueue(capability(img)), MaxAttempts: 2,
-				UniqueOpts: river.UniqueOpts{ByArgs: true}})
+			res, err := tx.Insert(ctx, args, jobs.BuildOpts(capability(img)))
 			if err != nil {
 				return fmt.Errorf("enqueue build of %s: %w", name, err)
 			}

@@ -18,21 +18,6 @@ import (
 	"github.com/imagebot/imagebot/runner/catalog"
 )
 
-const (
-	queueEvents  = "events"
-	queueReports = "reports"
-)
-
-func buildQueue(capability string) string { return "build_" + capability }
-
-// EventArgs is the job that handles one stored webhook delivery.
-type EventArgs struct {
-	Event forge.Event `json:"event"`
-}
-
-// Kind names the job for River.
-func (EventArgs) Kind() string { return "imagebot_event" }
-
 type eventWorker struct {
 	river.WorkerDefaults[EventArgs]
 	b *Bot

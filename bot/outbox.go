@@ -7,26 +7,12 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/jobs"
 	"github.com/imagebot/imagebot/bot/queue"
 	"github.com/imagebot/imagebot/bot/state"
 )
-
-// WriteArgs is the outbox job for the forge writes that are not an MR's
-// report: a release's commit statuses and its comment on the merged MR.
-// The wanted write is stored first (imagebot_outbox) and the job delivers
-// the latest one, retried with River's backoff, so a forge outage delays
-// it but loses none. At most one job waits per target.
-type WriteArgs struct {
-	Forge    string `json:"forge" river:"unique"`
-	RepoName string `json:"repo_name" river:"unique"`
-	Target   string `json:"target" river:"unique"` // "status:<sha>:<context>" or "comment:<id>"
-}
-
-// Kind names the job for River.
-func (WriteArgs) Kind() string { return "imagebot_forge_write" }
 
 // outboxWrite is one wanted write: a status on SHA, or a comment on MR.
 type outboxWrite struct {
@@ -57,12 +43,7 @@ func (o outbox) put(ctx context.Context, repo forge.Repo, target string, w outbo
 		if err := state.PutOutbox(ctx, tx, state.OutboxKey{Forge: o.forge, Repo: repo.FullName, Target: target}, repo, payload); err != nil {
 			return err
 		}
-		_, err := tx.Insert(ctx, WriteArgs{Forge: o.forge, RepoName: repo.FullName, Target: target}, &river.InsertOpts{
-			Queue: queueReports, MaxAttempts: 30,
-			UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-				rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-				rivertype.JobStateScheduled, rivertype.JobStateRetryable}},
-		})
+		_, err := tx.Insert(ctx, WriteArgs{Forge: o.forge, RepoName: repo.FullName, Target: target}, jobs.OutboxOpts())
 		if err != nil {
 			return fmt.Errorf("queue forge write %s: %w", target, err)
 		}

@@ -12,29 +12,13 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/jobs"
 	"github.com/imagebot/imagebot/bot/queue"
 	"github.com/imagebot/imagebot/bot/release"
 	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/packer"
 )
-
-// ReleaseArgs is the job that builds and publishes one release (bot/release
-// queued it for a merge). The same image, version and digest at the same
-// merge commit is one job.
-type ReleaseArgs struct {
-	BuildID  string               `json:"build_id"`
-	Forge    string               `json:"forge" river:"unique"`
-	RepoName string               `json:"repo_name" river:"unique"`
-	SHA      string               `json:"sha" river:"unique"`
-	Image    string               `json:"image" river:"unique"`
-	Version  string               `json:"version" river:"unique"`
-	Digest   string               `json:"digest" river:"unique"`
-	Request  release.BuildRequest `json:"request"`
-}
-
-// Kind names the job for River.
-func (ReleaseArgs) Kind() string { return "imagebot_release" }
 
 type releaseWorker struct {
 	river.WorkerDefaults[ReleaseArgs]
@@ -103,8 +87,7 @@ func (q releaseQueue) QueueRelease(ctx context.Context, req release.BuildRequest
 	args := ReleaseArgs{BuildID: newID(), Forge: q.forge, RepoName: req.Repo.FullName, SHA: req.MergeCommit,
 		Image: req.Image, Version: req.Version, Digest: req.Digest, Request: req}
 	return b.q.InTx(ctx, func(tx queue.Tx) error {
-		res, err := tx.Insert(ctx, args, &river.InsertOpts{Queue: buildQueue("kvm"), MaxAttempts: 2,
-			UniqueOpts: river.UniqueOpts{ByArgs: true}})
+		res, err := tx.Insert(ctx, args, jobs.BuildOpts("kvm"))
 		if err != nil {
 			return fmt.Errorf("enqueue release of %s %s: %w", req.Image, req.Version, err)
 		}

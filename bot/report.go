@@ -6,28 +6,17 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/jobs"
 	"github.com/imagebot/imagebot/bot/queue"
 	"github.com/imagebot/imagebot/bot/report"
 	"github.com/imagebot/imagebot/bot/state"
 )
 
-// ReportArgs is the outbox job that brings one MR's comment and commit
-// statuses up to date. At most one waits per MR; a failed delivery is
-// retried with River's backoff, so a forge outage delays reports but loses
-// none.
-type ReportArgs struct {
-	Forge    string `json:"forge" river:"unique"`
-	RepoName string `json:"repo_name" river:"unique"`
-	MR       int    `json:"mr" river:"unique"`
+func reportKey(a ReportArgs) state.MRKey {
+	return state.MRKey{Forge: a.Forge, Repo: a.RepoName, MR: a.MR}
 }
-
-// Kind names the job for River.
-func (ReportArgs) Kind() string { return "imagebot_report" }
-
-func (a ReportArgs) key() state.MRKey { return state.MRKey{Forge: a.Forge, Repo: a.RepoName, MR: a.MR} }
 
 // bumpReport marks the MR's report stale and makes sure a report job waits.
 func bumpReport(ctx context.Context, tx queue.Tx, forgeName string, repo forge.Repo, mr int) error {
@@ -37,12 +26,7 @@ func bumpReport(ctx context.Context, tx queue.Tx, forgeName string, repo forge.R
 	if err := state.BumpMR(ctx, tx, state.MRKey{Forge: forgeName, Repo: repo.FullName, MR: mr}); err != nil {
 		return err
 	}
-	_, err := tx.Insert(ctx, ReportArgs{Forge: forgeName, RepoName: repo.FullName, MR: mr}, &river.InsertOpts{
-		Queue: queueReports, MaxAttempts: 30,
-		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-			rivertype.JobStateScheduled, rivertype.JobStateRetryable}},
-	})
+	_, err := tx.Insert(ctx, ReportArgs{Forge: forgeName, RepoName: repo.FullName, MR: mr}, jobs.OutboxOpts())
 	if err != nil {
 		return fmt.Errorf("queue report of !%d: %w", mr, err)
 	}
@@ -85,7 +69,7 @@ type mrState struct {
 func (b *Bot) loadMR(ctx context.Context, a ReportArgs) (mrState, error) {
 	var s mrState
 	err := b.q.InTx(ctx, func(tx queue.Tx) error {
-		m, err := state.GetMR(ctx, tx, a.key())
+		m, err := state.GetMR(ctx, tx, reportKey(a))
 		if err != nil {
 			return err
 		}
@@ -114,7 +98,7 @@ func (w *reportWorker) Work(ctx context.Context, job *river.Job[ReportArgs]) err
 	if s.version == s.sentVersion && statusesSent(s.builds) {
 		again := false
 		err := b.q.InTx(ctx, func(tx queue.Tx) error {
-			v, err := state.MRVersion(ctx, tx, a.key())
+			v, err := state.MRVersion(ctx, tx, reportKey(a))
 			if err != nil {
 				return err
 			}
@@ -160,10 +144,10 @@ func (w *reportWorker) Work(ctx context.Context, job *river.Job[ReportArgs]) err
 	}
 	changed := false
 	err = b.q.InTx(ctx, func(tx queue.Tx) error {
-		if err := state.MRSent(ctx, tx, a.key(), s.commentID, s.version, time.Now()); err != nil {
+		if err := state.MRSent(ctx, tx, reportKey(a), s.commentID, s.version, time.Now()); err != nil {
 			return err
 		}
-		v, err := state.MRVersion(ctx, tx, a.key())
+		v, err := state.MRVersion(ctx, tx, reportKey(a))
 		if err != nil {
 			return err
 		}

@@ -8,9 +8,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/jobs"
 	"github.com/imagebot/imagebot/bot/queue"
 )
 
@@ -66,7 +65,7 @@ func (b *Bot) webhook(forgeName string) http.HandlerFunc {
 			ev.DeliveryID = "sha256:" + hex.EncodeToString(sum[:])
 		}
 		dup, err := b.q.Accept(r.Context(), queue.Delivery{Forge: forgeName, ID: ev.DeliveryID, Event: event},
-			EventArgs{Event: ev}, &river.InsertOpts{Queue: queueEvents, MaxAttempts: 5})
+			EventArgs{Event: ev}, jobs.EventOpts())
 		if err != nil {
 			b.metrics.webhooks.WithLabelValues(forgeName, event, "error").Inc()
 			b.log.Error().Err(err).Str("forge", forgeName).Str("delivery", ev.DeliveryID).Msg("store webhook")
