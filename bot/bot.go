@@ -18,6 +18,7 @@ import (
 
 	"github.com/imagebot/imagebot/bot/config"
 	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/intake"
 	"github.com/imagebot/imagebot/bot/queue"
 	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/bot/trust"
@@ -67,10 +68,10 @@ type Bot struct {
 	deps    Deps
 	cfg     config.Config
 	log     zerolog.Logger
+	intake  *intake.Intake // the webhook routes
 	q       *queue.Queue
 	metrics *metrics
 	git     *gitFetcher
-	bodies  bodyGate // webhook bodies being read (bot/intake.go)
 
 	mu      sync.Mutex
 	running map[string]context.CancelFunc // build id -> cancel, builds running in this process
@@ -88,7 +89,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 		return nil, fmt.Errorf("bot: no catalog loader")
 	}
 	b := &Bot{deps: d, cfg: d.Config, log: d.Log, metrics: newMetrics(),
-		running: map[string]context.CancelFunc{}, tails: map[string]*logTail{}, bodies: newBodyGate(maxBodyReads)}
+		running: map[string]context.CancelFunc{}, tails: map[string]*logTail{}}
 	b.git = &gitFetcher{bin: d.Config.Builds.Git, dir: d.Config.Builds.WorkDir, log: d.Log}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &eventWorker{b: b})
@@ -124,6 +125,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 		return nil, fmt.Errorf("bot: %w", err)
 	}
 	b.metrics.register(q)
+	b.intake = intake.New(d.Forges, q, d.Log, b.metrics.webhooks, b.metrics.webhookTime)
 	return b, nil
 }
 
