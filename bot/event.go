@@ -125,7 +125,7 @@ func (b *Bot) runCommand(ctx context.Context, f forge.Forge, ev forge.Event, mr 
 					need = forge.PermissionWrite
 				}
 				msg += fmt.Sprintf(". A member with %s can comment `/ok-to-build` to build commit %s.",
-					trust.LevelName(f.Name(), need), forge.ShortSHA(mr.HeadSHA))
+					f.PermissionName(need), forge.ShortSHA(mr.HeadSHA))
 			}
 			return []string{msg}, nil
 		}
