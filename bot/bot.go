@@ -20,6 +20,7 @@ import (
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/intake"
 	"github.com/imagebot/imagebot/bot/queue"
+	"github.com/imagebot/imagebot/bot/report/outbox"
 	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/bot/trust"
 	"github.com/imagebot/imagebot/runner"
@@ -69,6 +70,7 @@ type Bot struct {
 	cfg     config.Config
 	log     zerolog.Logger
 	intake  *intake.Intake // the webhook routes
+	outbox  *outbox.Outbox // release statuses and comments
 	q       *queue.Queue
 	metrics *metrics
 	git     *gitFetcher
@@ -96,7 +98,8 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	river.AddWorker(workers, &buildWorker{b: b})
 	river.AddWorker(workers, &reportWorker{b: b})
 	river.AddWorker(workers, &releaseWorker{b: b})
-	river.AddWorker(workers, &writeWorker{b: b})
+	b.outbox = outbox.New(d.Forges, newID)
+	river.AddWorker(workers, b.outbox.Worker())
 	queues := map[string]int{}
 	if d.Config.Working() {
 		if !d.BuildsOnly {
@@ -125,6 +128,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 		return nil, fmt.Errorf("bot: %w", err)
 	}
 	b.metrics.register(q)
+	b.outbox.Bind(q)
 	b.intake = intake.New(d.Forges, q, d.Log, b.metrics.webhooks, b.metrics.webhookTime)
 	return b, nil
 }

@@ -31,7 +31,7 @@ func (w *releaseWorker) Timeout(*river.Job[ReleaseArgs]) time.Duration { return 
 // releaser is the release flow over forge f, queueing through the bot.
 func (b *Bot) releaser(forgeName string, f forge.Forge) *release.Releaser {
 	r := &release.Releaser{Store: b.deps.Store, Forge: f, Queue: releaseQueue{b, forgeName},
-		Notify:  outbox{b, forgeName},
+		Notify:  b.outbox.For(forgeName),
 		PageURL: b.cfg.PublicURL + "/images", Log: b.log.With().Str("forge", forgeName).Logger(),
 		Attester: b.deps.Attester}
 	if b.cfg.VSphereEnabled() {
@@ -102,7 +102,7 @@ func (q releaseQueue) QueueRelease(ctx context.Context, req release.BuildRequest
 
 // Work builds and publishes one release; the release's commit statuses
 // are decided by bot/release and delivered through the outbox
-// (outbox.go), the build row shows it on the web page.
+// (bot/report/outbox), the build row shows it on the web page.
 func (w *releaseWorker) Work(ctx context.Context, job *river.Job[ReleaseArgs]) error {
 	b, a := w.b, job.Args
 	log := b.log.With().Str("build", a.BuildID).Str("image", a.Image).Str("release", a.Version).Logger()
