@@ -96,9 +96,10 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &eventWorker{b: b})
 	river.AddWorker(workers, &buildWorker{b: b})
-	river.AddWorker(workers, &reportWorker{b: b})
 	river.AddWorker(workers, &releaseWorker{b: b})
-	b.outbox = outbox.New(d.Forges, newID)
+	b.outbox = outbox.New(d.Forges, newID, outbox.Config{PublicURL: d.Config.PublicURL,
+		MinEditInterval: d.Config.Report.MinEditInterval, Secrets: d.Config.Secrets()})
+	river.AddWorker(workers, b.outbox.ReportWorker())
 	river.AddWorker(workers, b.outbox.Worker())
 	queues := map[string]int{}
 	if d.Config.Working() {

@@ -1,5 +1,8 @@
-// Package outbox owns the forge writes that are not an MR's report: a
-// release's commit statuses and its comment on the merged MR. The wanted
+// Package outbox owns every write to a forge: the MR report job (one
+// comment per MR kept up to date, and its builds' commit statuses, from
+// bot/state's MR and build rows, rendered by bot/report), and the writes
+// that are not an MR's report: a release's commit statuses and its comment
+// on the merged MR. For the latter the wanted
 // write is stored first (bot/state, imagebot_outbox) and a job
 // (jobs.Write) delivers the latest one, retried with River's backoff, so a
 // forge outage delays it but loses none. At most one job waits per target;
@@ -34,6 +37,14 @@ type Outbox struct {
 	q      Transactor
 	forges map[string]forge.Forge
 	newID  func() string
+	cfg    Config
+}
+
+// Config is what the report rendering needs of the configuration.
+type Config struct {
+	PublicURL       string        // the bot's address, for build links
+	MinEditInterval time.Duration // at most one comment edit per interval
+	Secrets         []string      // values masked in every comment
 }
 
 // Transactor runs fn in one transaction (bot/queue.Queue).
@@ -44,8 +55,8 @@ type Transactor interface {
 // New returns the outbox over forges; newID names each comment target.
 // Bind gives it the queue once that is open (its worker is registered
 // before).
-func New(forges map[string]forge.Forge, newID func() string) *Outbox {
-	return &Outbox{forges: forges, newID: newID}
+func New(forges map[string]forge.Forge, newID func() string, cfg Config) *Outbox {
+	return &Outbox{forges: forges, newID: newID, cfg: cfg}
 }
 
 // Bind sets the queue the outbox stores and delivers through.
