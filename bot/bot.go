@@ -10,12 +10,12 @@ package bot
 import (
 	"context"
 	"fmt"
-	"sync"
-	"sync/atomic"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/rs/zerolog"
 
+	"github.com/imagebot/imagebot/bot/builds"
 	"github.com/imagebot/imagebot/bot/config"
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/intake"
@@ -23,26 +23,17 @@ import (
 	"github.com/imagebot/imagebot/bot/report/outbox"
 	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/bot/trust"
-	"github.com/imagebot/imagebot/runner"
-	"github.com/imagebot/imagebot/runner/catalog"
 	"github.com/imagebot/imagebot/runner/store"
+	"github.com/imagebot/imagebot/runner/vsphere"
 )
 
-// Builder runs one build (runner.Runner implements it).
-type Builder interface {
-	Build(ctx context.Context, cat *catalog.Catalog, req runner.Request, onEvent runner.EventFunc) (*runner.Result, error)
-}
-
-// LoadCatalog loads and checks the images of a checkout. A non-nil error
-// lists every problem with file:line (catalog.Diagnostics).
-type LoadCatalog func(ctx context.Context, root string) (*catalog.Catalog, error)
-
-// Publisher stores a finished MR build (runner/store Publish under
-// <image>/mr/<iid>/<short-sha>/) and returns its files; logURL addresses the
-// stored build log ("" when none).
-type Publisher interface {
-	PublishMR(ctx context.Context, res *runner.Result, mr int, sha string) (files []PublishedFile, logURL string, err error)
-}
+// What a build is made from; bot/builds owns them.
+type (
+	Builder        = builds.Builder
+	LoadCatalog    = builds.LoadCatalog
+	Publisher      = builds.Publisher
+	StorePublisher = builds.StorePublisher
+)
 
 // Deps is what the bot is built from.
 type Deps struct {
@@ -73,15 +64,8 @@ type Bot struct {
 	outbox  *outbox.Outbox // release statuses and comments
 	q       *queue.Queue
 	metrics *metrics
-	git     *gitFetcher
-
-	mu      sync.Mutex
-	running map[string]context.CancelFunc // build id -> cancel, builds running in this process
-	// stopping is set once the bot shuts down (SIGTERM/SIGINT cancel the
-	// Start context, then Close), to tell a shutdown from /cancel: a build
-	// stopped by it goes back to the queue instead of ending cancelled.
-	stopping atomic.Bool
-	tails    map[string]*logTail // build id -> live log tail
+	git     *builds.GitFetcher
+	builds  *builds.Pipeline // MR and release builds
 }
 
 // New opens the database and queue and registers the workers; Start begins
@@ -90,13 +74,16 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	if d.Catalog == nil {
 		return nil, fmt.Errorf("bot: no catalog loader")
 	}
-	b := &Bot{deps: d, cfg: d.Config, log: d.Log, metrics: newMetrics(),
-		running: map[string]context.CancelFunc{}, tails: map[string]*logTail{}}
-	b.git = &gitFetcher{bin: d.Config.Builds.Git, dir: d.Config.Builds.WorkDir, log: d.Log}
+	b := &Bot{deps: d, cfg: d.Config, log: d.Log, metrics: newMetrics()}
+	b.git = builds.NewGitFetcher(d.Config.Builds.Git, d.Config.Builds.WorkDir, d.Log)
+	b.builds = builds.NewPipeline(builds.Deps{Forges: d.Forges, Git: b.git,
+		Builder: d.Builder, Catalog: d.Catalog, Publish: d.Publish, Store: d.Store, Releaser: b.releaser,
+		Secrets: b.secrets, WorkDir: d.Config.Builds.WorkDir, LogTailLines: d.Config.Report.LogTailLines,
+		Metrics: builds.Metrics{Builds: b.metrics.builds, Duration: b.metrics.buildDuration}, Log: d.Log})
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &eventWorker{b: b})
-	river.AddWorker(workers, &buildWorker{b: b})
-	river.AddWorker(workers, &releaseWorker{b: b})
+	river.AddWorker(workers, builds.NewMRWorker(b.builds))
+	river.AddWorker(workers, builds.NewReleaseWorker(b.builds))
 	b.outbox = outbox.New(d.Forges, newID, outbox.Config{PublicURL: d.Config.PublicURL,
 		MinEditInterval: d.Config.Report.MinEditInterval, Secrets: d.Config.Secrets()})
 	river.AddWorker(workers, b.outbox.ReportWorker())
@@ -130,6 +117,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	}
 	b.metrics.register(q)
 	b.outbox.Bind(q)
+	b.builds.Bind(q)
 	b.intake = intake.New(d.Forges, q, d.Log, b.metrics.webhooks, b.metrics.webhookTime)
 	return b, nil
 }
@@ -141,7 +129,7 @@ func (b *Bot) Queue() *queue.Queue { return b.q }
 // reported as interrupted first.
 func (b *Bot) Start(ctx context.Context) error {
 	if b.cfg.Working() {
-		if err := b.markAbandoned(ctx); err != nil {
+		if err := b.builds.MarkAbandoned(ctx); err != nil {
 			return err
 		}
 	}
@@ -151,15 +139,21 @@ func (b *Bot) Start(ctx context.Context) error {
 	if len(b.deps.Forges) == 0 {
 		b.log.Warn().Msg("no forge configured: webhooks are refused and nothing is reported until a forge webhook secret and token are set (see the configuration reference)")
 	}
-	context.AfterFunc(ctx, func() { b.stopping.Store(true) })
+	context.AfterFunc(ctx, b.builds.Stop)
 	return b.q.Start(ctx)
 }
 
 // Close stops working (running builds are cancelled and left to be
 // re-queued on the next start) and closes the database.
 func (b *Bot) Close(ctx context.Context) {
-	b.stopping.Store(true)
+	b.builds.Stop()
 	b.q.Close(ctx)
+}
+
+// SweepVSphere removes leftover build machines from vCenter every interval
+// (bot/builds SweepVSphere).
+func (b *Bot) SweepVSphere(ctx context.Context, cfg vsphere.Config, every time.Duration) {
+	builds.SweepVSphere(ctx, b.q, b.log, cfg, every)
 }
 
 func (b *Bot) forge(name string) (forge.Forge, error) {

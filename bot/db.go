@@ -48,8 +48,8 @@ func (b *Bot) GetBuild(ctx context.Context, id string) (Build, error) {
 		return err
 	})
 	if err == nil {
-		if t := b.tail(id); t != nil {
-			out.LogTail = t.String()
+		if t, ok := b.builds.Running().Tail(id); ok {
+			out.LogTail = t
 		}
 	}
 	return out, err

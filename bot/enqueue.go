@@ -191,13 +191,7 @@ func (b *Bot) cancelWhere(ctx context.Context, forgeName string, repo forge.Repo
 		return err
 	}
 	// Builds running here stop now; elsewhere River tells their runner.
-	b.mu.Lock()
-	for _, id := range running {
-		if cancel := b.running[id]; cancel != nil {
-			cancel()
-		}
-	}
-	b.mu.Unlock()
+	b.builds.Running().Cancel(running...)
 	return nil
 }
 

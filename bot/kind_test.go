@@ -53,7 +53,7 @@ func TestReleaseBuildStaysAReleaseAfterARestartRewritesItsNote(t *testing.T) {
 	if err := b.q.InTx(ctx, func(tx queue.Tx) error { return state.UpdateBuild(ctx, tx, id, state.Status(statusRunning)) }); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.markAbandoned(ctx); err != nil {
+	if err := b.builds.MarkAbandoned(ctx); err != nil {
 		t.Fatal(err)
 	}
 	got, err := b.GetBuild(ctx, id)

@@ -5,27 +5,17 @@ package bot
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/imagebot/imagebot/bot/forge"
-	"github.com/imagebot/imagebot/bot/jobs"
 	"github.com/imagebot/imagebot/bot/queue"
+	"github.com/imagebot/imagebot/bot/report/outbox"
 	"github.com/imagebot/imagebot/bot/state"
+	"github.com/imagebot/imagebot/runner/redact"
 )
 
 // bumpReport marks the MR's report stale and makes sure a report job waits.
 func bumpReport(ctx context.Context, tx queue.Tx, forgeName string, repo forge.Repo, mr int) error {
-	if err := state.UpsertMR(ctx, tx, forgeName, repo, mr, ""); err != nil {
-		return err
-	}
-	if err := state.BumpMR(ctx, tx, state.MRKey{Forge: forgeName, Repo: repo.FullName, MR: mr}); err != nil {
-		return err
-	}
-	_, err := tx.Insert(ctx, ReportArgs{Forge: forgeName, RepoName: repo.FullName, MR: mr}, jobs.OutboxOpts())
-	if err != nil {
-		return fmt.Errorf("queue report of !%d: %w", mr, err)
-	}
-	return nil
+	return outbox.Bump(ctx, tx, forgeName, repo, mr)
 }
 
 // notify adds notices (replies to commands) to the MR's comment.
@@ -45,3 +35,5 @@ func (b *Bot) notify(ctx context.Context, forgeName string, repo forge.Repo, mr 
 
 // secrets are the configured values that must never reach a comment.
 func (b *Bot) secrets() []string { return b.cfg.Secrets() }
+
+func (b *Bot) redact(s string) string { return redact.New(b.secrets()...).String(s) }

@@ -151,7 +151,7 @@ func (s *Server) buildEvents(w http.ResponseWriter, r *http.Request) {
 		send("build", string(j))
 	}
 	sendBuild(bd)
-	lines, stop := s.b.subscribeLog(bd.ID)
+	lines, stop := s.b.builds.Running().Subscribe(bd.ID)
 	defer stop()
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()

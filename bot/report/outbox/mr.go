@@ -19,6 +19,22 @@ import (
 
 func mrKey(a jobs.Report) state.MRKey { return state.MRKey{Forge: a.Forge, Repo: a.RepoName, MR: a.MR} }
 
+// Bump marks the MR's report stale and makes sure a report job waits, in
+// the caller's transaction (with the change it reports).
+func Bump(ctx context.Context, tx queue.Tx, forgeName string, repo forge.Repo, mr int) error {
+	if err := state.UpsertMR(ctx, tx, forgeName, repo, mr, ""); err != nil {
+		return err
+	}
+	if err := state.BumpMR(ctx, tx, state.MRKey{Forge: forgeName, Repo: repo.FullName, MR: mr}); err != nil {
+		return err
+	}
+	_, err := tx.Insert(ctx, jobs.Report{Forge: forgeName, RepoName: repo.FullName, MR: mr}, jobs.OutboxOpts())
+	if err != nil {
+		return fmt.Errorf("queue report of !%d: %w", mr, err)
+	}
+	return nil
+}
+
 // ReportWorker returns the River worker of the MR report jobs.
 func (o *Outbox) ReportWorker() river.Worker[jobs.Report] { return &reportWorker{o: o} }
 

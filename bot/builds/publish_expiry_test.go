@@ -1,4 +1,4 @@
-package bot
+package builds
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package bot
+package builds
 
 import (
 	"context"
@@ -8,10 +8,21 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/manifest"
 	"github.com/imagebot/imagebot/runner/store"
 )
+
+// PublishedFile is one artifact a build stored.
+type PublishedFile = state.PublishedFile
+
+// Publisher stores a finished MR build (runner/store Publish under
+// <image>/mr/<iid>/<short-sha>/) and returns its files; logURL addresses the
+// stored build log ("" when none).
+type Publisher interface {
+	PublishMR(ctx context.Context, res *runner.Result, mr int, sha string) (files []PublishedFile, logURL string, err error)
+}
 
 // StorePublisher publishes MR builds into an artifact store under
 // <image>/mr/<iid>/<short-sha>/: the artifacts with their .sha256 files,

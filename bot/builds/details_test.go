@@ -1,4 +1,4 @@
-package bot
+package builds
 
 import (
 	"context"
@@ -161,7 +161,7 @@ func TestBuildDetailsForTheMRComment(t *testing.T) {
 			tc.release(t, st)
 			cfg := config.Config{}
 			cfg.GitLab.Token = secret
-			b := &Bot{deps: Deps{Store: st}, cfg: cfg, log: zerolog.Nop()}
+			b := NewPipeline(Deps{Store: st, Secrets: cfg.Secrets, Log: zerolog.Nop()})
 			d := b.details(context.Background(), tc.res(t))
 			if d.Packages != tc.packages {
 				t.Errorf("packages %d, want %d", d.Packages, tc.packages)

@@ -1,8 +1,10 @@
-package bot
+package builds
 
 import (
 	"context"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/imagebot/imagebot/bot/queue"
 	"github.com/imagebot/imagebot/bot/state"
@@ -13,11 +15,11 @@ import (
 // builds left in vCenter that are older than vsphere.leftover_max_age
 // (longer than any build may run), sparing those of builds still queued or
 // running anywhere in the fleet (the shared database knows them).
-func (b *Bot) SweepVSphere(ctx context.Context, cfg vsphere.Config, every time.Duration) {
+func SweepVSphere(ctx context.Context, q *queue.Queue, log zerolog.Logger, cfg vsphere.Config, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		b.sweepVSphereOnce(ctx, cfg)
+		sweepVSphereOnce(ctx, q, log, cfg)
 		select {
 		case <-ctx.Done():
 			return
@@ -26,9 +28,9 @@ func (b *Bot) SweepVSphere(ctx context.Context, cfg vsphere.Config, every time.D
 	}
 }
 
-func (b *Bot) sweepVSphereOnce(ctx context.Context, cfg vsphere.Config) {
+func sweepVSphereOnce(ctx context.Context, q *queue.Queue, log zerolog.Logger, cfg vsphere.Config) {
 	var active []string
-	err := b.q.InTx(ctx, func(tx queue.Tx) error {
+	err := q.InTx(ctx, func(tx queue.Tx) error {
 		bs, err := state.ActiveBuilds(ctx, tx)
 		for _, bd := range bs {
 			active = append(active, bd.ID)
@@ -36,14 +38,14 @@ func (b *Bot) sweepVSphereOnce(ctx context.Context, cfg vsphere.Config) {
 		return err
 	})
 	if err != nil {
-		b.log.Warn().Err(err).Msg("vsphere sweep: list active builds")
+		log.Warn().Err(err).Msg("vsphere sweep: list active builds")
 		return
 	}
 	removed, err := vsphere.Sweep(ctx, cfg, 0, active...)
 	for _, name := range removed {
-		b.log.Info().Str("vm", name).Msg("vsphere sweep: removed a leftover machine")
+		log.Info().Str("vm", name).Msg("vsphere sweep: removed a leftover machine")
 	}
 	if err != nil {
-		b.log.Warn().Err(err).Msg("vsphere sweep")
+		log.Warn().Err(err).Msg("vsphere sweep")
 	}
 }

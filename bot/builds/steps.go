@@ -1,4 +1,4 @@
-package bot
+package builds
 
 import (
 	"strings"
@@ -9,6 +9,9 @@ import (
 )
 
 const maxSteps = state.MaxSteps
+
+// StepRecord is one entry of a build's step timeline.
+type StepRecord = state.StepRecord
 
 // stepQueue collects a running build's step events so that none is lost
 // while the database is busy; the build's callback never blocks on it.

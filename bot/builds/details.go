@@ -1,4 +1,4 @@
-package bot
+package builds
 
 import (
 	"context"
@@ -28,32 +28,32 @@ const diffTimeout = time.Minute
 
 // recordDetails stores res's details on the build; a failure to read the
 // release to compare with is shown in the comment, not an error.
-func (b *Bot) recordDetails(ctx context.Context, a BuildArgs, res *runner.Result) {
-	d := b.details(ctx, res)
+func (p *Pipeline) recordDetails(ctx context.Context, j *Job, res *runner.Result) {
+	d := p.details(ctx, res)
 	data := ""
 	if !d.Empty() {
-		j, err := json.Marshal(d)
+		enc, err := json.Marshal(d)
 		if err != nil {
-			b.log.Warn().Err(err).Str("build", a.BuildID).Msg("encode build details")
+			p.d.Log.Warn().Err(err).Str("build", j.ID).Msg("encode build details")
 			return
 		}
-		data = string(j)
+		data = string(enc)
 	}
-	if err := b.setBuild(ctx, a, state.Details(data)); err != nil {
-		b.log.Warn().Err(err).Str("build", a.BuildID).Msg("record build details")
+	if err := p.setBuild(ctx, j, state.Details(data)); err != nil {
+		p.d.Log.Warn().Err(err).Str("build", j.ID).Msg("record build details")
 	}
 }
 
 // details collects what the comment shows of res. Every string goes
 // through the redactor; the renderer escapes them.
-func (b *Bot) details(ctx context.Context, res *runner.Result) *report.Details {
+func (p *Pipeline) details(ctx context.Context, res *runner.Result) *report.Details {
 	d := &report.Details{}
 	for _, c := range res.Checks {
-		d.Checks = append(d.Checks, report.Check{File: b.redact(c.File), Line: c.Line, Check: b.redact(c.Check),
-			Passed: c.Passed, Detail: b.redact(c.Detail)})
+		d.Checks = append(d.Checks, report.Check{File: p.redact(c.File), Line: c.Line, Check: p.redact(c.Check),
+			Passed: c.Passed, Detail: p.redact(c.Detail)})
 	}
 	for _, s := range res.Skipped {
-		d.Skipped = append(d.Skipped, b.redact(s))
+		d.Skipped = append(d.Skipped, p.redact(s))
 	}
 	for _, a := range res.Artifacts {
 		if len(a.IDs) == 0 {
@@ -61,9 +61,9 @@ func (b *Bot) details(ctx context.Context, res *runner.Result) *report.Details {
 		}
 		ids := map[string]string{}
 		for region, id := range a.IDs {
-			ids[b.redact(region)] = b.redact(id)
+			ids[p.redact(region)] = p.redact(id)
 		}
-		d.Cloud = append(d.Cloud, report.CloudArtifact{Source: b.redact(a.Source), IDs: ids})
+		d.Cloud = append(d.Cloud, report.CloudArtifact{Source: p.redact(a.Source), IDs: ids})
 	}
 	var inv *inventory.Inventory
 	sizes := map[string]int64{}
@@ -73,13 +73,13 @@ func (b *Bot) details(ctx context.Context, res *runner.Result) *report.Details {
 		case "manifest":
 			if m, err := manifest.Read(f.Path); err == nil {
 				for _, h := range m.Hygiene {
-					d.Hygiene = append(d.Hygiene, report.Finding{Check: b.redact(h.Check), Detail: b.redact(h.Detail), Error: h.Error})
+					d.Hygiene = append(d.Hygiene, report.Finding{Check: p.redact(h.Check), Detail: p.redact(h.Detail), Error: h.Error})
 				}
 			}
 		case "inventory":
 			var err error
 			if inv, err = inventory.ReadFile(f.Path); err != nil {
-				d.DiffNote = "no package list: " + b.redact(err.Error())
+				d.DiffNote = "no package list: " + p.redact(err.Error())
 			}
 		case "qcow2", "ova":
 			sizes[f.Format], disks = f.Size, true
@@ -92,14 +92,14 @@ func (b *Bot) details(ctx context.Context, res *runner.Result) *report.Details {
 		return d
 	}
 	d.Packages = len(inv.Packages)
-	b.compareWithRelease(ctx, d, imagediff.Side{Image: res.Image, Version: res.Version, Inventory: inv, Sizes: sizes})
+	p.compareWithRelease(ctx, d, imagediff.Side{Image: res.Image, Version: res.Version, Inventory: inv, Sizes: sizes})
 	return d
 }
 
 // compareWithRelease fills d's diff against the image's latest release;
 // none yet leaves it empty: "first build: N packages".
-func (b *Bot) compareWithRelease(ctx context.Context, d *report.Details, new imagediff.Side) {
-	st := b.artifactStore()
+func (p *Pipeline) compareWithRelease(ctx context.Context, d *report.Details, new imagediff.Side) {
+	st := p.artifactStore()
 	if st == nil {
 		return
 	}
@@ -110,12 +110,12 @@ func (b *Bot) compareWithRelease(ctx context.Context, d *report.Details, new ima
 		return
 	}
 	if err != nil {
-		d.DiffNote = "no diff: " + b.redact(err.Error())
+		d.DiffNote = "no diff: " + p.redact(err.Error())
 		return
 	}
 	old, err := imagediff.Load(ctx, st, ref)
 	if err != nil {
-		d.DiffNote = fmt.Sprintf("no diff against %s %s: %s", ref.Image, ref.Version, b.redact(err.Error()))
+		d.DiffNote = fmt.Sprintf("no diff against %s %s: %s", ref.Image, ref.Version, p.redact(err.Error()))
 		return
 	}
 	if old.Inventory == nil {
@@ -128,11 +128,11 @@ func (b *Bot) compareWithRelease(ctx context.Context, d *report.Details, new ima
 
 // artifactStore is where releases are read from: the bot's store, else
 // the publisher's.
-func (b *Bot) artifactStore() store.Store {
-	if b.deps.Store != nil {
-		return b.deps.Store
+func (p *Pipeline) artifactStore() store.Store {
+	if p.d.Store != nil {
+		return p.d.Store
 	}
-	if p, ok := b.deps.Publish.(*StorePublisher); ok {
+	if p, ok := p.d.Publish.(*StorePublisher); ok {
 		return p.Store
 	}
 	return nil

@@ -1,4 +1,4 @@
-package bot
+package builds
 
 import (
 	"context"
@@ -15,10 +15,16 @@ import (
 
 var shaRE = regexp.MustCompile(`^[0-9a-f]{7,64}$`)
 
-// gitFetcher makes shallow checkouts of one commit, shared by the event and
+// NewGitFetcher checks out under dir/src with the git binary bin ("" is
+// git on PATH).
+func NewGitFetcher(bin, dir string, log zerolog.Logger) *GitFetcher {
+	return &GitFetcher{bin: bin, dir: dir, log: log}
+}
+
+// GitFetcher makes shallow checkouts of one commit, shared by the event and
 // build jobs of that commit. The forge token reaches git only through the
 // environment of the git process (GIT_ASKPASS), never its arguments or logs.
-type gitFetcher struct {
+type GitFetcher struct {
 	bin string
 	dir string
 	log zerolog.Logger
@@ -27,7 +33,7 @@ type gitFetcher struct {
 	locks map[string]*sync.Mutex
 }
 
-func (g *gitFetcher) lock(key string) *sync.Mutex {
+func (g *GitFetcher) lock(key string) *sync.Mutex {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.locks == nil {
@@ -41,7 +47,7 @@ func (g *gitFetcher) lock(key string) *sync.Mutex {
 
 // Checkout returns a directory holding cloneURL at sha (fetched with depth 1
 // when not there yet). repoKey names the repository on disk.
-func (g *gitFetcher) Checkout(ctx context.Context, repoKey, cloneURL, sha, user, token string) (string, error) {
+func (g *GitFetcher) Checkout(ctx context.Context, repoKey, cloneURL, sha, user, token string) (string, error) {
 	if !shaRE.MatchString(sha) {
 		return "", fmt.Errorf("checkout: %q is not a commit sha", sha)
 	}
@@ -68,7 +74,7 @@ func (g *gitFetcher) Checkout(ctx context.Context, repoKey, cloneURL, sha, user,
 
 // CheckoutBranch fetches the tip of a branch (to compare the MR against its
 // target) and returns its directory; it is fetched again every time.
-func (g *gitFetcher) CheckoutBranch(ctx context.Context, repoKey, cloneURL, branch, user, token string) (string, error) {
+func (g *GitFetcher) CheckoutBranch(ctx context.Context, repoKey, cloneURL, branch, user, token string) (string, error) {
 	if branch == "" || strings.HasPrefix(branch, "-") || strings.ContainsAny(branch, " \t\n:") {
 		return "", fmt.Errorf("checkout: %q is not a branch name", branch)
 	}
@@ -86,7 +92,7 @@ func (g *gitFetcher) CheckoutBranch(ctx context.Context, repoKey, cloneURL, bran
 	return dir, nil
 }
 
-func (g *gitFetcher) fetch(ctx context.Context, dir, cloneURL, ref, user, token string) error {
+func (g *GitFetcher) fetch(ctx context.Context, dir, cloneURL, ref, user, token string) error {
 	askpass := filepath.Join(g.dir, "git-askpass.sh")
 	if err := os.MkdirAll(g.dir, 0o750); err != nil {
 		return err
