@@ -1,10 +1,10 @@
-// Package bot is imagebot's core: a verified webhook becomes a stored
-// delivery and an event job (webhook.go); the event job turns commands into
-// build jobs under the trust rules (event.go); a build job fetches the merge
-// request's head, validates the catalog, builds, publishes and records the
-// result (build.go); every change is reported on the merge request through
-// one comment and per-image commit statuses (report.go, bot/report). The
-// queue and the database are River on SQLite or PostgreSQL (bot/queue).
+// Package bot is imagebot's core, assembled: a verified webhook becomes a
+// stored delivery and an event job (bot/intake); the event job turns
+// commands into build jobs under the trust rules (bot/events); a build job
+// runs the build pipeline: fetch, validate, build, publish, record
+// (bot/builds); every change is reported on the merge request through one
+// comment and per-image commit statuses (bot/report/outbox). The queue and
+// the database are River on SQLite or PostgreSQL (bot/queue, bot/state).
 package bot
 
 import (
@@ -17,12 +17,14 @@ import (
 
 	"github.com/imagebot/imagebot/bot/builds"
 	"github.com/imagebot/imagebot/bot/config"
+	"github.com/imagebot/imagebot/bot/events"
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/intake"
 	"github.com/imagebot/imagebot/bot/queue"
 	"github.com/imagebot/imagebot/bot/report/outbox"
 	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/bot/trust"
+	"github.com/imagebot/imagebot/runner/redact"
 	"github.com/imagebot/imagebot/runner/store"
 	"github.com/imagebot/imagebot/runner/vsphere"
 )
@@ -66,6 +68,7 @@ type Bot struct {
 	metrics *metrics
 	git     *builds.GitFetcher
 	builds  *builds.Pipeline // MR and release builds
+	events  *events.Handler  // comments, commands, pushes
 }
 
 // New opens the database and queue and registers the workers; Start begins
@@ -81,10 +84,16 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 		Secrets: b.secrets, WorkDir: d.Config.Builds.WorkDir, LogTailLines: d.Config.Report.LogTailLines,
 		Metrics: builds.Metrics{Builds: b.metrics.builds, Duration: b.metrics.buildDuration}, Log: d.Log})
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &eventWorker{b: b})
+	var releasePush func(context.Context, forge.Forge, forge.Event) error
+	if d.Store != nil {
+		releasePush = b.releasePush
+	}
+	b.events = events.New(events.Deps{Forges: d.Forges, Trust: d.Trust, MaxCommands: d.Config.Trust.MaxCommands,
+		Git: b.git, Catalog: d.Catalog, Running: b.builds.Running(), ReleasePush: releasePush, Log: d.Log})
+	river.AddWorker(workers, b.events.Worker())
 	river.AddWorker(workers, builds.NewMRWorker(b.builds))
 	river.AddWorker(workers, builds.NewReleaseWorker(b.builds))
-	b.outbox = outbox.New(d.Forges, newID, outbox.Config{PublicURL: d.Config.PublicURL,
+	b.outbox = outbox.New(d.Forges, events.NewID, outbox.Config{PublicURL: d.Config.PublicURL,
 		MinEditInterval: d.Config.Report.MinEditInterval, Secrets: d.Config.Secrets()})
 	river.AddWorker(workers, b.outbox.ReportWorker())
 	river.AddWorker(workers, b.outbox.Worker())
@@ -118,6 +127,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	b.metrics.register(q)
 	b.outbox.Bind(q)
 	b.builds.Bind(q)
+	b.events.Bind(q)
 	b.intake = intake.New(d.Forges, q, d.Log, b.metrics.webhooks, b.metrics.webhookTime)
 	return b, nil
 }
@@ -155,6 +165,11 @@ func (b *Bot) Close(ctx context.Context) {
 func (b *Bot) SweepVSphere(ctx context.Context, cfg vsphere.Config, every time.Duration) {
 	builds.SweepVSphere(ctx, b.q, b.log, cfg, every)
 }
+
+// secrets are the configured values that must never reach a comment.
+func (b *Bot) secrets() []string { return b.cfg.Secrets() }
+
+func (b *Bot) redact(s string) string { return redact.New(b.secrets()...).String(s) }
 
 func (b *Bot) forge(name string) (forge.Forge, error) {
 	f, ok := b.deps.Forges[name]

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/imagebot/imagebot/bot/events"
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/jobs"
 	"github.com/imagebot/imagebot/bot/queue"
@@ -70,7 +71,7 @@ type releaseQueue struct {
 
 func (q releaseQueue) QueueRelease(ctx context.Context, req release.BuildRequest) error {
 	b := q.b
-	args := ReleaseArgs{BuildID: newID(), Forge: q.forge, RepoName: req.Repo.FullName, SHA: req.MergeCommit,
+	args := ReleaseArgs{BuildID: events.NewID(), Forge: q.forge, RepoName: req.Repo.FullName, SHA: req.MergeCommit,
 		Image: req.Image, Version: req.Version, Digest: req.Digest, Request: req}
 	return b.q.InTx(ctx, func(tx queue.Tx) error {
 		res, err := tx.Insert(ctx, args, jobs.BuildOpts("kvm"))

@@ -16,7 +16,7 @@ import (
 type Checkout func(ctx context.Context, repo forge.Repo, sha, before string) (string, error)
 
 // HandlePush releases a push to the default branch: the bot calls it for
-// forge.Push events to the default branch (bot/releasejob.go). Pushes to other branches, branch
+// forge.Push events to the default branch (bot/events, bot/releasejob.go). Pushes to other branches, branch
 // deletions and pushes that change nothing are ignored.
 func (r *Releaser) HandlePush(ctx context.Context, ev forge.Event, checkout Checkout) ([]Decision, error) {
 	if ev.Type != forge.Push || ev.Ref != "refs/heads/"+ev.Repo.DefaultBranch || zeroSHA(ev.After) || ev.Before == ev.After {

@@ -1,4 +1,4 @@
-package bot
+package events
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/imagebot/imagebot/bot/command"
 	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/jobs"
 	"github.com/imagebot/imagebot/bot/queue"
 	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/bot/trust"
@@ -19,17 +20,17 @@ import (
 )
 
 type eventWorker struct {
-	river.WorkerDefaults[EventArgs]
-	b *Bot
+	river.WorkerDefaults[jobs.Event]
+	b *Handler
 }
 
-func (w *eventWorker) Timeout(*river.Job[EventArgs]) time.Duration { return 10 * time.Minute }
+func (w *eventWorker) Timeout(*river.Job[jobs.Event]) time.Duration { return 10 * time.Minute }
 
 // Work handles one event: commands in a comment, a push to an MR, an MR
 // closed or merged, a push to the default branch.
-func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error {
+func (w *eventWorker) Work(ctx context.Context, job *river.Job[jobs.Event]) error {
 	b, ev := w.b, job.Args.Event
-	log := b.log.With().Str("forge", ev.Forge).Str("delivery", ev.DeliveryID).Str("event", string(ev.Type)).Logger()
+	log := b.d.Log.With().Str("forge", ev.Forge).Str("delivery", ev.DeliveryID).Str("event", string(ev.Type)).Logger()
 	f, err := b.forge(ev.Forge)
 	if err != nil {
 		log.Warn().Err(err).Msg("event dropped")
@@ -53,20 +54,20 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 		return b.cancelMR(ctx, ev.Forge, ev.Repo, ev.MR.Number, nil, true,
 			fmt.Sprintf("merge request %s", strings.TrimPrefix(string(ev.Type), "mr_")))
 	case forge.Push:
-		if b.deps.Store != nil && ev.Ref == "refs/heads/"+ev.Repo.DefaultBranch {
-			return b.releasePush(ctx, f, ev)
+		if b.d.ReleasePush != nil && ev.Ref == "refs/heads/"+ev.Repo.DefaultBranch {
+			return b.d.ReleasePush(ctx, f, ev)
 		}
 	}
 	return nil
 }
 
 // handleComment runs the commands of one comment, in order.
-func (b *Bot) handleComment(ctx context.Context, f forge.Forge, ev forge.Event) error {
+func (b *Handler) handleComment(ctx context.Context, f forge.Forge, ev forge.Event) error {
 	cmds, perr := command.Parse(ev.Comment)
 	var notices []string
-	cmds, dropped := command.Limit(cmds, b.cfg.Trust.MaxCommands)
+	cmds, dropped := command.Limit(cmds, b.d.MaxCommands)
 	if dropped > 0 {
-		notices = append(notices, command.LimitNotice(dropped, b.cfg.Trust.MaxCommands))
+		notices = append(notices, command.LimitNotice(dropped, b.d.MaxCommands))
 	}
 	for _, se := range command.FirstErrors(perr) {
 		notices = append(notices, "@"+ev.Actor+": "+se.Reply())
@@ -74,14 +75,14 @@ func (b *Bot) handleComment(ctx context.Context, f forge.Forge, ev forge.Event) 
 	if len(cmds) == 0 && len(notices) == 0 {
 		return nil
 	}
-	f = memoPermissions(f) // one lookup per person for this comment (bot/permmemo.go)
+	f = memoPermissions(f) // one lookup per person for this comment (permmemo.go)
 	mr := *ev.MR
 	if mr.HeadSHA == "" || mr.Author == "" {
 		got, err := f.GetMergeRequest(ctx, ev.Repo, mr.Number)
 		if err != nil {
 			return fmt.Errorf("get merge request !%d: %w", mr.Number, err)
 		}
-		mr = keepEventHead(got, ev.MR.HeadSHA) // bot/trustcheck.go
+		mr = keepEventHead(got, ev.MR.HeadSHA) // trustcheck.go
 	}
 	for _, c := range cmds {
 		n, err := b.runCommand(ctx, f, ev, mr, c)
@@ -93,7 +94,7 @@ func (b *Bot) handleComment(ctx context.Context, f forge.Forge, ev forge.Event) 
 	return b.notify(ctx, ev.Forge, ev.Repo, mr.Number, mr.HeadSHA, notices...)
 }
 
-func (b *Bot) runCommand(ctx context.Context, f forge.Forge, ev forge.Event, mr forge.MergeRequest, c command.Command) ([]string, error) {
+func (b *Handler) runCommand(ctx context.Context, f forge.Forge, ev forge.Event, mr forge.MergeRequest, c command.Command) ([]string, error) {
 	actor := "@" + strings.TrimPrefix(ev.Actor, "@")
 	switch c.Kind {
 	case command.Help:
@@ -101,7 +102,7 @@ func (b *Bot) runCommand(ctx context.Context, f forge.Forge, ev forge.Event, mr 
 	case command.OkToBuild:
 		return b.approve(ctx, f, ev, mr)
 	case command.Cancel:
-		d, err := b.deps.Trust.Actor(ctx, f, ev.Repo, ev.Actor)
+		d, err := b.d.Trust.Actor(ctx, f, ev.Repo, ev.Actor)
 		if err != nil {
 			return nil, err
 		}
@@ -115,12 +116,12 @@ func (b *Bot) runCommand(ctx context.Context, f forge.Forge, ev forge.Event, mr 
 			return nil, err
 		}
 		if !d.Allowed {
-			if err := b.keepRefused(ctx, ev, mr, c); err != nil { // bot/trustcheck.go
+			if err := b.keepRefused(ctx, ev, mr, c); err != nil { // trustcheck.go
 				return nil, err
 			}
 			msg := fmt.Sprintf("`%s` refused: %s", c.String(), d.Reason)
 			if !strings.Contains(msg, "/ok-to-build") {
-				need := b.deps.Trust.MinPermission
+				need := b.d.Trust.MinPermission
 				if need == forge.PermissionNone {
 					need = forge.PermissionWrite
 				}
@@ -139,25 +140,25 @@ func (b *Bot) runCommand(ctx context.Context, f forge.Forge, ev forge.Event, mr 
 
 // authorize applies the trust policy; an MR approved at its head may be
 // built by its own author too.
-func (b *Bot) authorize(ctx context.Context, f forge.Forge, repo forge.Repo, mr forge.MergeRequest, actor string) (trust.Decision, error) {
+func (b *Handler) authorize(ctx context.Context, f forge.Forge, repo forge.Repo, mr forge.MergeRequest, actor string) (trust.Decision, error) {
 	appr, err := b.approval(ctx, f.Name(), repo, mr)
 	if err != nil {
 		return trust.Decision{}, err
 	}
-	d, err := b.deps.Trust.MayBuild(ctx, f, repo, mr, actor, appr)
+	d, err := b.d.Trust.MayBuild(ctx, f, repo, mr, actor, appr)
 	if err != nil || d.Allowed {
 		return d, err
 	}
 	if appr != nil && appr.Covers(repo, mr) && strings.EqualFold(strings.TrimPrefix(actor, "@"), strings.TrimPrefix(mr.Author, "@")) {
-		return b.deps.Trust.MergeRequest(ctx, f, repo, mr, appr)
+		return b.d.Trust.MergeRequest(ctx, f, repo, mr, appr)
 	}
 	return d, nil
 }
 
-func (b *Bot) approval(ctx context.Context, forgeName string, repo forge.Repo, mr forge.MergeRequest) (*trust.Approval, error) {
+func (b *Handler) approval(ctx context.Context, forgeName string, repo forge.Repo, mr forge.MergeRequest) (*trust.Approval, error) {
 	var a trust.Approval
 	var st state.Approval
-	err := b.q.InTx(ctx, func(tx queue.Tx) error {
+	err := b.d.Queue.InTx(ctx, func(tx queue.Tx) error {
 		var err error
 		st, err = state.LatestApproval(ctx, tx, state.MRKey{Forge: forgeName, Repo: repo.FullName, MR: mr.Number})
 		return err
@@ -174,8 +175,8 @@ func (b *Bot) approval(ctx context.Context, forgeName string, repo forge.Repo, m
 
 // approve handles /ok-to-build: record the approval for the head commit and
 // run the build commands refused at that commit.
-func (b *Bot) approve(ctx context.Context, f forge.Forge, ev forge.Event, mr forge.MergeRequest) ([]string, error) {
-	a, d, err := b.deps.Trust.Approve(ctx, f, ev.Repo, mr, ev.Actor, time.Now())
+func (b *Handler) approve(ctx context.Context, f forge.Forge, ev forge.Event, mr forge.MergeRequest) ([]string, error) {
+	a, d, err := b.d.Trust.Approve(ctx, f, ev.Repo, mr, ev.Actor, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +184,7 @@ func (b *Bot) approve(ctx context.Context, f forge.Forge, ev forge.Event, mr for
 		return []string{"`/ok-to-build` refused: " + d.Reason}, nil
 	}
 	var refused []string
-	err = b.q.InTx(ctx, func(tx queue.Tx) error {
+	err = b.d.Queue.InTx(ctx, func(tx queue.Tx) error {
 		k := state.MRKey{Forge: ev.Forge, Repo: ev.Repo.FullName, MR: mr.Number}
 		if err := state.SaveApproval(ctx, tx, k, state.Approval{SHA: a.HeadSHA, By: a.By, At: a.At}); err != nil {
 			return err
@@ -199,7 +200,7 @@ func (b *Bot) approve(ctx context.Context, f forge.Forge, ev forge.Event, mr for
 	}
 	notices := []string{d.Reason}
 	sort.Strings(refused)
-	refused, skipped, err := b.replayable(ctx, f, ev.Repo, mr, a, refused) // bot/trustcheck.go
+	refused, skipped, err := b.replayable(ctx, f, ev.Repo, mr, a, refused) // trustcheck.go
 	if err != nil {
 		return nil, err
 	}
@@ -222,8 +223,8 @@ func (b *Bot) approve(ctx context.Context, f forge.Forge, ev forge.Event, mr for
 	return notices, nil
 }
 
-func (b *Bot) saveRefused(ctx context.Context, ev forge.Event, mr forge.MergeRequest, c command.Command) error {
-	return b.q.InTx(ctx, func(tx queue.Tx) error {
+func (b *Handler) saveRefused(ctx context.Context, ev forge.Event, mr forge.MergeRequest, c command.Command) error {
+	return b.d.Queue.InTx(ctx, func(tx queue.Tx) error {
 		return state.SaveRefused(ctx, tx, state.MRKey{Forge: ev.Forge, Repo: ev.Repo.FullName, MR: mr.Number}, mr.HeadSHA,
 			state.Refused{Command: c.String(), Actor: ev.Actor})
 	})
@@ -231,17 +232,17 @@ func (b *Bot) saveRefused(ctx context.Context, ev forge.Event, mr forge.MergeReq
 
 // checkout fetches the MR head and loads its catalog. A catalog that does
 // not validate comes back as a notice with every file:line, and no catalog.
-func (b *Bot) checkout(ctx context.Context, f forge.Forge, repo forge.Repo, mr forge.MergeRequest) (*catalog.Catalog, []string, error) {
+func (b *Handler) checkout(ctx context.Context, f forge.Forge, repo forge.Repo, mr forge.MergeRequest) (*catalog.Catalog, []string, error) {
 	user, token := f.CloneAuth()
 	url := repo.CloneURL
 	if mr.FromFork && mr.SourceRepo.CloneURL != "" {
 		url = mr.SourceRepo.CloneURL
 	}
-	dir, err := b.git.Checkout(ctx, f.Name()+"-"+repo.FullName, url, mr.HeadSHA, user, token)
+	dir, err := b.d.Git.Checkout(ctx, f.Name()+"-"+repo.FullName, url, mr.HeadSHA, user, token)
 	if err != nil {
 		return nil, nil, err
 	}
-	cat, err := b.deps.Catalog(ctx, dir)
+	cat, err := b.d.Catalog(ctx, dir)
 	if err != nil {
 		return nil, []string{fmt.Sprintf("The images at %s do not validate; nothing was built:\n```\n%s\n```",
 			forge.ShortSHA(mr.HeadSHA), strings.TrimSpace(err.Error()))}, nil
@@ -250,13 +251,13 @@ func (b *Bot) checkout(ctx context.Context, f forge.Forge, repo forge.Repo, mr f
 }
 
 // changedImages compares the MR head's catalog with its target branch's.
-func (b *Bot) changedImages(ctx context.Context, f forge.Forge, repo forge.Repo, mr forge.MergeRequest, head *catalog.Catalog) []string {
+func (b *Handler) changedImages(ctx context.Context, f forge.Forge, repo forge.Repo, mr forge.MergeRequest, head *catalog.Catalog) []string {
 	user, token := f.CloneAuth()
 	var base *catalog.Catalog
-	if dir, err := b.git.CheckoutBranch(ctx, f.Name()+"-"+repo.FullName, repo.CloneURL, mr.TargetBranch, user, token); err == nil {
-		base, _ = b.deps.Catalog(ctx, dir)
+	if dir, err := b.d.Git.CheckoutBranch(ctx, f.Name()+"-"+repo.FullName, repo.CloneURL, mr.TargetBranch, user, token); err == nil {
+		base, _ = b.d.Catalog(ctx, dir)
 	} else {
-		b.log.Warn().Err(err).Msg("fetch target branch; treating every image as changed")
+		b.d.Log.Warn().Err(err).Msg("fetch target branch; treating every image as changed")
 	}
 	var out []string
 	for _, name := range head.Order {

@@ -1,4 +1,4 @@
-package bot
+package events
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/jobs"
 	"github.com/imagebot/imagebot/bot/queue"
+	"github.com/imagebot/imagebot/bot/report/outbox"
 	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/runner/catalog"
 )
@@ -28,7 +29,8 @@ func capability(img *catalog.Image) string {
 	return "kvm"
 }
 
-func newID() string {
+// NewID is a new build id: when, then random.
+func NewID() string {
 	var x [6]byte
 	_, _ = rand.Read(x[:])
 	return time.Now().UTC().Format("20060102-150405-") + hex.EncodeToString(x[:])
@@ -36,7 +38,7 @@ func newID() string {
 
 // enqueueBuilds queues a build per named image at the MR head (no names:
 // the images the MR changes). gens, when set, gives each image's retry generation.
-func (b *Bot) enqueueBuilds(ctx context.Context, f forge.Forge, forgeName string, repo forge.Repo, mr forge.MergeRequest,
+func (b *Handler) enqueueBuilds(ctx context.Context, f forge.Forge, forgeName string, repo forge.Repo, mr forge.MergeRequest,
 	names []string, force bool, only string, gens map[string]int, actor string) ([]string, error) {
 	cat, notices, err := b.checkout(ctx, f, repo, mr)
 	if err != nil || cat == nil {
@@ -52,7 +54,7 @@ func (b *Bot) enqueueBuilds(ctx context.Context, f forge.Forge, forgeName string
 	if mr.FromFork && mr.SourceRepo.CloneURL != "" {
 		url = mr.SourceRepo.CloneURL
 	}
-	err = b.q.InTx(ctx, func(tx queue.Tx) error {
+	err = b.d.Queue.InTx(ctx, func(tx queue.Tx) error {
 		if err := state.UpsertMR(ctx, tx, forgeName, repo, mr.Number, mr.HeadSHA); err != nil {
 			return err
 		}
@@ -66,7 +68,7 @@ func (b *Bot) enqueueBuilds(ctx context.Context, f forge.Forge, forgeName string
 			if force && gen == 0 {
 				gen = int(time.Now().Unix())
 			}
-			args := BuildArgs{BuildID: newID(), Forge: forgeName, RepoName: repo.FullName, Repo: repo, CloneURL: url,
+			args := jobs.Build{BuildID: NewID(), Forge: forgeName, RepoName: repo.FullName, Repo: repo, CloneURL: url,
 				MR: mr.Number, SHA: mr.HeadSHA, Image: name, Digest: img.Digest, Gen: gen, Force: force, Only: only,
 				TriggeredBy: actor}
 			res, err := tx.Insert(ctx, args, jobs.BuildOpts(capability(img)))
@@ -83,7 +85,7 @@ func (b *Bot) enqueueBuilds(ctx context.Context, f forge.Forge, forgeName string
 				return err
 			}
 		}
-		return bumpReport(ctx, tx, forgeName, repo, mr.Number)
+		return outbox.Bump(ctx, tx, forgeName, repo, mr.Number)
 	})
 	return notices, err
 }
@@ -116,9 +118,9 @@ func jobStateWords(s rivertype.JobState) string {
 
 // retry re-queues, at the MR's current head, every image whose latest
 // build did not succeed.
-func (b *Bot) retry(ctx context.Context, f forge.Forge, ev forge.Event, mr forge.MergeRequest) ([]string, error) {
-	var builds []Build
-	err := b.q.InTx(ctx, func(tx queue.Tx) error {
+func (b *Handler) retry(ctx context.Context, f forge.Forge, ev forge.Event, mr forge.MergeRequest) ([]string, error) {
+	var builds []state.Build
+	err := b.d.Queue.InTx(ctx, func(tx queue.Tx) error {
 		var err error
 		builds, err = state.MRBuilds(ctx, tx, ev.Forge, ev.Repo.FullName, mr.Number)
 		return err
@@ -142,9 +144,9 @@ func (b *Bot) retry(ctx context.Context, f forge.Forge, ev forge.Event, mr forge
 
 // cancelMR cancels an MR's queued builds, and its running ones unless
 // queuedOnly, optionally only of some images.
-func (b *Bot) cancelMR(ctx context.Context, forgeName string, repo forge.Repo, mr int, images []string, queuedOnly bool, why string) error {
-	return b.cancelWhere(ctx, forgeName, repo, mr, func(bd Build) bool {
-		if queuedOnly && bd.Status != statusQueued {
+func (b *Handler) cancelMR(ctx context.Context, forgeName string, repo forge.Repo, mr int, images []string, queuedOnly bool, why string) error {
+	return b.cancelWhere(ctx, forgeName, repo, mr, func(bd state.Build) bool {
+		if queuedOnly && bd.Status != state.StatusQueued {
 			return false
 		}
 		return len(images) == 0 || contains(images, bd.Image)
@@ -152,15 +154,15 @@ func (b *Bot) cancelMR(ctx context.Context, forgeName string, repo forge.Repo, m
 }
 
 // supersede cancels the builds of an MR's older heads after a push.
-func (b *Bot) supersede(ctx context.Context, ev forge.Event) error {
+func (b *Handler) supersede(ctx context.Context, ev forge.Event) error {
 	head := ev.MR.HeadSHA
-	return b.cancelWhere(ctx, ev.Forge, ev.Repo, ev.MR.Number, func(bd Build) bool { return bd.SHA != head },
+	return b.cancelWhere(ctx, ev.Forge, ev.Repo, ev.MR.Number, func(bd state.Build) bool { return bd.SHA != head },
 		"superseded by a push ("+forge.ShortSHA(head)+")")
 }
 
-func (b *Bot) cancelWhere(ctx context.Context, forgeName string, repo forge.Repo, mr int, match func(Build) bool, why string) error {
+func (b *Handler) cancelWhere(ctx context.Context, forgeName string, repo forge.Repo, mr int, match func(state.Build) bool, why string) error {
 	var running []string
-	err := b.q.InTx(ctx, func(tx queue.Tx) error {
+	err := b.d.Queue.InTx(ctx, func(tx queue.Tx) error {
 		builds, err := state.ActiveMRBuilds(ctx, tx, forgeName, repo.FullName, mr)
 		if err != nil {
 			return err
@@ -169,13 +171,13 @@ func (b *Bot) cancelWhere(ctx context.Context, forgeName string, repo forge.Repo
 			return nil
 		}
 		for _, bd := range builds {
-			if !match(bd) || bd.Kind == kindRelease { // a release has only its own cancel (issue 11 item 9)
+			if !match(bd) || bd.Kind == state.KindRelease { // a release has only its own cancel (issue 11 item 9)
 				continue
 			}
 			if err := tx.Cancel(ctx, bd.JobID); err != nil {
 				return fmt.Errorf("cancel job %d: %w", bd.JobID, err)
 			}
-			if bd.Status == statusQueued {
+			if bd.Status == state.StatusQueued {
 				err = state.UpdateBuild(ctx, tx, bd.ID, state.Status("cancelled"), state.Note(why), state.Finished(time.Now()))
 			} else {
 				running = append(running, bd.ID)
@@ -185,13 +187,13 @@ func (b *Bot) cancelWhere(ctx context.Context, forgeName string, repo forge.Repo
 				return err
 			}
 		}
-		return bumpReport(ctx, tx, forgeName, repo, mr)
+		return outbox.Bump(ctx, tx, forgeName, repo, mr)
 	})
 	if err != nil {
 		return err
 	}
 	// Builds running here stop now; elsewhere River tells their runner.
-	b.builds.Running().Cancel(running...)
+	b.d.Running.Cancel(running...)
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package bot
+package events
 
 import (
 	"context"
@@ -23,8 +23,8 @@ func keepEventHead(fromAPI forge.MergeRequest, eventHead string) forge.MergeRequ
 // keepRefused stores a refused /build or /retry for an approval to replay,
 // unless its author is on the deny list: a deny-listed user's command is
 // never run, approved or not (issue 11 item 4).
-func (b *Bot) keepRefused(ctx context.Context, ev forge.Event, mr forge.MergeRequest, c command.Command) error {
-	if b.deps.Trust.Denied(ev.Actor) {
+func (b *Handler) keepRefused(ctx context.Context, ev forge.Event, mr forge.MergeRequest, c command.Command) error {
+	if b.d.Trust.Denied(ev.Actor) {
 		return nil
 	}
 	return b.saveRefused(ctx, ev, mr, c)
@@ -35,11 +35,11 @@ func (b *Bot) keepRefused(ctx context.Context, ev forge.Event, mr forge.MergeReq
 // the deny list are dropped, and nothing replays when the merge request
 // itself may not build under the new approval (its author deny-listed).
 // It returns the command texts to run and a notice per dropped one.
-func (b *Bot) replayable(ctx context.Context, f forge.Forge, repo forge.Repo, mr forge.MergeRequest, a trust.Approval, refused []string) ([]string, []string, error) {
+func (b *Handler) replayable(ctx context.Context, f forge.Forge, repo forge.Repo, mr forge.MergeRequest, a trust.Approval, refused []string) ([]string, []string, error) {
 	if len(refused) == 0 {
 		return nil, nil, nil
 	}
-	d, err := b.deps.Trust.MergeRequest(ctx, f, repo, mr, &a)
+	d, err := b.d.Trust.MergeRequest(ctx, f, repo, mr, &a)
 	if err != nil {
 		return nil, nil, fmt.Errorf("re-check !%d before replaying refused commands: %w", mr.Number, err)
 	}
@@ -49,7 +49,7 @@ func (b *Bot) replayable(ctx context.Context, f forge.Forge, repo forge.Repo, mr
 	var run, notices []string
 	for _, r := range refused {
 		text, by, _ := strings.Cut(r, "\x00")
-		if b.deps.Trust.Denied(by) {
+		if b.d.Trust.Denied(by) {
 			notices = append(notices, fmt.Sprintf("`%s` by a deny-listed user is not run.", text))
 			continue
 		}
