@@ -20,6 +20,7 @@ import (
 	"github.com/imagebot/imagebot/bot/events"
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/intake"
+	"github.com/imagebot/imagebot/bot/jobs"
 	"github.com/imagebot/imagebot/bot/queue"
 	"github.com/imagebot/imagebot/bot/report/outbox"
 	"github.com/imagebot/imagebot/bot/state"
@@ -93,7 +94,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	river.AddWorker(workers, b.events.Worker())
 	river.AddWorker(workers, builds.NewMRWorker(b.builds))
 	river.AddWorker(workers, builds.NewReleaseWorker(b.builds))
-	b.outbox = outbox.New(d.Forges, events.NewID, outbox.Config{PublicURL: d.Config.PublicURL,
+	b.outbox = outbox.New(d.Forges, jobs.NewID, outbox.Config{PublicURL: d.Config.PublicURL,
 		MinEditInterval: d.Config.Report.MinEditInterval, Secrets: d.Config.Secrets()})
 	river.AddWorker(workers, b.outbox.ReportWorker())
 	river.AddWorker(workers, b.outbox.Worker())

@@ -40,7 +40,7 @@ func TestReleaseBuildStaysAReleaseAfterARestartRewritesItsNote(t *testing.T) {
 	b := openTestBot(t, t.TempDir())
 	req := release.BuildRequest{Repo: forge.Repo{FullName: "infra/images"}, MR: 7, MergeCommit: "c0ffee1234567890",
 		Image: "tiny", Version: "0.1.0", Digest: "sha256:0123"}
-	if err := (releaseQueue{b, "gitlab"}).QueueRelease(ctx, req); err != nil {
+	if err := b.builds.ReleaseQueue("gitlab").QueueRelease(ctx, req); err != nil {
 		t.Fatal(err)
 	}
 	bs, err := b.RecentBuilds(ctx, 5)

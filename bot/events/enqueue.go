@@ -2,8 +2,6 @@ package events
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -27,13 +25,6 @@ func capability(img *catalog.Image) string {
 		}
 	}
 	return "kvm"
-}
-
-// NewID is a new build id: when, then random.
-func NewID() string {
-	var x [6]byte
-	_, _ = rand.Read(x[:])
-	return time.Now().UTC().Format("20060102-150405-") + hex.EncodeToString(x[:])
 }
 
 // enqueueBuilds queues a build per named image at the MR head (no names:
@@ -68,7 +59,7 @@ func (b *Handler) enqueueBuilds(ctx context.Context, f forge.Forge, forgeName st
 			if force && gen == 0 {
 				gen = int(time.Now().Unix())
 			}
-			args := jobs.Build{BuildID: NewID(), Forge: forgeName, RepoName: repo.FullName, Repo: repo, CloneURL: url,
+			args := jobs.Build{BuildID: jobs.NewID(), Forge: forgeName, RepoName: repo.FullName, Repo: repo, CloneURL: url,
 				MR: mr.Number, SHA: mr.HeadSHA, Image: name, Digest: img.Digest, Gen: gen, Force: force, Only: only,
 				TriggeredBy: actor}
 			res, err := tx.Insert(ctx, args, jobs.BuildOpts(capability(img)))

@@ -6,6 +6,10 @@
 package jobs
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -116,4 +120,11 @@ func OutboxOpts() *river.InsertOpts {
 			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
 			rivertype.JobStateScheduled, rivertype.JobStateRetryable}},
 	}
+}
+
+// NewID is a new build id: when, then random.
+func NewID() string {
+	var x [6]byte
+	_, _ = rand.Read(x[:])
+	return time.Now().UTC().Format("20060102-150405-") + hex.EncodeToString(x[:])
 }
