@@ -171,11 +171,3 @@ func (b *Bot) SweepVSphere(ctx context.Context, cfg vsphere.Config, every time.D
 func (b *Bot) secrets() []string { return b.cfg.Secrets() }
 
 func (b *Bot) redact(s string) string { return redact.New(b.secrets()...).String(s) }
-
-func (b *Bot) forge(name string) (forge.Forge, error) {
-	f, ok := b.deps.Forges[name]
-	if !ok {
-		return nil, fmt.Errorf("forge %q is not configured", name)
-	}
-	return f, nil
-}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/imagebot/imagebot/bot/queue"
 	"github.com/imagebot/imagebot/bot/state"
+	"github.com/imagebot/imagebot/bot/web"
 )
 
 // Build kinds and statuses; bot/state owns them.
@@ -54,3 +55,6 @@ func (b *Bot) GetBuild(ctx context.Context, id string) (Build, error) {
 	}
 	return out, err
 }
+
+// WebBuilds is the bot's build history as the web pages read it.
+func (b *Bot) WebBuilds() web.Builds { return web.NewBuilds(b, b.deps.Forges) }

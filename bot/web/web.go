@@ -4,8 +4,8 @@
 // streaming live over Server-Sent Events, the image catalog, each image's
 // versions (releases first, then MR builds) and each version's files with
 // size, sha256, download links, manifest and build log. The bot mounts
-// Handler; builds come from the bot through the Builds interface, artifacts
-// from the store.
+// Handler; builds come through the Builds interface (NewBuilds, builds.go,
+// reads the bot's build history), artifacts from the store.
 package web
 
 import (

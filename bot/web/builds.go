@@ -1,4 +1,4 @@
-package bot
+package web
 
 import (
 	"context"
@@ -7,44 +7,56 @@ import (
 	"io"
 	"os"
 
+	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/queue"
-	"github.com/imagebot/imagebot/bot/web"
+	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/runner/store"
 )
 
-// WebBuilds is the bot's build history as the web pages read it.
-func (b *Bot) WebBuilds() web.Builds { return webBuilds{b} }
+// History is the bot's build history (bot/builds reads it from bot/state,
+// with the live log tail of a build running in this process).
+type History interface {
+	RecentBuilds(ctx context.Context, limit int) ([]state.Build, error)
+	// GetBuild returns one build with its steps (queue.ErrNoRows when unknown).
+	GetBuild(ctx context.Context, id string) (state.Build, error)
+}
 
-type webBuilds struct{ b *Bot }
+// NewBuilds is h as the pages read it; forges give each MR's address.
+func NewBuilds(h History, forges map[string]forge.Forge) Builds { return webBuilds{h, forges} }
 
-func (w webBuilds) Recent(ctx context.Context, limit int) ([]web.Build, error) {
-	bs, err := w.b.RecentBuilds(ctx, limit)
+type webBuilds struct {
+	h      History
+	forges map[string]forge.Forge
+}
+
+func (w webBuilds) Recent(ctx context.Context, limit int) ([]Build, error) {
+	bs, err := w.h.RecentBuilds(ctx, limit)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]web.Build, 0, len(bs))
+	out := make([]Build, 0, len(bs))
 	for _, bd := range bs {
 		out = append(out, w.toWeb(bd))
 	}
 	return out, nil
 }
 
-func (w webBuilds) Build(ctx context.Context, id string) (web.Build, error) {
-	bd, err := w.b.GetBuild(ctx, id)
+func (w webBuilds) Build(ctx context.Context, id string) (Build, error) {
+	bd, err := w.h.GetBuild(ctx, id)
 	if errors.Is(err, queue.ErrNoRows) {
-		return web.Build{}, web.ErrNotFound
+		return Build{}, ErrNotFound
 	}
 	if err != nil {
-		return web.Build{}, err
+		return Build{}, err
 	}
 	return w.toWeb(bd), nil
 }
 
 // Log reads the runner's redacted build.log on this host from offset.
 func (w webBuilds) Log(ctx context.Context, id string, offset int64) ([]byte, bool, error) {
-	bd, err := w.b.GetBuild(ctx, id)
+	bd, err := w.h.GetBuild(ctx, id)
 	if errors.Is(err, queue.ErrNoRows) {
-		return nil, false, web.ErrNotFound
+		return nil, false, ErrNotFound
 	}
 	if err != nil {
 		return nil, false, err
@@ -70,13 +82,13 @@ func (w webBuilds) Log(ctx context.Context, id string, offset int64) ([]byte, bo
 	return data, bd.Done() && len(data) < 1<<20, err
 }
 
-func (w webBuilds) toWeb(bd Build) web.Build {
-	wb := web.Build{ID: bd.ID, Image: bd.Image, Kind: kindMR, MR: bd.MR, SHA: bd.SHA, Repo: bd.Repo,
+func (w webBuilds) toWeb(bd state.Build) Build {
+	wb := Build{ID: bd.ID, Image: bd.Image, Kind: state.KindMR, MR: bd.MR, SHA: bd.SHA, Repo: bd.Repo,
 		MRURL: w.mrURL(bd), Status: bd.Status, Step: bd.Step, Queued: bd.Created, Started: bd.Started,
 		Finished: bd.Finished, Error: bd.Error, TriggeredBy: bd.TriggeredBy}
 	wb.Steps = webSteps(bd)
-	if bd.Kind == kindRelease {
-		wb.Kind, wb.Version = kindRelease, bd.Version
+	if bd.Kind == state.KindRelease {
+		wb.Kind, wb.Version = state.KindRelease, bd.Version
 		if bd.Status == "succeeded" {
 			wb.Artifact = bd.Version
 		}
@@ -90,9 +102,9 @@ func (w webBuilds) toWeb(bd Build) web.Build {
 }
 
 // mrURL is the merge request's page on its forge ("" when unknown).
-func (w webBuilds) mrURL(bd Build) string {
-	f, err := w.b.forge(bd.Forge)
-	if err != nil {
+func (w webBuilds) mrURL(bd state.Build) string {
+	f, ok := w.forges[bd.Forge]
+	if !ok {
 		return ""
 	}
 	return f.MergeRequestURL(bd.ForgeRepo(), bd.MR)
@@ -101,17 +113,17 @@ func (w webBuilds) mrURL(bd Build) string {
 // webSteps is the build's timeline for the page: a step ends where the next
 // starts, the last where the build ended (a failed build failed in it).
 // Without a recorded timeline (a list row) it is the current step alone.
-func webSteps(bd Build) []web.Step {
+func webSteps(bd state.Build) []Step {
 	failed := bd.Done() && bd.Status != "succeeded"
 	if len(bd.Steps) == 0 {
 		if bd.Step == "" {
 			return nil
 		}
-		return []web.Step{{Name: bd.Step, Started: bd.Started, Finished: bd.Finished, Failed: failed}}
+		return []Step{{Name: bd.Step, Started: bd.Started, Finished: bd.Finished, Failed: failed}}
 	}
-	out := make([]web.Step, len(bd.Steps))
+	out := make([]Step, len(bd.Steps))
 	for i, s := range bd.Steps {
-		out[i] = web.Step{Name: s.Name, Started: s.Started}
+		out[i] = Step{Name: s.Name, Started: s.Started}
 		if i+1 < len(bd.Steps) {
 			out[i].Finished = bd.Steps[i+1].Started
 		}
