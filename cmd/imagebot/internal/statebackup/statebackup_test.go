@@ -30,7 +30,9 @@ func openBot(t *testing.T, db statebackup.Database) *bot.Bot {
 	cfg.Queue.Work = &idle
 	ctx := context.Background()
 	b, err := bot.New(ctx, bot.Deps{Config: cfg, Log: zerolog.Nop(),
-		Catalog: func(context.Context, string) (*catalog.Catalog, error) { return nil, fmt.Errorf("no catalog in this test") }})
+		Catalog: func(context.Context, string) (*catalog.Catalog, error) {
+			return nil, fmt.Errorf("no catalog in this test")
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
