@@ -253,5 +253,16 @@ go_build_pinned cosign github.com/sigstore/cosign/v2/cmd/cosign "$COSIGN_VERSION
 cosign_pid=$!
 wait "$minio_pid" || { log "minio build failed"; exit 1; }
 wait "$cosign_pid" || { log "cosign build failed"; exit 1; }
+# The Kubernetes API's OpenAPI v3 schemas, which deploy/kubeschema_test.go
+# validates the Helm chart against (kubeconform): module k8s.io/kubernetes at
+# the release of deploy/go.mod's k8s.io/api (v0.X.Y -> v1.X.Y), into the Go
+# module cache (about 20 MB), so that the test reads it offline.
+kube_api="$(awk '$1 == "k8s.io/api" { print $2 }' "$root/deploy/go.mod")"
+if [[ $kube_api == v0.* ]]; then
+  kube_tmp="$(mktemp -d)"
+  (cd "$kube_tmp" && GOFLAGS=-mod=mod go mod download "k8s.io/kubernetes@v1.${kube_api#v0.}") || { log "download of k8s.io/kubernetes@v1.${kube_api#v0.} failed"; exit 1; }
+  rm -rf "$kube_tmp"
+  log "kubernetes API schemas: k8s.io/kubernetes@v1.${kube_api#v0.} in the module cache"
+fi
 make_installer_iso
 log "done: $("$bin/packer" version | head -n1), plugins in $plugins, minio and cosign $COSIGN_VERSION in $bin, installer ISO in $tools/iso"
