@@ -23,6 +23,9 @@ type Request struct {
 	GitSHA      string
 	MR          int    // 0 for a release or a local build
 	TriggeredBy string // who asked
+	// Repository is the template repository's address (its web URL), written
+	// into the manifest: reuse by digest only takes builds of the same one.
+	Repository string
 }
 
 // Status is how a build ended.
