@@ -70,8 +70,12 @@ type Result struct {
 	// (set when they ran, passed or not).
 	Checks   []checks.Result
 	Reused   bool // an earlier build of the same digest was reused
-	Started  time.Time
-	Finished time.Time
+	// ReusedFrom names the published build whose artifacts were copied
+	// instead of building (reuse by digest, runner/store.Reuse), e.g.
+	// "rocky9@mr7-1a2b3c4d"; set by the caller that reused it.
+	ReusedFrom string
+	Started    time.Time
+	Finished   time.Time
 }
 
 // EventFunc receives a build's events as they happen. It must not block for long.
