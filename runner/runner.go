@@ -68,8 +68,8 @@ type Result struct {
 	Skipped []string
 	// Checks are the results of env.yaml checks run in the booted artifact
 	// (set when they ran, passed or not).
-	Checks   []checks.Result
-	Reused   bool // an earlier build of the same digest was reused
+	Checks []checks.Result
+	Reused bool // an earlier build of the same digest was reused
 	// ReusedFrom names the published build whose artifacts were copied
 	// instead of building (reuse by digest, runner/store.Reuse), e.g.
 	// "rocky9@mr7-1a2b3c4d"; set by the caller that reused it.
