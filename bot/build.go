@@ -104,6 +104,9 @@ func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error
 	if status == string(runner.StatusCancelled) {
 		note = "cancelled"
 	}
+	if res != nil && res.ReusedFrom != "" {
+		note = "reused " + res.ReusedFrom + ", same inputs"
+	}
 	finished := time.Now()
 	err = b.setBuild(context.WithoutCancel(ctx), a, state.Status(status), state.Step(step), state.Note(note),
 		state.Error(b.redact(msg)), state.Finished(finished), state.Files(files), state.LogURL(logURL),
@@ -122,11 +125,17 @@ func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error
 // runBuild does the work; an error means the build could not be attempted
 // or published.
 func (b *Bot) runBuild(ctx context.Context, a BuildArgs, attempt int, tail *logTail, log zerolog.Logger) (*runner.Result, []PublishedFile, string, error) {
+	if res, files, logURL, ok := b.reuseStage(ctx, a, tail, log); ok {
+		return res, files, logURL, nil
+	}
 	f, err := b.forge(a.Forge)
 	if err != nil {
 		return nil, nil, "", err
 	}
-	user, token := f.CloneAuth()
+	user, token, err := forge.CloneAuthOf(ctx, f, a.Repo)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("clone credentials for %s: %w", a.RepoName, err)
+	}
 	dir, err := b.git.Checkout(ctx, a.Forge+"-"+a.RepoName, a.CloneURL, a.SHA, user, token)
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("fetch %s: %w", forge.ShortSHA(a.SHA), err)
@@ -155,7 +164,7 @@ func (b *Bot) runBuild(ctx context.Context, a BuildArgs, attempt int, tail *logT
 		return nil, nil, "", err
 	}
 	req := runner.Request{Image: a.Image, BuildID: runID, OutDir: out, Force: a.Force, GitSHA: a.SHA, MR: a.MR,
-		TriggeredBy: a.TriggeredBy, WithBases: true}
+		TriggeredBy: a.TriggeredBy, WithBases: true, Repository: repository(a.Repo.WebURL, a.CloneURL)}
 	if a.Only != "" {
 		req.Only = []string{a.Only}
 	}

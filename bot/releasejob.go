@@ -53,7 +53,10 @@ func (b *Bot) releasePush(ctx context.Context, f forge.Forge, ev forge.Event) er
 // checkoutPair checks sha out and brings before's commit into the same
 // repository (both shallow), so the two can be diffed.
 func (b *Bot) checkoutPair(ctx context.Context, f forge.Forge, forgeName string, repo forge.Repo, sha, before string) (string, error) {
-	user, token := f.CloneAuth()
+	user, token, err := forge.CloneAuthOf(ctx, f, repo)
+	if err != nil {
+		return "", err
+	}
 	key := forgeName + "-" + repo.FullName
 	dir, err := b.git.Checkout(ctx, key, repo.CloneURL, sha, user, token)
 	if err != nil || strings.Trim(before, "0") == "" {
@@ -158,7 +161,10 @@ func (w *releaseWorker) build(ctx context.Context, f forge.Forge, a ReleaseArgs,
 	if b.deps.Builder == nil {
 		return nil, fmt.Errorf("this imagebot builds nothing")
 	}
-	user, token := f.CloneAuth()
+	user, token, err := forge.CloneAuthOf(ctx, f, a.Request.Repo)
+	if err != nil {
+		return nil, err
+	}
 	dir, err := b.git.Checkout(ctx, a.Forge+"-"+a.RepoName, a.Request.Repo.CloneURL, a.SHA, user, token)
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", forge.ShortSHA(a.SHA), err)

@@ -1,0 +1,110 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/imagebot/imagebot/runner"
+	"github.com/imagebot/imagebot/runner/store"
+)
+
+// ReuseRequest asks for an earlier published build of the same inputs in
+// place of a new MR build.
+type ReuseRequest struct {
+	Image, Digest, Repository string
+	MR                        int
+	SHA, BuildID, TriggeredBy string
+}
+
+// Reused is what ReuseMR stored in the new build's place.
+type Reused struct {
+	From   string // the reused build, e.g. tiny@mr7-1a2b3c4d
+	Files  []PublishedFile
+	LogURL string
+}
+
+// Reuser is a Publisher that can stand an earlier build in for a new one
+// (reuse by digest); StorePublisher is one.
+type Reuser interface {
+	ReuseMR(ctx context.Context, q ReuseRequest) (*Reused, error)
+}
+
+// ReuseMR copies the published, non-revoked build of the same repository
+// and inputs digest server-side into this MR build's place, with a new
+// manifest naming it (runner/store.Reuse). store.ErrNotFound when there is
+// none.
+func (p *StorePublisher) ReuseMR(ctx context.Context, q ReuseRequest) (*Reused, error) {
+	to := store.MRBuild(q.Image, q.MR, q.SHA)
+	c, err := store.FindReusable(ctx, p.Store, store.ReuseQuery{Image: q.Image, InputsDigest: q.Digest, Repository: q.Repository, Exclude: to})
+	if err != nil {
+		return nil, err
+	}
+	var secrets []string
+	if p.Secrets != nil {
+		secrets = p.Secrets()
+	}
+	res, err := store.Reuse(ctx, p.Store, store.ReuseRequest{From: c, To: to, BuildID: q.BuildID, GitSHA: q.SHA, MR: q.MR,
+		TriggeredBy: q.TriggeredBy, Started: time.Now(), Secrets: secrets, Log: &p.Log, Attester: p.Attester})
+	if err != nil {
+		return nil, err
+	}
+	out := &Reused{From: c.Ref.String()}
+	for _, o := range res.Files {
+		url, err := p.Store.URL(ctx, o.Key, p.URLExpiry)
+		if err != nil {
+			return nil, err
+		}
+		switch name := path.Base(o.Key); {
+		case name == store.LogName:
+			out.LogURL = url
+		case strings.HasSuffix(name, store.SHA256Suffix), name == store.AttestationName:
+		default:
+			out.Files = append(out.Files, PublishedFile{Name: name, Key: o.Key, Size: o.Size, SHA256: o.SHA256, URL: url})
+		}
+	}
+	return out, nil
+}
+
+// repository is the address recorded in manifests for reuse by digest:
+// the repository's web URL, else its clone URL.
+func repository(webURL, cloneURL string) string {
+	if webURL != "" {
+		return webURL
+	}
+	return cloneURL
+}
+
+// reuseStage stands an earlier build of the same inputs in for this one
+// (reuse by digest) unless the build was forced or limited to one source.
+// ok false: there is none (or the copy failed, which is logged), so build.
+func (b *Bot) reuseStage(ctx context.Context, a BuildArgs, tail *logTail, log zerolog.Logger) (*runner.Result, []PublishedFile, string, bool) {
+	r, ok := b.deps.Publish.(Reuser)
+	if !ok || a.Force || a.Only != "" || a.Digest == "" {
+		return nil, nil, "", false
+	}
+	b.step(ctx, a, "reuse")
+	start := time.Now()
+	got, err := r.ReuseMR(ctx, ReuseRequest{Image: a.Image, Digest: a.Digest, Repository: repository(a.Repo.WebURL, a.CloneURL),
+		MR: a.MR, SHA: a.SHA, BuildID: a.BuildID, TriggeredBy: a.TriggeredBy})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil, "", false
+	case err != nil:
+		msg := b.redact(err.Error())
+		log.Warn().Str("error", msg).Msg("no reuse by digest; building")
+		tail.Add("not reused, building: " + msg)
+		return nil, nil, "", false
+	}
+	took := time.Since(start)
+	tail.Add(fmt.Sprintf("reused %s: same inputs %s, artifacts copied in the store in %.1fs, no Packer run", got.From, a.Digest, took.Seconds()))
+	log.Info().Str("from", got.From).Dur("took", took).Msg("reused by digest")
+	res := &runner.Result{Status: runner.StatusSucceeded, Image: a.Image, BuildID: a.BuildID, Digest: a.Digest,
+		Reused: true, ReusedFrom: got.From, Started: start, Finished: time.Now()}
+	return res, got.Files, got.LogURL, true
+}
