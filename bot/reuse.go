@@ -32,18 +32,22 @@ type Reused struct {
 // Reuser is a Publisher that can stand an earlier build in for a new one
 // (reuse by digest); StorePublisher is one.
 type Reuser interface {
-	ReuseMR(ctx context.Context, q ReuseRequest) (*Reused, error)
+	// ReuseMR calls found with the build it will copy, before copying.
+	ReuseMR(ctx context.Context, q ReuseRequest, found func(from string)) (*Reused, error)
 }
 
 // ReuseMR copies the published, non-revoked build of the same repository
 // and inputs digest server-side into this MR build's place, with a new
 // manifest naming it (runner/store.Reuse). store.ErrNotFound when there is
 // none.
-func (p *StorePublisher) ReuseMR(ctx context.Context, q ReuseRequest) (*Reused, error) {
+func (p *StorePublisher) ReuseMR(ctx context.Context, q ReuseRequest, found func(from string)) (*Reused, error) {
 	to := store.MRBuild(q.Image, q.MR, q.SHA)
 	c, err := store.FindReusable(ctx, p.Store, store.ReuseQuery{Image: q.Image, InputsDigest: q.Digest, Repository: q.Repository, Exclude: to})
 	if err != nil {
 		return nil, err
+	}
+	if found != nil {
+		found(c.Ref.String())
 	}
 	var secrets []string
 	if p.Secrets != nil {
@@ -88,10 +92,9 @@ func (b *Bot) reuseStage(ctx context.Context, a BuildArgs, tail *logTail, log ze
 	if !ok || a.Force || a.Only != "" || a.Digest == "" {
 		return nil, nil, "", false
 	}
-	b.step(ctx, a, "reuse")
 	start := time.Now()
 	got, err := r.ReuseMR(ctx, ReuseRequest{Image: a.Image, Digest: a.Digest, Repository: repository(a.Repo.WebURL, a.CloneURL),
-		MR: a.MR, SHA: a.SHA, BuildID: a.BuildID, TriggeredBy: a.TriggeredBy})
+		MR: a.MR, SHA: a.SHA, BuildID: a.BuildID, TriggeredBy: a.TriggeredBy}, func(string) { b.step(ctx, a, "reuse") })
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, nil, "", false
