@@ -40,11 +40,13 @@ func TestSecondMRWithTheSameInputsReusesTheFirstBuild(t *testing.T) {
 		counter.Builder = d.Builder
 		d.Builder = counter
 	})
+	built := time.Now()
 	if code := tb.sendNote(t, repo, "alice", "/build tiny\n", sha); code != http.StatusAccepted {
 		t.Fatalf("webhook answered %d", code)
 	}
 	waitFor(t, "MR !7's build to succeed", time.Minute, func() bool { return gl.LastStatus(sha, "imagebot/tiny").State == "success" })
 	waitFor(t, "MR !7's comment to show the artifact", 30*time.Second, func() bool { return artifactRE.MatchString(comment(t, gl)) })
+	t.Logf("webhook -> comment with the built result (fetch, validate, Packer, publish): %s", time.Since(built))
 	first := artifactRE.FindStringSubmatch(comment(t, gl))
 
 	// MR !8: a docs-only commit; tiny's inputs are unchanged.
