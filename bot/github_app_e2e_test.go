@@ -58,7 +58,7 @@ func TestGitHubAppBuildClonesWithTheOwnersInstallationToken(t *testing.T) {
 		}
 		// Another owner's token is the last one handed out: a fetch with
 		// CloneAuth() (no repository to choose by) presents it and fails.
-		return repoBlindApp{g, gh}
+		return repoBlindApp{g}
 	})
 	body := githubtest.Payload(t, "issue_comment_pr.json", githubtest.Set("comment.body", "/build tiny"),
 		githubtest.Set("comment.user.login", "alice"), githubtest.Set("sender.login", "alice"),
@@ -95,10 +95,7 @@ func TestGitHubAppBuildClonesWithTheOwnersInstallationToken(t *testing.T) {
 
 // repoBlindApp is the App adapter whose CloneAuth, which cannot know the
 // repository, hands out another owner's installation token.
-type repoBlindApp struct {
-	*github.GitHub
-	gh *githubtest.Server
-}
+type repoBlindApp struct{ *github.GitHub }
 
 func (a repoBlindApp) CloneAuth() (string, string) {
 	_, tok, err := a.CloneAuthFor(context.Background(), forge.Repo{FullName: "tools/other"})
