@@ -44,6 +44,9 @@ type imagesRepo struct {
 	mu  sync.Mutex
 	// fetches counts authenticated git requests.
 	fetches int
+	// auth, when set, checks a clone's credentials instead of the forge
+	// token (a GitHub App's installation tokens).
+	auth func(user, pass string) bool
 }
 
 func newImagesRepo(t *testing.T) *imagesRepo {
@@ -94,7 +97,13 @@ func newImagesRepoFrom(t *testing.T, src string) *imagesRepo {
 	r.commit(t, "images: tiny and hang")
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		user, pass, ok := req.BasicAuth()
-		if !ok || (user != gitUser && user != "x-access-token") || pass != apiToken {
+		r.mu.Lock()
+		auth := r.auth
+		r.mu.Unlock()
+		if auth == nil {
+			auth = func(user, pass string) bool { return (user == gitUser || user == "x-access-token") && pass == apiToken }
+		}
+		if !ok || !auth(user, pass) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="GitLab"`)
 			http.Error(w, "HTTP Basic: Access denied", http.StatusUnauthorized)
 			return

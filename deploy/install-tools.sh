@@ -19,7 +19,12 @@
 #
 # Every build is skipped when its version stamp matches, so a rerun is instant.
 #
-# Usage: deploy/install-tools.sh [--no-apt] [--with-browser] [--with-postgres]
+# Usage: deploy/install-tools.sh [--no-apt] [--with-browser] [--with-postgres] [--packer-only]
+#
+# --packer-only builds only the default Packer and its plugins (into .tools/bin
+# and .tools/packer-plugins) and stops: the build-host container image
+# (deploy/docker/buildhost.Dockerfile) takes them from there, so the image and
+# CI run the same pinned versions.
 set -euo pipefail
 
 PACKER_VERSION="${PACKER_VERSION:-v1.14.3}"
@@ -42,9 +47,11 @@ export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/hashicorp/*"
 # systemd need not be PID 1).
 apt_pkgs=(qemu-system-x86 qemu-utils debootstrap e2fsprogs fdisk xorriso openssh-client ca-certificates git curl time systemd ansible)
 with_apt=1
+packer_only=0
 for arg in "$@"; do
   case "$arg" in
     --no-apt) with_apt=0 ;;
+    --packer-only) packer_only=1 ;;
     --with-browser) apt_pkgs+=(chromium chromium-driver) ;;
     --with-postgres) apt_pkgs+=(postgresql) ;;
     *) echo "install-tools: unknown argument $arg" >&2; exit 2 ;;
@@ -228,12 +235,16 @@ else
   log "packer plugins present: ${PACKER_PLUGINS[*]}"
 fi
 go_build_pinned packer github.com/hashicorp/packer "$PACKER_VERSION" github.com/hashicorp/packer
-go_build_pinned "packer-${PACKER_COMPAT_VERSION#v}" github.com/hashicorp/packer "$PACKER_COMPAT_VERSION" github.com/hashicorp/packer
+((packer_only)) || go_build_pinned "packer-${PACKER_COMPAT_VERSION#v}" github.com/hashicorp/packer "$PACKER_COMPAT_VERSION" github.com/hashicorp/packer
 if [[ -n "$plugins_pid" ]]; then
   wait "$plugins_pid" || exit 1
   install_plugins
 fi
 log "packer and plugins ready in $((SECONDS - start))s"
+if ((packer_only)); then
+  log "done (--packer-only): $("$bin/packer" version | head -n1), plugins ${PACKER_PLUGINS[*]} in $plugins"
+  exit 0
+fi
 # MinIO and cosign (about 4.5 min of CPU: the third-party check of imagebot's
 # signed provenance, runner/attest) build side by side.
 go_build_pinned minio github.com/minio/minio "$MINIO_VERSION" github.com/minio/minio &
@@ -242,5 +253,16 @@ go_build_pinned cosign github.com/sigstore/cosign/v2/cmd/cosign "$COSIGN_VERSION
 cosign_pid=$!
 wait "$minio_pid" || { log "minio build failed"; exit 1; }
 wait "$cosign_pid" || { log "cosign build failed"; exit 1; }
+# The Kubernetes API's OpenAPI v3 schemas, which deploy/kubeschema_test.go
+# validates the Helm chart against (kubeconform): module k8s.io/kubernetes at
+# the release of deploy/go.mod's k8s.io/api (v0.X.Y -> v1.X.Y), into the Go
+# module cache (about 20 MB), so that the test reads it offline.
+kube_api="$(awk '$1 == "k8s.io/api" { print $2 }' "$root/deploy/go.mod")"
+if [[ $kube_api == v0.* ]]; then
+  kube_tmp="$(mktemp -d)"
+  (cd "$kube_tmp" && GOFLAGS=-mod=mod go mod download "k8s.io/kubernetes@v1.${kube_api#v0.}") || { log "download of k8s.io/kubernetes@v1.${kube_api#v0.} failed"; exit 1; }
+  rm -rf "$kube_tmp"
+  log "kubernetes API schemas: k8s.io/kubernetes@v1.${kube_api#v0.} in the module cache"
+fi
 make_installer_iso
 log "done: $("$bin/packer" version | head -n1), plugins in $plugins, minio and cosign $COSIGN_VERSION in $bin, installer ISO in $tools/iso"

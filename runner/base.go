@@ -79,6 +79,9 @@ func (r *Runner) ensureBase(ctx context.Context, child *run, name string) (*base
 		child.logf("base %s: reusing the build of digest %s", name, img.Digest)
 		return e, "", nil
 	}
+	if e, ok := r.fetchBase(ctx, child, img); ok {
+		return e, "", nil
+	}
 	if !req.WithBases {
 		return nil, StatusFailed, fmt.Errorf("not built at digest %s on this host: build it first or ask for bases (--with-bases)", img.Digest)
 	}
@@ -97,6 +100,48 @@ func (r *Runner) ensureBase(ctx context.Context, child *run, name string) (*base
 		return nil, StatusFailed, errors.New("built, but its disk is not in the cache")
 	}
 	return e, "", nil
+}
+
+// fetchBase fills the cache entry of img from the store's published release
+// (Config.BaseStore) and holds it. A miss or a failure is logged and the
+// caller goes on as without a store: build the base, or say it is missing.
+func (r *Runner) fetchBase(ctx context.Context, child *run, img *catalog.Image) (*baseEntry, bool) {
+	if r.cfg.BaseStore == nil {
+		return nil, false
+	}
+	final := r.baseDir(img)
+	stage := final + ".tmp-" + child.req.BuildID
+	if err := os.MkdirAll(stage, 0o755); err != nil {
+		child.logf("base %s: cannot stage a download: %v", img.Name, err)
+		return nil, false
+	}
+	start := time.Now()
+	path, sum, err := r.cfg.BaseStore.FetchBase(ctx, img.Name, img.Env.Version, img.Digest, stage)
+	if err == nil {
+		err = writeEntry(stage, final, baseEntry{Disk: filepath.Base(path), SHA256: sum, Files: []string{filepath.Base(path)}})
+	}
+	if err != nil {
+		os.RemoveAll(stage)
+		r.cfg.Log.Info().Err(err).Str("base", img.Name).Str("digest", img.Digest).Msg("base not taken from the store")
+		child.logf("base %s: not taken from the store: %v", img.Name, err)
+		return nil, false
+	}
+	child.logf("base %s: fetched release %s from the store in %.1fs (sha256 %s, verified)", img.Name, img.Env.Version, time.Since(start).Seconds(), sum)
+	e, ok := child.holdBase(img)
+	if ok {
+		r.pruneBases(img.Name)
+	}
+	return e, ok
+}
+
+// writeEntry records a staged cache entry and moves it into place.
+func writeEntry(stage, final string, e baseEntry) error {
+	data, _ := json.MarshalIndent(e, "", "  ")
+	if err := os.WriteFile(filepath.Join(stage, entryFile), data, 0o644); err != nil {
+		return err
+	}
+	os.RemoveAll(final)
+	return os.Rename(stage, final)
 }
 
 // collect gathers the files Packer reported into a staging entry: the base

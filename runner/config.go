@@ -69,11 +69,23 @@ type Config struct {
 	// (catalog name and env.yaml version); a revoked base fails the build
 	// with the revocation named. store.BaseGuard implements it.
 	Bases BaseChecker
+	// BaseStore, when set, is asked for a base image the local cache lacks
+	// before building it: the base's published release at its env.yaml
+	// version and current digest, downloaded and verified, so a fleet shares
+	// bases. store.BaseFetcher implements it.
+	BaseStore BaseFetcher
 }
 
 // BaseChecker refuses base releases new builds must not use.
 type BaseChecker interface {
 	CheckBase(ctx context.Context, image, version string) error
+}
+
+// BaseFetcher downloads a base's published disk (release image@version,
+// built from inputs digest) into dir, verified, returning its path and
+// sha256. An error wrapping store.ErrNotFound means there is none.
+type BaseFetcher interface {
+	FetchBase(ctx context.Context, image, version, digest, dir string) (path, sha256 string, err error)
 }
 
 // Runner runs builds on this host.

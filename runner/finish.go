@@ -97,7 +97,7 @@ func (b *run) seal() error {
 		Image: b.img.Name, Version: b.req.Version, BuildID: b.req.BuildID, Status: string(b.res.Status),
 		GitSHA: b.req.GitSHA, MR: b.req.MR, InputsDigest: b.img.Digest, PackerVersion: b.res.PackerVersion,
 		Builder: b.res.Builder, Started: b.res.Started, Finished: b.res.Finished,
-		TriggeredBy: b.req.TriggeredBy, Labels: b.img.Env.Labels,
+		TriggeredBy: b.req.TriggeredBy, Labels: b.img.Env.Labels, Repository: b.req.Repository,
 	}
 	for _, f := range b.res.Files {
 		m.Files = append(m.Files, manifest.File{Name: f.Name, Format: f.Format, Size: f.Size, SHA256: f.SHA256})

@@ -23,6 +23,9 @@ type Request struct {
 	GitSHA      string
 	MR          int    // 0 for a release or a local build
 	TriggeredBy string // who asked
+	// Repository is the template repository's address (its web URL), written
+	// into the manifest: reuse by digest only takes builds of the same one.
+	Repository string
 }
 
 // Status is how a build ended.
@@ -65,10 +68,14 @@ type Result struct {
 	Skipped []string
 	// Checks are the results of env.yaml checks run in the booted artifact
 	// (set when they ran, passed or not).
-	Checks   []checks.Result
-	Reused   bool // an earlier build of the same digest was reused
-	Started  time.Time
-	Finished time.Time
+	Checks []checks.Result
+	Reused bool // an earlier build of the same digest was reused
+	// ReusedFrom names the published build whose artifacts were copied
+	// instead of building (reuse by digest, runner/store.Reuse), e.g.
+	// "rocky9@mr7-1a2b3c4d"; set by the caller that reused it.
+	ReusedFrom string
+	Started    time.Time
+	Finished   time.Time
 }
 
 // EventFunc receives a build's events as they happen. It must not block for long.

@@ -18,7 +18,10 @@ import (
 // repository (both shallow), so the two can be diffed (the release flow's
 // checkout of a push to the default branch).
 func (g *GitFetcher) CheckoutPair(ctx context.Context, f forge.Forge, forgeName string, repo forge.Repo, sha, before string) (string, error) {
-	user, token := f.CloneAuth()
+	user, token, err := forge.CloneAuthOf(ctx, f, repo)
+	if err != nil {
+		return "", err
+	}
 	key := forgeName + "-" + repo.FullName
 	dir, err := g.Checkout(ctx, key, repo.CloneURL, sha, user, token)
 	if err != nil || strings.Trim(before, "0") == "" {

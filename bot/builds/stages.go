@@ -14,10 +14,12 @@ import (
 	"github.com/imagebot/imagebot/runner/packer"
 )
 
-// MRStages build one image of one MR commit: fetch, validate, build,
-// record what the build learnt, publish under the MR.
+// MRStages build one image of one MR commit: reuse an earlier build of
+// the same inputs, or fetch, validate, build, record what the build
+// learnt, publish under the MR.
 func MRStages() []Stage {
 	return []Stage{
+		{Run: reuse},
 		{Run: fetch},
 		{Name: "validate", Run: validate},
 		{Run: checkImage},
@@ -52,7 +54,10 @@ func fetch(ctx context.Context, p *Pipeline, j *Job) error {
 		return fmt.Errorf("forge %q is not configured", j.Forge)
 	}
 	j.forge = f
-	user, token := f.CloneAuth()
+	user, token, err := forge.CloneAuthOf(ctx, f, j.Repo)
+	if err != nil {
+		return fmt.Errorf("clone credentials for %s: %w", j.Repo.FullName, err)
+	}
 	dir, err := p.d.Git.Checkout(ctx, j.RepoKey, j.CloneURL, j.SHA, user, token)
 	if err != nil {
 		return fmt.Errorf("fetch %s: %w", forge.ShortSHA(j.SHA), err)

@@ -26,7 +26,8 @@ func (w *MRWorker) Timeout(*river.Job[jobs.Build]) time.Duration { return -1 }
 // Work builds one image of one MR commit.
 func (w *MRWorker) Work(ctx context.Context, job *river.Job[jobs.Build]) error {
 	a := job.Args
-	req := runner.Request{Image: a.Image, Force: a.Force, GitSHA: a.SHA, MR: a.MR, TriggeredBy: a.TriggeredBy, WithBases: true}
+	req := runner.Request{Image: a.Image, Force: a.Force, GitSHA: a.SHA, MR: a.MR, TriggeredBy: a.TriggeredBy, WithBases: true,
+		Repository: repository(a.Repo.WebURL, a.CloneURL)}
 	if a.Only != "" {
 		req.Only = []string{a.Only}
 	}

@@ -233,7 +233,10 @@ func (b *Handler) saveRefused(ctx context.Context, ev forge.Event, mr forge.Merg
 // checkout fetches the MR head and loads its catalog. A catalog that does
 // not validate comes back as a notice with every file:line, and no catalog.
 func (b *Handler) checkout(ctx context.Context, f forge.Forge, repo forge.Repo, mr forge.MergeRequest) (*catalog.Catalog, []string, error) {
-	user, token := f.CloneAuth()
+	user, token, err := forge.CloneAuthOf(ctx, f, repo)
+	if err != nil {
+		return nil, nil, err
+	}
 	url := repo.CloneURL
 	if mr.FromFork && mr.SourceRepo.CloneURL != "" {
 		url = mr.SourceRepo.CloneURL
@@ -252,11 +255,15 @@ func (b *Handler) checkout(ctx context.Context, f forge.Forge, repo forge.Repo, 
 
 // changedImages compares the MR head's catalog with its target branch's.
 func (b *Handler) changedImages(ctx context.Context, f forge.Forge, repo forge.Repo, mr forge.MergeRequest, head *catalog.Catalog) []string {
-	user, token := f.CloneAuth()
 	var base *catalog.Catalog
-	if dir, err := b.d.Git.CheckoutBranch(ctx, f.Name()+"-"+repo.FullName, repo.CloneURL, mr.TargetBranch, user, token); err == nil {
-		base, _ = b.d.Catalog(ctx, dir)
-	} else {
+	user, token, err := forge.CloneAuthOf(ctx, f, repo)
+	if err == nil {
+		var dir string
+		if dir, err = b.d.Git.CheckoutBranch(ctx, f.Name()+"-"+repo.FullName, repo.CloneURL, mr.TargetBranch, user, token); err == nil {
+			base, _ = b.d.Catalog(ctx, dir)
+		}
+	}
+	if err != nil {
 		b.d.Log.Warn().Err(err).Msg("fetch target branch; treating every image as changed")
 	}
 	var out []string

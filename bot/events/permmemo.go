@@ -38,3 +38,10 @@ func (m *permMemo) Permission(ctx context.Context, repo forge.Repo, user string)
 	m.seen[key] = permAnswer{p, err}
 	return p, err
 }
+
+// CloneAuthFor keeps the wrapped forge's per-repository clone credentials
+// (a GitHub App's owner token) visible through the memo: forge.CloneAuthOf
+// asks for them by this method.
+func (m *permMemo) CloneAuthFor(ctx context.Context, repo forge.Repo) (user, token string, err error) {
+	return forge.CloneAuthOf(ctx, m.Forge, repo)
+}

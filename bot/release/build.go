@@ -45,7 +45,7 @@ func (r *Releaser) BuildRelease(ctx context.Context, b Builder, cat *catalog.Cat
 	}
 	status(forge.StateRunning, fmt.Sprintf("release build of %s running", req.Version))
 	res, err := b.Build(ctx, cat, runner.Request{Image: req.Image, Version: req.Version, BuildID: buildID, OutDir: outDir,
-		GitSHA: req.MergeCommit, MR: req.MR, TriggeredBy: req.TriggeredBy}, onEvent)
+		GitSHA: req.MergeCommit, MR: req.MR, TriggeredBy: req.TriggeredBy, Repository: repository(req.Repo)}, onEvent)
 	if err == nil && res.Status != runner.StatusSucceeded {
 		err = fmt.Errorf("release build of %s %s %s at step %q: %s", req.Image, req.Version, res.Status, res.LastStep, res.Error)
 	}
@@ -115,4 +115,13 @@ func publishRelease(ctx context.Context, st store.Store, res *runner.Result, req
 		return fmt.Errorf("publish %s: %w", ref, err)
 	}
 	return nil
+}
+
+// repository is the address a release's manifest records for reuse by
+// digest: the repository's web URL, else its clone URL (as MR builds).
+func repository(r forge.Repo) string {
+	if r.WebURL != "" {
+		return r.WebURL
+	}
+	return r.CloneURL
 }

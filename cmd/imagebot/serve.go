@@ -175,7 +175,8 @@ func serveDeps(ctx context.Context, cfg config.Config, log zerolog.Logger) (bot.
 		wd, _ := os.Getwd()
 		rc := cfg.Runner.Config(wd)
 		rc.Log = log
-		rc.Bases = store.BaseGuard{Store: st} // a revoked base fails the build, naming the revocation
+		rc.Bases = store.BaseGuard{Store: st}       // a revoked base fails the build, naming the revocation
+		rc.BaseStore = store.BaseFetcher{Store: st} // a base missing here comes from its release: the fleet shares bases
 		rc.Secrets = withBotSecrets(rc.Secrets, cfg)
 		// The bot puts each build's outputs in <builds.work_dir>/out/<build>:
 		// the runner's retention sweep removes old ones.

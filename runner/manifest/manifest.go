@@ -52,6 +52,10 @@ type Manifest struct {
 	// SourceBuild is set on a release promoted from an earlier build of the
 	// same inputs instead of rebuilt.
 	SourceBuild *SourceBuild `json:"source_build,omitempty"`
+	// ReusedFrom is set on a build whose artifacts were copied from an
+	// earlier published build of the same inputs digest (reuse by digest,
+	// runner/store.Reuse) instead of being built again.
+	ReusedFrom *SourceBuild `json:"reused_from,omitempty"`
 	// BaseImage is the release of the base image this one was built from.
 	BaseImage *BaseImage `json:"base_image,omitempty"`
 	// Published records copies outside the bucket, e.g. a vSphere content library item.
@@ -117,7 +121,8 @@ type Artifact struct {
 	Files     []string          `json:"files,omitempty"`
 }
 
-// SourceBuild identifies the build a promoted release was copied from.
+// SourceBuild identifies the build a promoted release (or a reused build)
+// was copied from.
 type SourceBuild struct {
 	BuildID string `json:"build_id"`
 	MR      int    `json:"mr,omitempty"`

@@ -21,6 +21,10 @@ type PromoteOptions struct {
 	// Attester, when set, signs the destination's provenance (the source's
 	// names another build and is never copied).
 	Attester Attester
+	// Want maps a source file name to the hex sha256 its source manifest
+	// records: the copy fails (ErrCorrupt) when the stored object's recorded
+	// sha256 differs, so a tampered source is never promoted or reused.
+	Want map[string]string
 }
 
 // Promote copies a published build (normally an MR build) to another build
@@ -43,6 +47,11 @@ func Promote(ctx context.Context, st Store, from, to Ref, manifest []byte, opts 
 		return Published{}, err
 	}
 	p := &publisher{st: st, ref: to, retry: opts.Retry, log: log, attester: opts.Attester}
+	for i, o := range src {
+		if _, name, _ := ParseKey(o.Key); opts.Want[name] != "" {
+			src[i].SHA256 = opts.Want[name]
+		}
+	}
 	out, err := p.promote(ctx, from, src, manifest, opts.Rename)
 	if err != nil {
 		p.cleanup(ctx, errors.Is(err, ErrExists))

@@ -139,3 +139,12 @@ func (s *Server) installationTokenOK(auth, path string) bool {
 	it, ok := s.tokens[tok]
 	return ok && time.Now().Before(it.expires) && s.installs[strings.ToLower(parts[1])] == it.installation
 }
+
+// GitTokenOK reports whether token is a live installation token of owner's
+// installation: what a git server of the test checks a clone against.
+func (s *Server) GitTokenOK(owner, token string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.tokens[token]
+	return ok && s.app != nil && time.Now().Before(it.expires) && s.installs[strings.ToLower(owner)] == it.installation
+}
