@@ -53,7 +53,7 @@ func TestPagesAndAPIShowRevocationsChannelsAndOutdatedChildren(t *testing.T) {
 
 	code, body, resp := get(t, u+"/api/images/debian12-app")
 	var l struct {
-		Latest   string `json:"latest"`
+		Latest   string                             `json:"latest"`
 		Revoked  map[string]struct{ Reason string } `json:"revoked"`
 		Channels []struct {
 			Name    string `json:"channel"`
