@@ -14,7 +14,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/imagebot/imagebot/runner/store"
 )
 
 // Kind names an event.
@@ -88,4 +91,22 @@ func (e Event) Summary() string {
 		return fmt.Sprintf("Opened a merge request bumping %v onto %s", e.Images, e.Base)
 	}
 	return fmt.Sprintf("%s %s", e.Kind, ref)
+}
+
+// Revoked is one release.revoked event per release a revocation newly
+// revoked (descendants included); page is the web page's root URL ("" none).
+func Revoked(revoked []store.Revocation, repository, page string) []Event {
+	out := make([]Event, 0, len(revoked))
+	for _, r := range revoked {
+		ev := Event{ID: NewID(), Kind: ReleaseRevoked, At: r.At, Image: r.Image, Version: r.Version,
+			Repository: repository, Actor: r.By, Reason: r.Reason}
+		if r.Cause != "" {
+			ev.Reason += " (built on revoked " + r.Cause + ")"
+		}
+		if page != "" {
+			ev.URL = strings.TrimSuffix(page, "/") + "/images/" + r.Image + "/" + r.Version
+		}
+		out = append(out, ev)
+	}
+	return out
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/imagebot/imagebot/runner/notify"
+	"github.com/imagebot/imagebot/runner/store"
 )
 
 const secret = "whsec-0123456789abcdef"
@@ -222,5 +223,17 @@ func TestBuildNamesEachBadEntry(t *testing.T) {
 	_, err = notify.Build([]notify.SinkConfig{{Name: "a", Type: "slack", URLEnv: "SLACK_BAD"}, {Name: "a", Type: "slack"}}, nil)
 	if err == nil || !strings.Contains(err.Error(), `notifications[1] (a).name "a" is used twice`) {
 		t.Errorf("duplicate names: %v", err)
+	}
+}
+
+func TestRevokedMakesOneEventPerRelease(t *testing.T) {
+	at := time.Date(2026, 12, 3, 14, 0, 0, 0, time.UTC)
+	evs := notify.Revoked([]store.Revocation{
+		{Image: "base9", Version: "1.1.0", By: "bob", At: at, Reason: "CVE-1"},
+		{Image: "rocky9", Version: "1.3.0", By: "bob", At: at, Reason: "CVE-1", Cause: "base9@1.1.0"},
+	}, "https://git.test/infra/images", "https://imagebot.test/")
+	if len(evs) != 2 || evs[0].ID == evs[1].ID || evs[1].Kind != notify.ReleaseRevoked ||
+		evs[1].Reason != "CVE-1 (built on revoked base9@1.1.0)" || evs[1].URL != "https://imagebot.test/images/rocky9/1.3.0" {
+		t.Fatalf("events %+v", evs)
 	}
 }
