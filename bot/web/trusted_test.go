@@ -41,7 +41,7 @@ func newTrusted(t *testing.T) *trusted {
 	tr := &trusted{t: t, st: st}
 	pub := func(image, version string, base *manifest.BaseImage) {
 		browsetest.Publish(t, st, browsetest.Build{Ref: store.Release(image, version), Digest: "sha256:" + version, GitSHA: "0a1b2c3d",
-			Files: map[string][]byte{image + "-" + version + ".qcow2": []byte(image + version)},
+			Files:  map[string][]byte{image + "-" + version + ".qcow2": []byte(image + version)},
 			Modify: func(m *manifest.Manifest) { m.BaseImage = base }})
 	}
 	pub("base9", "1.0.0", nil)
