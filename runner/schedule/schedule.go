@@ -147,3 +147,25 @@ func decide(ctx context.Context, e Entry, rel Releases, led Ledger, now time.Tim
 	}
 	return &Due{Image: e.Image, Tick: tick, LastVersion: version, LastRelease: at}, "due", nil
 }
+
+// Run is one scheduler tick: for every entry due at now it calls open
+// (which opens the refresh merge request) and, only when that succeeded,
+// records the tick, so a due schedule opens once and a failed attempt is
+// tried again on the next tick. It returns the entries it opened.
+func Run(ctx context.Context, entries []Entry, rel Releases, led Ledger, now time.Time, open func(context.Context, Due) error) ([]Due, error) {
+	due, _, err := Plan(ctx, entries, rel, led, now)
+	errs := []error{err}
+	var opened []Due
+	for _, d := range due {
+		if err := open(ctx, d); err != nil {
+			errs = append(errs, fmt.Errorf("refresh of %s: %w", d.Image, err))
+			continue
+		}
+		if err := led.Record(ctx, d.Image, d.Tick); err != nil {
+			errs = append(errs, fmt.Errorf("refresh of %s: %w", d.Image, err))
+			continue
+		}
+		opened = append(opened, d)
+	}
+	return opened, errors.Join(errs...)
+}

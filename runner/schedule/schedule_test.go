@@ -3,6 +3,7 @@ package schedule_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -132,5 +133,40 @@ func TestStoreReleasesSkipsRevokedReleases(t *testing.T) {
 	}
 	if _, _, ok, err := r.LastRelease(ctx, "none"); err != nil || ok {
 		t.Fatalf("an image never released: %v %v", ok, err)
+	}
+}
+
+// TestRunRecordsOnlyWhatItOpened: a failed open is tried again on the next
+// tick; once opened, the tick is recorded and not opened again.
+func TestRunRecordsOnlyWhatItOpened(t *testing.T) {
+	ctx := context.Background()
+	st, err := local.New(store.LocalConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	led := schedule.StoreLedger{Store: st}
+	weekly, _ := schedule.Parse("weekly")
+	mon := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	rel := releases{"rocky9": mon.Add(-6 * 24 * time.Hour)}
+	entries := []schedule.Entry{{Image: "rocky9", Refresh: weekly}}
+	calls, fail := 0, true
+	open := func(context.Context, schedule.Due) error {
+		calls++
+		if fail {
+			return errors.New("forge down")
+		}
+		return nil
+	}
+	if got, err := schedule.Run(ctx, entries, rel, led, mon.Add(time.Minute), open); err == nil || !strings.Contains(err.Error(), "refresh of rocky9: forge down") || len(got) != 0 {
+		t.Fatalf("failing open: %v, %v", got, err)
+	}
+	fail = false
+	for _, at := range []time.Duration{2 * time.Minute, 3 * time.Minute, time.Hour} {
+		if _, err := schedule.Run(ctx, entries, rel, led, mon.Add(at), open); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls != 2 {
+		t.Fatalf("open called %d times, want 2 (the failure, then once)", calls)
 	}
 }
