@@ -94,21 +94,79 @@ func replaceValue(src []byte, line, col int, old, new string) ([]byte, error) {
 	return bytes.Join(lines, nil), nil
 }
 
+// Grouping says how a cascade is split into merge requests.
+type Grouping string
+
+const (
+	// PerBase is one merge request per base release bumping every outdated
+	// child (issue 15's "one merge request … that bumps their env.yaml
+	// patch versions"); the default.
+	PerBase Grouping = "base"
+	// PerImage is one merge request per outdated child, each reviewed and
+	// merged on its own.
+	PerImage Grouping = "image"
+)
+
+// CheckGrouping reports a grouping that is neither base nor image ("" is base).
+func CheckGrouping(g Grouping) error {
+	switch g {
+	case "", PerBase, PerImage:
+		return nil
+	}
+	return fmt.Errorf("cascade.group %q: want base or image", g)
+}
+
 // ForBase is the cascade after base's latest release: one change bumping
 // every outdated child of base that the catalog still derives from it, or
 // nil when there is none. outdated comes from Check.
 func ForBase(ctx context.Context, cat *catalog.Catalog, st store.Store, base string, outdated []Outdated) (*Change, error) {
+	kids := derived(cat, base, outdated)
+	if len(kids) == 0 {
+		return nil, nil
+	}
+	return change(ctx, cat, st, base, kids, "imagebot/cascade/"+base+"-"+kids[0].BaseLatest)
+}
+
+// Changes is the cascade after base's latest release split by g: one
+// change (PerBase) or one per outdated child (PerImage, branch
+// imagebot/cascade/<child>-on-<base>-<version>).
+func Changes(ctx context.Context, cat *catalog.Catalog, st store.Store, base string, outdated []Outdated, g Grouping) ([]*Change, error) {
+	if err := CheckGrouping(g); err != nil {
+		return nil, err
+	}
+	kids := derived(cat, base, outdated)
+	if len(kids) == 0 {
+		return nil, nil
+	}
+	if g != PerImage {
+		c, err := change(ctx, cat, st, base, kids, "imagebot/cascade/"+base+"-"+kids[0].BaseLatest)
+		return []*Change{c}, err
+	}
+	var out []*Change
+	for _, k := range kids {
+		c, err := change(ctx, cat, st, base, []Outdated{k}, "imagebot/cascade/"+k.Image+"-on-"+base+"-"+k.BaseLatest)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// derived keeps the outdated children of base the catalog still derives from it.
+func derived(cat *catalog.Catalog, base string, outdated []Outdated) []Outdated {
 	var kids []Outdated
 	for _, o := range Children(outdated, base) {
 		if img, ok := cat.Images[o.Image]; ok && img.Env.Base == base {
 			kids = append(kids, o)
 		}
 	}
-	if len(kids) == 0 {
-		return nil, nil
-	}
+	return kids
+}
+
+func change(ctx context.Context, cat *catalog.Catalog, st store.Store, base string, kids []Outdated, branch string) (*Change, error) {
 	latest := kids[0].BaseLatest
-	c := &Change{Branch: "imagebot/cascade/" + base + "-" + latest}
+	c := &Change{Branch: branch}
 	var names []string
 	oldest := kids[0].BuiltOn
 	for _, k := range kids {

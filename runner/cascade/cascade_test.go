@@ -110,6 +110,13 @@ func TestABaseReleaseMakesOneBumpOfItsOutdatedChildren(t *testing.T) {
 			t.Errorf("body lacks %q:\n%s", s, c.Body)
 		}
 	}
+	per, err := cascade.Changes(b.ctx, cat, b.st, "img00", out, cascade.PerImage)
+	if err != nil || len(per) != 1 || per[0].Branch != "imagebot/cascade/img01-on-img00-1.1.0" || per[0].Files[0].Content != want {
+		t.Fatalf("per image: %+v, %v", per, err)
+	}
+	if _, err := cascade.Changes(b.ctx, cat, b.st, "img00", out, "child"); err == nil || !strings.Contains(err.Error(), `cascade.group "child"`) {
+		t.Errorf("unknown grouping: %v", err)
+	}
 	if c, err := cascade.ForBase(b.ctx, cat, b.st, "img05", out); err != nil || c != nil {
 		t.Fatalf("img05 has no outdated child: %+v, %v", c, err)
 	}

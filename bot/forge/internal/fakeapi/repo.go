@@ -125,8 +125,10 @@ func (r *Repo) SetBranch(name, sha string) {
 	r.branches[name] = sha
 }
 
-// Merge makes target's files source's (a fast-forward or a merge commit)
-// and returns the merge commit's sha.
+// Merge merges source into target as git would, file by file: target's
+// files plus every file source changed since their merge base (a conflict,
+// both sides changing a file differently, is an error). It returns the
+// merge commit's sha.
 func (r *Repo) Merge(source, target, message string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -134,8 +136,29 @@ func (r *Repo) Merge(source, target, message string) (string, error) {
 	if src == nil || dst == nil {
 		return "", fmt.Errorf("merge %s into %s: no such branch", source, target)
 	}
+	onTarget := map[string]bool{}
+	for c := dst; c != nil; c = r.commits[c.Parent] {
+		onTarget[c.SHA] = true
+	}
+	base := src
+	for base != nil && !onTarget[base.SHA] {
+		base = r.commits[base.Parent]
+	}
+	var baseFiles map[string]string
+	if base != nil {
+		baseFiles = base.Files
+	}
 	files := map[string]string{}
+	for k, v := range dst.Files {
+		files[k] = v
+	}
 	for k, v := range src.Files {
+		if old, ok := baseFiles[k]; ok && old == v {
+			continue // unchanged on source
+		}
+		if cur, ok := dst.Files[k]; ok && cur != baseFiles[k] && cur != v {
+			return "", fmt.Errorf("merge %s into %s: both changed %s", source, target, k)
+		}
 		files[k] = v
 	}
 	c := r.add(dst.SHA, message, files)
