@@ -122,6 +122,9 @@ type Forge interface {
 	// change.Branch is open already it returns that one, created false, and
 	// commits nothing: a bump is never proposed twice (change.go).
 	OpenChange(ctx context.Context, repo Repo, change Change) (mr MergeRequest, created bool, err error)
+	// PermissionName names a permission in the forge's own words
+	// ("Developer access", "write permission").
+	PermissionName(p Permission) string
 }
 
 // ErrUnauthorized means a webhook's token or signature did not verify.
