@@ -25,6 +25,7 @@ import (
 	"github.com/imagebot/imagebot/bot/trust"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/catalog"
+	"github.com/imagebot/imagebot/runner/notify"
 	"github.com/imagebot/imagebot/runner/store"
 )
 
@@ -101,6 +102,12 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 		MinEditInterval: d.Config.Report.MinEditInterval, Secrets: d.Config.Secrets()})
 	river.AddWorker(workers, b.outbox.ReportWorker())
 	river.AddWorker(workers, b.outbox.Worker())
+	sinks, err := notify.Build(d.Config.Notifications, nil)
+	if err != nil {
+		return nil, fmt.Errorf("bot: %w", err)
+	}
+	b.outbox.SetSinks(sinks)
+	river.AddWorker(workers, b.outbox.NotifyWorker())
 	queues := map[string]int{}
 	if d.Config.Working() {
 		if !d.BuildsOnly {

@@ -92,7 +92,7 @@ type relBot struct {
 	b   *bot.Bot
 }
 
-func startRelBot(t *testing.T, repo relRepo) *relBot {
+func startRelBot(t *testing.T, repo relRepo, opts ...func(*config.Config)) *relBot {
 	t.Helper()
 	packerBin := testenv.Tool(t, "packer")
 	testenv.Tool(t, "qemu-system-x86_64")
@@ -115,6 +115,9 @@ func startRelBot(t *testing.T, repo relRepo) *relBot {
 	cfg, err := config.Load("", os.Environ())
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, o := range opts {
+		o(&cfg)
 	}
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)

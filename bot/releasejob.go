@@ -150,6 +150,7 @@ func (w *releaseWorker) Work(ctx context.Context, job *river.Job[ReleaseArgs]) e
 	}
 	set(state.Status(status), state.Error(b.redact(msg)), state.Finished(time.Now()), state.LogTail(b.redact(tail.String())))
 	log.Info().Str("status", status).Str("error", b.redact(msg)).Msg("release build finished")
+	b.afterRelease(ctx, f, a, status, msg) // lifecycle.go: notifications, cascade
 	return nil
 }
 
