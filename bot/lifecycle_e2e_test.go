@@ -12,9 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imagebot/imagebot/bot/browse/browsetest"
 	"github.com/imagebot/imagebot/bot/config"
+	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/forge/gitlab/gitlabtest"
+	"github.com/imagebot/imagebot/runner/manifest"
 	"github.com/imagebot/imagebot/runner/notify"
+	"github.com/imagebot/imagebot/runner/store"
 )
 
 // TestReleaseNotificationArrivesSignedAndIsRetried: a merge releases tiny
@@ -80,5 +84,89 @@ func TestReleaseNotificationArrivesSignedAndIsRetried(t *testing.T) {
 	}
 	if strings.Contains(string(second.body), secret) || strings.Contains(string(second.body), relToken) {
 		t.Error("a secret is in the notification")
+	}
+}
+
+// TestABaseReleaseThroughTheBotOpensOneBumpMergeRequest: tinykid (base:
+// tiny) was released at 1.0.0 on tiny 0.0.9; merging a change to tiny
+// releases tiny 0.1.0 (real build), and the bot opens exactly one bump
+// merge request on GitLab's test server moving tinykid to 1.0.1; the API
+// and the page mark tinykid outdated.
+func TestABaseReleaseThroughTheBotOpensOneBumpMergeRequest(t *testing.T) {
+	var kidEnv string
+	repo := newRelRepo(t, func(dir string) {
+		kid := filepath.Join(dir, "images/tinykid")
+		os.MkdirAll(kid, 0o755)
+		for _, f := range []string{"env.yaml", "provisioner.sh", "tiny.pkr.hcl"} {
+			b, err := os.ReadFile(filepath.Join(dir, "images/tiny", f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := strings.ReplaceAll(string(b), "tiny", "tinykid")
+			if f == "env.yaml" {
+				s = strings.Replace(s, "version: 0.1.0", "version: 1.0.0", 1) + "base: tiny\n"
+				kidEnv = s
+			}
+			os.WriteFile(filepath.Join(kid, strings.ReplaceAll(f, "tiny", "tinykid")), []byte(s), 0o755)
+		}
+	})
+	rb := startRelBot(t, repo, func(c *config.Config) { c.Cascade.Enabled = true })
+	rb.gl.SetFile(gitlabtest.ProjectID, "main", "images/tinykid/env.yaml", kidEnv)
+	for _, m := range [][2]string{{"tiny", "0.0.9"}, {"tinykid", "1.0.0"}} {
+		browsetest.Publish(t, rb.st, browsetest.Build{Ref: store.Release(m[0], m[1]), Digest: "sha256:old", GitSHA: "0ld0ld0ld0",
+			Files: map[string][]byte{m[0] + "-" + m[1] + ".qcow2": []byte("old")},
+			Modify: func(mf *manifest.Manifest) {
+				if m[0] == "tinykid" {
+					mf.BaseImage = &manifest.BaseImage{Image: "tiny", Version: "0.0.9"}
+				}
+			}})
+	}
+	push := gitlabtest.Payload(t, "push.json", gitlabtest.Set("before", repo.before), gitlabtest.Set("after", repo.after),
+		gitlabtest.Set("checkout_sha", repo.after), gitlabtest.Set("project.git_http_url", repo.dir),
+		gitlabtest.Set("repository.git_http_url", repo.dir))
+	resp, err := http.DefaultClient.Do(gitlabtest.Request(t, rb.url+"/webhooks/gitlab", relSecret, gitlabtest.PushHook, "", push))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	waitUntil(t, "the cascade merge request", 5*time.Minute, func() bool {
+		for _, mr := range rb.gl.MergeRequests(gitlabtest.ProjectID) {
+			if strings.HasPrefix(mr.HeadBranch, "imagebot/cascade/") {
+				return true
+			}
+		}
+		return false
+	})
+	time.Sleep(time.Second) // a second one would have come by now
+	mrs := rb.gl.MergeRequests(gitlabtest.ProjectID)
+	var opened []forge.MergeRequest
+	for _, mr := range mrs {
+		if strings.HasPrefix(mr.HeadBranch, "imagebot/cascade/") {
+			opened = append(opened, mr)
+		}
+	}
+	if len(opened) != 1 || opened[0].HeadBranch != "imagebot/cascade/tiny-0.1.0" || opened[0].Title != "Rebuild tinykid on tiny 0.1.0" {
+		t.Fatalf("merge requests %+v", mrs)
+	}
+	files := rb.gl.Files(gitlabtest.ProjectID, opened[0].HeadBranch)
+	if want := strings.Replace(kidEnv, "version: 1.0.0", "version: 1.0.1", 1); files["images/tinykid/env.yaml"] != want {
+		t.Fatalf("bumped env.yaml:\n%s\nwant:\n%s", files["images/tinykid/env.yaml"], want)
+	}
+	resp, err = http.Get(rb.url + "/api/images/tinykid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var l struct {
+		Outdated *struct {
+			BuiltOn    string `json:"built_on"`
+			BaseLatest string `json:"base_latest"`
+		} `json:"outdated"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil || l.Outdated == nil || l.Outdated.BuiltOn != "0.0.9" || l.Outdated.BaseLatest != "0.1.0" {
+		t.Fatalf("API: %+v, %v", l.Outdated, err)
+	}
+	if page := string(fileBytes(t, rb.url+"/images/")); !strings.Contains(page, `tinykid <span class="badge wait">outdated</span>`) {
+		t.Error("the catalog page does not mark tinykid outdated")
 	}
 }

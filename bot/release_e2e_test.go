@@ -50,11 +50,14 @@ func relGit(t *testing.T, dir string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-func newRelRepo(t *testing.T) relRepo {
+func newRelRepo(t *testing.T, extra ...func(dir string)) relRepo {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "images")
 	if err := os.CopyFS(dir, os.DirFS("release/testdata/repo")); err != nil {
 		t.Fatal(err)
+	}
+	for _, e := range extra {
+		e(dir)
 	}
 	os.Chmod(filepath.Join(dir, "images/tiny/provisioner.sh"), 0o755)
 	raw := make([]byte, 1<<20) // boot sector: empty IDT, int 3: triple fault, QEMU exits
