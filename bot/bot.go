@@ -108,6 +108,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	}
 	b.outbox.SetSinks(sinks)
 	river.AddWorker(workers, b.outbox.NotifyWorker())
+	river.AddWorker(workers, &refreshWorker{b: b})
 	queues := map[string]int{}
 	if d.Config.Working() {
 		if !d.BuildsOnly {
@@ -123,6 +124,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	q, err := queue.Open(ctx, queue.Options{
 		Driver: d.Config.Database.Driver, Path: d.Config.Database.Path, URL: d.Config.Database.URL,
 		Synchronous: d.Config.Database.Synchronous, Workers: workers, Queues: queues,
+		Periodic:    periodic(d),
 		RescueAfter: d.Config.Queue.RescueAfter, BatchWindow: d.Config.Queue.BatchWindow,
 		RequeueRunning: d.Config.Database.Driver == "sqlite" && d.Config.Working() && !d.BuildsOnly,
 		Log:            d.Log, Redact: b.redact,
@@ -139,6 +141,15 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	b.outbox.Bind(q)
 	b.intake = intake.New(d.Forges, q, d.Log, b.metrics.webhooks, b.metrics.webhookTime)
 	return b, nil
+}
+
+// periodic are the bot's periodic jobs: the refresh scheduler, in a
+// process that works events.
+func periodic(d Deps) []*river.PeriodicJob {
+	if !d.Config.Working() || d.BuildsOnly {
+		return nil
+	}
+	return refreshPeriodic(d.Config)
 }
 
 // Queue is the bot's queue and database (for the web pages and tests).

@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -168,5 +169,45 @@ func TestABaseReleaseThroughTheBotOpensOneBumpMergeRequest(t *testing.T) {
 	}
 	if page := string(fileBytes(t, rb.url+"/images/")); !strings.Contains(page, `tinykid <span class="badge wait">outdated</span>`) {
 		t.Error("the catalog page does not mark tinykid outdated")
+	}
+}
+
+// TestADueRefreshOpensItsMergeRequestOnce: tiny has refresh: weekly and its
+// last release is older than the next Monday; the scheduler's tick then
+// opens one bump merge request, and the following ticks open none.
+func TestADueRefreshOpensItsMergeRequestOnce(t *testing.T) {
+	var env string
+	repo := newRelRepo(t, func(dir string) {
+		p := filepath.Join(dir, "images/tiny/env.yaml")
+		b, _ := os.ReadFile(p)
+		env = string(b) + "refresh: weekly\n"
+		os.WriteFile(p, []byte(env), 0o644)
+	})
+	rb := startRelBot(t, repo, func(c *config.Config) {
+		c.Cascade.Enabled = true
+		c.Cascade.Tick = time.Hour
+		c.Cascade.Repositories = []config.RefreshRepo{{Forge: "gitlab", Repo: "infra/images", CloneURL: repo.dir, Branch: "main"}}
+	})
+	rb.gl.SetFile(gitlabtest.ProjectID, "main", "images/tiny/env.yaml", env)
+	browsetest.Publish(t, rb.st, browsetest.Build{Ref: store.Release("tiny", "0.1.0"), Digest: "sha256:x", GitSHA: "0a0a0a0a0a",
+		Files: map[string][]byte{"tiny-0.1.0.qcow2": []byte("disk")}})
+	ctx := context.Background()
+	later := time.Now().Add(8 * 24 * time.Hour) // a Monday 00:00 UTC has passed since the release
+	for i, want := range []int{1, 0, 0} {
+		if got := rb.b.RefreshTick(ctx, later.Add(time.Duration(i)*10*time.Minute)); got != want {
+			t.Fatalf("tick %d opened %d, want %d", i, got, want)
+		}
+	}
+	var refresh []forge.MergeRequest
+	for _, mr := range rb.gl.MergeRequests(gitlabtest.ProjectID) {
+		if strings.HasPrefix(mr.HeadBranch, "imagebot/refresh/tiny-") {
+			refresh = append(refresh, mr)
+		}
+	}
+	if len(refresh) != 1 || !strings.Contains(refresh[0].Title, "Refresh tiny: scheduled rebuild (weekly)") {
+		t.Fatalf("refresh merge requests %+v", refresh)
+	}
+	if got := rb.gl.Files(gitlabtest.ProjectID, refresh[0].HeadBranch)["images/tiny/env.yaml"]; got != strings.Replace(env, "version: 0.1.0", "version: 0.1.1", 1) {
+		t.Fatalf("bumped env.yaml:\n%s", got)
 	}
 }

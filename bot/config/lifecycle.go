@@ -39,9 +39,17 @@ type Cascade struct {
 	Group cascade.Grouping `yaml:"group"`
 	// Tick is how often the scheduler looks for due refreshes (default 10m).
 	Tick time.Duration `yaml:"tick"`
-	// Repositories lists the repositories refreshed on schedule
-	// ("gitlab:infra/images"); cascades follow the release's repository.
-	Repositories []string `yaml:"repositories"`
+	// Repositories are refreshed on schedule (their default branch's
+	// env.yaml refresh: keys); cascades follow the release's repository.
+	Repositories []RefreshRepo `yaml:"repositories"`
+}
+
+// RefreshRepo is a repository whose images are refreshed on schedule.
+type RefreshRepo struct {
+	Forge    string `yaml:"forge"`     // gitlab or github
+	Repo     string `yaml:"repo"`      // group/project, owner/repo
+	CloneURL string `yaml:"clone_url"` // https clone address
+	Branch   string `yaml:"branch"`    // default branch; "" means main
 }
 
 var callerNameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
@@ -58,10 +66,17 @@ func (c *Config) lifecycle(vars map[string]string) error {
 	if err := cascade.CheckGrouping(c.Cascade.Group); err != nil {
 		errs = append(errs, fmt.Errorf("config %w", err))
 	}
-	for i, r := range c.Cascade.Repositories {
-		if f, name, ok := strings.Cut(r, ":"); !ok || (f != "gitlab" && f != "github") || !strings.Contains(name, "/") {
-			errs = append(errs, fmt.Errorf("config cascade.repositories[%d] %q: want gitlab:group/project or github:owner/repo", i, r))
+	for i := range c.Cascade.Repositories {
+		r := &c.Cascade.Repositories[i]
+		if r.Branch == "" {
+			r.Branch = "main"
 		}
+		if (r.Forge != "gitlab" && r.Forge != "github") || !strings.Contains(r.Repo, "/") || r.CloneURL == "" {
+			errs = append(errs, fmt.Errorf("config cascade.repositories[%d]: want forge (gitlab or github), repo (group/project) and clone_url", i))
+		}
+	}
+	if c.Cascade.Tick <= 0 {
+		c.Cascade.Tick = 10 * time.Minute
 	}
 	if _, err := notify.Build(c.Notifications, nil); err != nil {
 		errs = append(errs, fmt.Errorf("config %w", err))

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoadLifecycleSections(t *testing.T) {
@@ -23,7 +24,7 @@ api:
   callers:
     - {name: release-bot, token_file: ` + tokenFile + `}
     - {name: ci}
-cascade: {enabled: true, group: image, repositories: ["gitlab:infra/images"]}
+cascade: {enabled: true, group: image, repositories: [{forge: gitlab, repo: infra/images, clone_url: "https://git.test/infra/images.git"}]}
 `
 	p := filepath.Join(dir, "config.yaml")
 	os.WriteFile(p, []byte(yaml), 0o600)
@@ -33,7 +34,7 @@ cascade: {enabled: true, group: image, repositories: ["gitlab:infra/images"]}
 	}
 	if !cfg.ChannelPolicy.Allows("stable", "bob") || cfg.Revocation.Mode != "rename" || len(cfg.Notifications) != 1 ||
 		cfg.API.Callers[0].Token != "tok-release-bot-0123456789" || cfg.API.Callers[1].Token != "tok-ci-from-env-0123456" ||
-		!cfg.Cascade.Enabled || cfg.Cascade.Group != "image" {
+		!cfg.Cascade.Enabled || cfg.Cascade.Group != "image" || cfg.Cascade.Repositories[0].Branch != "main" || cfg.Cascade.Tick != 10*time.Minute {
 		t.Fatalf("loaded %+v", cfg)
 	}
 	secrets := strings.Join(cfg.Secrets(), " ")
@@ -46,7 +47,7 @@ cascade: {enabled: true, group: image, repositories: ["gitlab:infra/images"]}
 		{"notifications: [{name: chat, type: slack, url: 'https://hooks.slack.test/x'}]\n", "notifications[0] (chat): a Slack webhook's URL is a secret"},
 		{"api: {callers: [{name: ci}]}\n", "config api.callers[0] (ci): a token of at least 16 characters is required (token_file or IMAGEBOT_API_TOKEN_CI)"},
 		{"cascade: {group: child}\n", `cascade.group "child"`},
-		{"cascade: {repositories: [infra/images]}\n", "cascade.repositories[0]"},
+		{"cascade: {repositories: [{forge: gitea, repo: infra/images}]}\n", "cascade.repositories[0]: want forge"},
 	} {
 		os.WriteFile(p, []byte(tc.yaml), 0o600)
 		if _, err := Load(p, nil); err == nil || !strings.Contains(err.Error(), tc.want) {

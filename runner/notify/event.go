@@ -88,6 +88,9 @@ func (e Event) Summary() string {
 	case BaseOutdated:
 		return fmt.Sprintf("%d image(s) built on an older release than %s: %v", len(e.Images), e.Base, e.Images)
 	case CascadeOpened:
+		if e.Base == "" {
+			return fmt.Sprintf("Opened a merge request refreshing %v: %s", e.Images, e.Reason)
+		}
 		return fmt.Sprintf("Opened a merge request bumping %v onto %s", e.Images, e.Base)
 	}
 	return fmt.Sprintf("%s %s", e.Kind, ref)
