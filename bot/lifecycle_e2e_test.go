@@ -17,6 +17,7 @@ import (
 	"github.com/imagebot/imagebot/bot/config"
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/forge/gitlab/gitlabtest"
+	"github.com/imagebot/imagebot/runner/cascade"
 	"github.com/imagebot/imagebot/runner/manifest"
 	"github.com/imagebot/imagebot/runner/notify"
 	"github.com/imagebot/imagebot/runner/store"
@@ -169,6 +170,28 @@ func TestABaseReleaseThroughTheBotOpensOneBumpMergeRequest(t *testing.T) {
 	}
 	if page := string(fileBytes(t, rb.url+"/images/")); !strings.Contains(page, `tinykid <span class="badge wait">outdated</span>`) {
 		t.Error("the catalog page does not mark tinykid outdated")
+	}
+
+	// Merging the bump (its commit on main, then the push webhook) releases
+	// tinykid 1.0.1 on tiny 0.1.0 through the ordinary flow (real build).
+	os.WriteFile(filepath.Join(repo.dir, "images/tinykid/env.yaml"), []byte(files["images/tinykid/env.yaml"]), 0o755)
+	relGit(t, repo.dir, "commit", "-q", "-am", opened[0].Title)
+	merged := relGit(t, repo.dir, "rev-parse", "HEAD")
+	push = gitlabtest.Payload(t, "push.json", gitlabtest.Set("before", repo.after), gitlabtest.Set("after", merged),
+		gitlabtest.Set("checkout_sha", merged), gitlabtest.Set("project.git_http_url", repo.dir),
+		gitlabtest.Set("repository.git_http_url", repo.dir))
+	resp, err = http.DefaultClient.Do(gitlabtest.Request(t, rb.url+"/webhooks/gitlab", relSecret, gitlabtest.PushHook, "", push))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	waitUntil(t, "tinykid 1.0.1 released", 5*time.Minute, func() bool {
+		ref, err := store.Latest(context.Background(), rb.st, "tinykid")
+		return err == nil && ref.Version == "1.0.1"
+	})
+	out, err := cascade.Check(context.Background(), rb.st)
+	if err != nil || len(out) != 0 {
+		t.Fatalf("still outdated after the bump was released: %+v, %v", out, err)
 	}
 }
 
