@@ -234,3 +234,59 @@ func TestADueRefreshOpensItsMergeRequestOnce(t *testing.T) {
 		t.Fatalf("bumped env.yaml:\n%s", got)
 	}
 }
+
+// hookReceiver is a webhook notification sink's receiver that verifies
+// every delivery's signature.
+type hookReceiver struct {
+	srv    *httptest.Server
+	secret string
+	file   string
+	mu     sync.Mutex
+	events []notify.Event
+	bad    int
+}
+
+func newHookReceiver(t *testing.T) *hookReceiver {
+	h := &hookReceiver{secret: "whsec-receiver-0123456789"}
+	h.file = filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(h.file, []byte(h.secret), 0o600)
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var ev notify.Event
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if notify.Verify([]byte(h.secret), b, r.Header.Get(notify.SignatureHeader)) != nil || json.Unmarshal(b, &ev) != nil {
+			h.bad++
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		h.events = append(h.events, ev)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *hookReceiver) configure(c *config.Config) {
+	c.Notifications = append(c.Notifications, notify.SinkConfig{Name: "hook", Type: "webhook", URL: h.srv.URL, SecretFile: h.file})
+}
+
+// wait waits for a verified event of kind about image@version.
+func (h *hookReceiver) wait(t *testing.T, kind notify.Kind, image, version string) {
+	t.Helper()
+	waitUntil(t, string(kind)+" of "+image+"@"+version, time.Minute, func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, ev := range h.events {
+			if ev.Kind == kind && ev.Image == image && ev.Version == version {
+				return true
+			}
+		}
+		return false
+	})
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.bad > 0 {
+		t.Errorf("%d deliveries did not verify", h.bad)
+	}
+}

@@ -263,7 +263,8 @@ func TestMergeThroughTheBotReleasesOnceThenSaysUpToDate(t *testing.T) {
 // release: no second build, the release's files are the MR build's.
 func TestMergeThroughTheBotPromotesTheMRBuild(t *testing.T) {
 	repo := newRelRepo(t)
-	rb := startRelBot(t, repo)
+	hook := newHookReceiver(t)
+	rb := startRelBot(t, repo, hook.configure)
 	rb.gl.SetAccess("alice", gitlabtest.Developer)
 	rb.gl.SetMergeRequest(gitlabtest.ProjectID, forge.MergeRequest{Number: 7, Title: "tiny: touch the provisioner", Author: "alice",
 		HeadSHA: repo.head, HeadBranch: "feature", TargetBranch: "main", State: "opened"})
@@ -317,6 +318,8 @@ func TestMergeThroughTheBotPromotesTheMRBuild(t *testing.T) {
 	if len(m.Files) == 0 || m.Files[0].SHA256 != mrBuild.Manifest.Files[0].SHA256 {
 		t.Errorf("release files %+v differ from the MR build's %+v", m.Files, mrBuild.Manifest.Files)
 	}
+	// A promotion is a release too: the sinks hear of it (lifecycle.go).
+	hook.wait(t, "release.published", "tiny", "0.1.0")
 }
 
 // TestMergeThroughTheBotOfAReleasedVersionIsRefused: 0.1.0 is released
