@@ -36,12 +36,30 @@ func (b *Bot) afterRelease(ctx context.Context, f forge.Forge, a ReleaseArgs, st
 	if err := b.Notify(ctx, []notify.Event{ev}); err != nil {
 		b.log.Warn().Err(err).Str("image", a.Image).Msg("queue the release notification")
 	}
-	if ev.Kind != notify.ReleasePublished || !b.cfg.Cascade.Enabled || b.deps.Store == nil {
+	if ev.Kind != notify.ReleasePublished || !b.cascades(a.Forge, a.RepoName) || b.deps.Store == nil {
 		return
 	}
 	if err := b.cascade(ctx, f, a); err != nil {
 		b.log.Warn().Err(err).Str("base", a.Image+"@"+a.Version).Msg("cascade")
 	}
+}
+
+// cascades says whether cascades are on for a repository: cascade.enabled,
+// and, when cascade.repositories lists any, only for those.
+func (b *Bot) cascades(forgeName, repo string) bool {
+	c := b.cfg.Cascade
+	if !c.Enabled {
+		return false
+	}
+	if len(c.Repositories) == 0 {
+		return true
+	}
+	for _, r := range c.Repositories {
+		if r.Forge == forgeName && r.Repo == repo {
+			return true
+		}
+	}
+	return false
 }
 
 // cascade opens the bump merge requests for the images whose latest

@@ -40,7 +40,8 @@ type Cascade struct {
 	// Tick is how often the scheduler looks for due refreshes (default 10m).
 	Tick time.Duration `yaml:"tick"`
 	// Repositories are refreshed on schedule (their default branch's
-	// env.yaml refresh: keys); cascades follow the release's repository.
+	// env.yaml refresh: keys); when any is listed, cascades are opened only
+	// for these (per-repository switch), else for every repository.
 	Repositories []RefreshRepo `yaml:"repositories"`
 }
 
