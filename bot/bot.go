@@ -83,6 +83,9 @@ type Bot struct {
 	// stopped by it goes back to the queue instead of ending cancelled.
 	stopping atomic.Bool
 	tails    map[string]*logTail // build id -> live log tail
+	// refreshMu makes scheduler ticks one at a time: they share the
+	// branch checkouts (refresh.go).
+	refreshMu sync.Mutex
 }
 
 // New opens the database and queue and registers the workers; Start begins

@@ -50,6 +50,8 @@ func refreshPeriodic(cfg config.Config) []*river.PeriodicJob {
 // RefreshTick opens the refresh merge requests due at now in every
 // configured repository and returns how many it opened.
 func (b *Bot) RefreshTick(ctx context.Context, now time.Time) int {
+	b.refreshMu.Lock()
+	defer b.refreshMu.Unlock()
 	n := 0
 	for _, r := range b.cfg.Cascade.Repositories {
 		opened, err := b.refreshRepo(ctx, r, now)
