@@ -58,9 +58,9 @@ type Config struct {
 	// The release lifecycle (lifecycle.go): who may move which channel,
 	// how revoked releases leave content libraries, notification sinks,
 	// the trusted callers of the write API, cascades and refresh.
-	ChannelPolicy *store.ChannelPolicy `yaml:"channel_policy"`
+	ChannelPolicy *store.ChannelPolicy `yaml:"channel_policy" env:"-"`
 	Revocation    withdraw.Config      `yaml:"revocation"`
-	Notifications []notify.SinkConfig  `yaml:"notifications"`
+	Notifications []notify.SinkConfig  `yaml:"notifications" env:"-"`
 	API           API                  `yaml:"api"`
 	Cascade       Cascade              `yaml:"cascade"`
 

@@ -20,7 +20,7 @@ import (
 // /api/promotions). Each caller's token comes from token_file or
 // IMAGEBOT_API_TOKEN_<NAME> (upper case, '-' as '_'); no caller: refused.
 type API struct {
-	Callers []Caller `yaml:"callers"`
+	Callers []Caller `yaml:"callers" env:"-"`
 }
 
 // Caller is one trusted caller; Token is filled when the config is loaded.
@@ -42,7 +42,7 @@ type Cascade struct {
 	// Repositories are refreshed on schedule (their default branch's
 	// env.yaml refresh: keys); when any is listed, cascades are opened only
 	// for these (per-repository switch), else for every repository.
-	Repositories []RefreshRepo `yaml:"repositories"`
+	Repositories []RefreshRepo `yaml:"repositories" env:"-"`
 }
 
 // RefreshRepo is a repository whose images are refreshed on schedule.

@@ -28,7 +28,8 @@ cascade: {enabled: true, group: image, repositories: [{forge: gitlab, repo: infr
 `
 	p := filepath.Join(dir, "config.yaml")
 	os.WriteFile(p, []byte(yaml), 0o600)
-	cfg, err := Load(p, []string{"IMAGEBOT_API_TOKEN_CI=tok-ci-from-env-0123456"})
+	// IMAGEBOT_CHANNEL_POLICY is the CLI's policy file, not this section.
+	cfg, err := Load(p, []string{"IMAGEBOT_API_TOKEN_CI=tok-ci-from-env-0123456", "IMAGEBOT_CHANNEL_POLICY=/etc/policy.yaml", "IMAGEBOT_NOTIFICATIONS=x"})
 	if err != nil {
 		t.Fatal(err)
 	}
