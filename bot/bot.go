@@ -10,6 +10,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -25,6 +26,7 @@ import (
 	"github.com/imagebot/imagebot/bot/report/outbox"
 	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/bot/trust"
+	"github.com/imagebot/imagebot/runner/notify"
 	"github.com/imagebot/imagebot/runner/redact"
 	"github.com/imagebot/imagebot/runner/store"
 	"github.com/imagebot/imagebot/runner/vsphere"
@@ -70,6 +72,9 @@ type Bot struct {
 	git     *builds.GitFetcher
 	builds  *builds.Pipeline // MR and release builds
 	events  *events.Handler  // comments, commands, pushes
+	// refreshMu makes scheduler ticks one at a time: they share the
+	// branch checkouts (refresh.go).
+	refreshMu sync.Mutex
 }
 
 // New opens the database and queue and registers the workers; Start begins
@@ -82,7 +87,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	b.git = builds.NewGitFetcher(d.Config.Builds.Git, d.Config.Builds.WorkDir, d.Log)
 	b.builds = builds.NewPipeline(builds.Deps{Forges: d.Forges, Git: b.git,
 		Builder: d.Builder, Catalog: d.Catalog, Publish: d.Publish, Store: d.Store, Releaser: b.releaser,
-		Secrets: b.secrets, WorkDir: d.Config.Builds.WorkDir, LogTailLines: d.Config.Report.LogTailLines,
+		AfterRelease: b.afterRelease, Secrets: b.secrets, WorkDir: d.Config.Builds.WorkDir, LogTailLines: d.Config.Report.LogTailLines,
 		Metrics: builds.Metrics{Builds: b.metrics.builds, Duration: b.metrics.buildDuration}, Log: d.Log})
 	workers := river.NewWorkers()
 	var releasePush func(context.Context, forge.Forge, forge.Event) error
@@ -98,6 +103,13 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 		MinEditInterval: d.Config.Report.MinEditInterval, Secrets: d.Config.Secrets()})
 	river.AddWorker(workers, b.outbox.ReportWorker())
 	river.AddWorker(workers, b.outbox.Worker())
+	sinks, err := notify.Build(d.Config.Notifications, nil)
+	if err != nil {
+		return nil, fmt.Errorf("bot: %w", err)
+	}
+	b.outbox.SetSinks(sinks)
+	river.AddWorker(workers, b.outbox.NotifyWorker())
+	river.AddWorker(workers, &refreshWorker{b: b})
 	queues := map[string]int{}
 	if d.Config.Working() {
 		if !d.BuildsOnly {
@@ -113,6 +125,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	q, err := queue.Open(ctx, queue.Options{
 		Driver: d.Config.Database.Driver, Path: d.Config.Database.Path, URL: d.Config.Database.URL,
 		Synchronous: d.Config.Database.Synchronous, Workers: workers, Queues: queues,
+		Periodic:    periodic(d),
 		RescueAfter: d.Config.Queue.RescueAfter, BatchWindow: d.Config.Queue.BatchWindow,
 		RequeueRunning: d.Config.Database.Driver == "sqlite" && d.Config.Working() && !d.BuildsOnly,
 		Log:            d.Log, Redact: b.redact,
@@ -131,6 +144,15 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	b.events.Bind(q)
 	b.intake = intake.New(d.Forges, q, d.Log, b.metrics.webhooks, b.metrics.webhookTime)
 	return b, nil
+}
+
+// periodic are the bot's periodic jobs: the refresh scheduler, in a
+// process that works events.
+func periodic(d Deps) []*river.PeriodicJob {
+	if !d.Config.Working() || d.BuildsOnly {
+		return nil
+	}
+	return refreshPeriodic(d.Config)
 }
 
 // Queue is the bot's queue and database (for the web pages and tests).

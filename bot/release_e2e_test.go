@@ -50,11 +50,14 @@ func relGit(t *testing.T, dir string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-func newRelRepo(t *testing.T) relRepo {
+func newRelRepo(t *testing.T, extra ...func(dir string)) relRepo {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "images")
 	if err := os.CopyFS(dir, os.DirFS("release/testdata/repo")); err != nil {
 		t.Fatal(err)
+	}
+	for _, e := range extra {
+		e(dir)
 	}
 	os.Chmod(filepath.Join(dir, "images/tiny/provisioner.sh"), 0o755)
 	raw := make([]byte, 1<<20) // boot sector: empty IDT, int 3: triple fault, QEMU exits
@@ -92,7 +95,7 @@ type relBot struct {
 	b   *bot.Bot
 }
 
-func startRelBot(t *testing.T, repo relRepo) *relBot {
+func startRelBot(t *testing.T, repo relRepo, opts ...func(*config.Config)) *relBot {
 	t.Helper()
 	packerBin := testenv.Tool(t, "packer")
 	testenv.Tool(t, "qemu-system-x86_64")
@@ -115,6 +118,9 @@ func startRelBot(t *testing.T, repo relRepo) *relBot {
 	cfg, err := config.Load("", os.Environ())
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, o := range opts {
+		o(&cfg)
 	}
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
@@ -257,7 +263,8 @@ func TestMergeThroughTheBotReleasesOnceThenSaysUpToDate(t *testing.T) {
 // release: no second build, the release's files are the MR build's.
 func TestMergeThroughTheBotPromotesTheMRBuild(t *testing.T) {
 	repo := newRelRepo(t)
-	rb := startRelBot(t, repo)
+	hook := newHookReceiver(t)
+	rb := startRelBot(t, repo, hook.configure)
 	rb.gl.SetAccess("alice", gitlabtest.Developer)
 	rb.gl.SetMergeRequest(gitlabtest.ProjectID, forge.MergeRequest{Number: 7, Title: "tiny: touch the provisioner", Author: "alice",
 		HeadSHA: repo.head, HeadBranch: "feature", TargetBranch: "main", State: "opened"})
@@ -311,6 +318,8 @@ func TestMergeThroughTheBotPromotesTheMRBuild(t *testing.T) {
 	if len(m.Files) == 0 || m.Files[0].SHA256 != mrBuild.Manifest.Files[0].SHA256 {
 		t.Errorf("release files %+v differ from the MR build's %+v", m.Files, mrBuild.Manifest.Files)
 	}
+	// A promotion is a release too: the sinks hear of it (lifecycle.go).
+	hook.wait(t, "release.published", "tiny", "0.1.0")
 }
 
 // TestMergeThroughTheBotOfAReleasedVersionIsRefused: 0.1.0 is released

@@ -8,6 +8,7 @@ import (
 
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/release"
+	"github.com/imagebot/imagebot/runner"
 )
 
 // releaser is the release flow over forge f, queueing through the bot.
@@ -16,6 +17,10 @@ func (b *Bot) releaser(forgeName string, f forge.Forge) *release.Releaser {
 		Notify:  b.outbox.For(forgeName),
 		PageURL: b.cfg.PublicURL + "/images", Log: b.log.With().Str("forge", forgeName).Logger(),
 		Attester: b.deps.Attester}
+	r.Published = func(ctx context.Context, push release.Push, image, version string) { // lifecycle.go
+		b.afterRelease(ctx, f, ReleaseArgs{Forge: forgeName, RepoName: push.Repo.FullName, SHA: push.After, Image: image, Version: version,
+			Request: release.BuildRequest{Repo: push.Repo, TriggeredBy: push.Actor}}, string(runner.StatusSucceeded), "")
+	}
 	if b.cfg.VSphereEnabled() {
 		v := b.cfg.VSphere
 		r.VSphere = &v

@@ -46,15 +46,22 @@ func Only(h http.Handler, parts Part) http.Handler {
 	})
 }
 
+// Trusted reports whether path belongs to the write API for trusted
+// callers (bot/web.TrustedAPI), which checks its callers' own bearer
+// tokens: the UI token does not guard it (one Authorization header cannot
+// carry both).
+func Trusted(path string) bool { return path == "/api/revocations" || path == "/api/promotions" }
+
 // Token requires "Authorization: Bearer <token>" on the paths of guarded
-// (compared in constant time); an empty token guards nothing.
+// (compared in constant time), except the trusted callers' paths; an empty
+// token guards nothing.
 func Token(h http.Handler, token string, guarded Part) http.Handler {
 	if token == "" {
 		return h
 	}
 	want := []byte("Bearer " + token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if PartOf(r.URL.Path)&guarded != 0 &&
+		if PartOf(r.URL.Path)&guarded != 0 && !Trusted(r.URL.Path) &&
 			subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="imagebot"`)
 			http.Error(w, "a bearer token is required (ui.token)", http.StatusUnauthorized)

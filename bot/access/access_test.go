@@ -59,3 +59,19 @@ func TestPlan(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenLeavesTheTrustedAPIToItsHandler: the UI token guards the pages
+// and API but not the trusted callers' paths, which check their own tokens.
+func TestTokenLeavesTheTrustedAPIToItsHandler(t *testing.T) {
+	h := Token(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) }), "ui-token", UI)
+	for path, want := range map[string]int{"/api/revocations": http.StatusTeapot, "/api/promotions": http.StatusTeapot,
+		"/api/builds": http.StatusUnauthorized, "/api/revocations/x": http.StatusUnauthorized} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, path, nil)
+		req.Header.Set("Authorization", "Bearer caller-token")
+		h.ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("%s: %d, want %d", path, rec.Code, want)
+		}
+	}
+}

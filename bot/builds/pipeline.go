@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/jobs"
 	"github.com/imagebot/imagebot/bot/queue"
 	"github.com/imagebot/imagebot/bot/release"
 	"github.com/imagebot/imagebot/bot/report/outbox"
@@ -56,7 +57,10 @@ type Deps struct {
 	// (nil: the publisher's store, if it is a StorePublisher).
 	Store store.Store
 	// Releaser is the release flow of one forge (bot/release).
-	Releaser     func(forgeName string, f forge.Forge) *release.Releaser
+	Releaser func(forgeName string, f forge.Forge) *release.Releaser
+	// AfterRelease is told how each release build ended (notifications,
+	// cascades); nil: nobody.
+	AfterRelease func(ctx context.Context, f forge.Forge, a jobs.Release, status, msg string)
 	Secrets      func() []string // never reach a log, comment, page or manifest
 	WorkDir      string
 	LogTailLines int
@@ -121,6 +125,8 @@ type Job struct {
 	cat    *catalog.Catalog
 	out    string
 	res    *runner.Result
+	status string // how the build ended (finish)
+	msg    string
 	files  []state.PublishedFile
 	logURL string
 	tail   *logTail
@@ -232,6 +238,7 @@ func (p *Pipeline) finish(ctx context.Context, j *Job, err error) error {
 	if status == string(runner.StatusCancelled) {
 		note = joinNote(j.Note, "cancelled")
 	}
+	j.status, j.msg = status, msg
 	finished := time.Now()
 	err = p.setBuild(context.WithoutCancel(ctx), j, state.Status(status), state.Step(step), state.Note(note),
 		state.Error(p.redact(msg)), state.Finished(finished), state.Files(j.files), state.LogURL(j.logURL),

@@ -55,8 +55,15 @@ func (w *ReleaseWorker) Timeout(*river.Job[jobs.Release]) time.Duration { return
 func (w *ReleaseWorker) Work(ctx context.Context, job *river.Job[jobs.Release]) error {
 	a := job.Args
 	req := a.Request
-	return w.p.Run(ctx, &Job{ID: a.BuildID, Kind: state.KindRelease, Forge: a.Forge, Repo: req.Repo, RepoKey: a.Forge + "-" + a.RepoName,
+	j := &Job{ID: a.BuildID, Kind: state.KindRelease, Forge: a.Forge, Repo: req.Repo, RepoKey: a.Forge + "-" + a.RepoName,
 		CloneURL: req.Repo.CloneURL, SHA: a.SHA, Image: a.Image, MR: req.MR, Attempt: job.Attempt,
 		Note: "release " + a.Version, Digest: a.Digest, Release: &req,
-		Request: runner.Request{Image: a.Image, Version: a.Version}}, ReleaseStages())
+		Request: runner.Request{Image: a.Image, Version: a.Version}}
+	if err := w.p.Run(ctx, j, ReleaseStages()); err != nil {
+		return err
+	}
+	if after := w.p.d.AfterRelease; after != nil && j.status != "" {
+		after(ctx, w.p.d.Forges[a.Forge], a, j.status, j.msg)
+	}
+	return nil
 }

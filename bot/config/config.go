@@ -20,8 +20,10 @@ import (
 
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/attest"
+	"github.com/imagebot/imagebot/runner/notify"
 	"github.com/imagebot/imagebot/runner/store"
 	"github.com/imagebot/imagebot/runner/vsphere"
+	"github.com/imagebot/imagebot/runner/withdraw"
 )
 
 // Config is everything imagebot serve and imagebot runner read.
@@ -53,6 +55,14 @@ type Config struct {
 	Log     Log            `yaml:"log"`
 	// Provenance signs every published build (runner/attest); no key_file: unsigned.
 	Provenance attest.Config `yaml:"provenance"`
+	// The release lifecycle (lifecycle.go): who may move which channel,
+	// how revoked releases leave content libraries, notification sinks,
+	// the trusted callers of the write API, cascades and refresh.
+	ChannelPolicy *store.ChannelPolicy `yaml:"channel_policy" env:"-"`
+	Revocation    withdraw.Config      `yaml:"revocation"`
+	Notifications []notify.SinkConfig  `yaml:"notifications" env:"-"`
+	API           API                  `yaml:"api"`
+	Cascade       Cascade              `yaml:"cascade"`
 
 	derivedURL bool // PublicURL came from Listen
 }
@@ -185,6 +195,9 @@ func Load(path string, env []string) (Config, error) {
 		return c, err
 	}
 	c.fill()
+	if err := c.lifecycle(vars); err != nil {
+		return c, err
+	}
 	return c, c.validate()
 }
 
@@ -289,6 +302,9 @@ func urlOf(listen string) string {
 // vSphere password and the S3 credentials.
 func (c Config) Secrets() []string {
 	out := []string{c.GitLab.Token, c.GitLab.WebhookSecret, c.GitHub.Token, c.GitHub.WebhookSecret, c.Database.URL, c.VSphere.Password}
+	for _, cl := range c.API.Callers {
+		out = append(out, cl.Token)
+	}
 	if c.Store.S3 != nil {
 		if access, secret, err := c.Store.S3.Credentials(); err == nil {
 			out = append(out, access, secret)

@@ -22,8 +22,8 @@ func applyEnv(v reflect.Value, prefix string, vars map[string]string) error {
 		if s := f.Tag.Get("secret"); s != "" {
 			name = s
 		}
-		if name == "" || name == "-" {
-			continue
+		if name == "" || name == "-" || f.Tag.Get("env") == "-" {
+			continue // env:"-": structured values come only from the file
 		}
 		key := prefix + "_" + strings.ToUpper(name)
 		fv := v.Field(i)

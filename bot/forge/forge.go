@@ -116,6 +116,12 @@ type Forge interface {
 	// MergeRequestURL is the merge request's page, from the repository's
 	// web address ("" when that is unknown).
 	MergeRequestURL(repo Repo, mr int) string
+	// OpenChange proposes a file change as a merge request: it commits
+	// change.Files on change.Branch (created from, or reset to, the target
+	// branch) and opens a merge request from it. When a merge request from
+	// change.Branch is open already it returns that one, created false, and
+	// commits nothing: a bump is never proposed twice (change.go).
+	OpenChange(ctx context.Context, repo Repo, change Change) (mr MergeRequest, created bool, err error)
 	// PermissionName names a permission in the forge's own words
 	// ("Developer access", "write permission").
 	PermissionName(p Permission) string

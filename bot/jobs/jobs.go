@@ -15,6 +15,7 @@ import (
 
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/release"
+	"github.com/imagebot/imagebot/runner/notify"
 )
 
 // Queue names. Builds run on one queue per capability (BuildQueue).
@@ -99,6 +100,31 @@ type Write struct {
 
 // Kind names the job for River.
 func (Write) Kind() string { return "imagebot_forge_write" }
+
+// Notify is the outbox job that delivers one notification to one sink
+// (runner/notify). The event rides in the job; the same event to the same
+// sink is one job.
+type Notify struct {
+	Sink    string       `json:"sink" river:"unique"`
+	EventID string       `json:"event_id" river:"unique"`
+	Event   notify.Event `json:"event"`
+}
+
+// Kind names the job for River.
+func (Notify) Kind() string { return "imagebot_notify" }
+
+// NotifyOpts inserts a notification job: one per event and sink, retried
+// with River's backoff for about a day.
+func NotifyOpts() *river.InsertOpts {
+	return &river.InsertOpts{Queue: QueueReports, MaxAttempts: 15, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// RefreshTick is the periodic job that opens the refresh merge requests
+// that came due (runner/schedule).
+type RefreshTick struct{}
+
+// Kind names the job for River.
+func (RefreshTick) Kind() string { return "imagebot_refresh_tick" }
 
 // EventOpts inserts an event job.
 func EventOpts() *river.InsertOpts {

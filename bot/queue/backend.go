@@ -39,6 +39,7 @@ func newClient[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], o O
 	cfg := &river.Config{
 		Logger:               riverLogger(),
 		Workers:              o.Workers,
+		PeriodicJobs:         o.Periodic,
 		PollOnly:             pollOnly,
 		FetchPollInterval:    250 * time.Millisecond,
 		FetchCooldown:        50 * time.Millisecond,

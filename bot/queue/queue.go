@@ -75,6 +75,8 @@ type Options struct {
 	URL         string // postgres connection string
 	Synchronous string // sqlite: full or normal
 	Workers     *river.Workers
+	// Periodic are jobs River inserts on a schedule (on the leader only).
+	Periodic []*river.PeriodicJob
 	// Queues maps queue name to how many jobs of it this process works at
 	// once; empty: this process only inserts (webhook intake).
 	Queues      map[string]int

@@ -58,6 +58,9 @@ func (r *Releaser) promote(ctx context.Context, push Push, img *catalog.Image, d
 	if _, err := store.Promote(ctx, r.Store, *d.From, to, body, store.PromoteOptions{Log: &r.Log, Attester: r.Attester}); err != nil {
 		return fmt.Errorf("promote %s to %s: %w", d.From, to, err)
 	}
+	if r.Published != nil {
+		r.Published(ctx, push, d.Image, d.Version)
+	}
 	return nil
 }
 

@@ -109,6 +109,9 @@ type Releaser struct {
 	VSphere *vsphere.Config
 	// Attester signs each release's provenance; nil publishes unsigned.
 	Attester store.Attester
+	// Published is told of each release made by promotion (notifications,
+	// cascades); release builds are the bot's job's to tell. nil: nobody.
+	Published func(ctx context.Context, push Push, image, version string)
 }
 
 // Release decides and acts for every affected image of cat, in the order

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/imagebot/imagebot/bot/browse"
+	"github.com/imagebot/imagebot/runner/cascade"
 	"github.com/imagebot/imagebot/runner/store"
 )
 
@@ -81,6 +82,7 @@ type imageRow struct {
 	Latest      *browse.Version
 	Releases    int
 	MRBuilds    int
+	Outdated    *cascade.Outdated // lifecycle.go
 }
 
 func (s *Server) images(w http.ResponseWriter, r *http.Request) {
@@ -121,6 +123,7 @@ func (s *Server) images(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	s.markOutdated(r.Context(), rows)
 	list := make([]*imageRow, 0, len(rows))
 	for _, row := range rows {
 		list = append(list, row)
@@ -149,7 +152,7 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.render(w, r, http.StatusOK, "image", page{Title: name, Nav: "images", Data: map[string]any{
-		"Name": name, "Releases": rel, "MRBuilds": mr,
+		"Name": name, "Releases": rel, "MRBuilds": mr, "Life": s.pageLifecycle(r.Context(), name),
 	}})
 }
 
@@ -201,7 +204,7 @@ func (s *Server) version(w http.ResponseWriter, r *http.Request) {
 		manifest = string(v.Manifest.Raw)
 	}
 	s.render(w, r, http.StatusOK, "version", page{Title: v.Image + " " + v.Name(), Nav: "images", Data: map[string]any{
-		"V": v, "Artifacts": artifacts, "Other": other, "Manifest": manifest,
+		"V": v, "Artifacts": artifacts, "Other": other, "Manifest": manifest, "Revoked": s.revocationOf(r.Context(), v.Ref),
 	}})
 }
 

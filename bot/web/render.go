@@ -19,7 +19,7 @@ var pageNames = []string{"builds", "build", "images", "image", "version", "error
 
 func parseTemplates() (*templates, error) {
 	t := &templates{pages: map[string]*template.Template{}}
-	base, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/parts.html")
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/parts.html", "templates/lifecycle.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse layout: %w", err)
 	}
@@ -85,6 +85,7 @@ var funcs = template.FuncMap{
 	"stamp":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"badge":    badge,
+	"dec":      func(n int) int { return n - 1 },
 }
 
 func ago(t time.Time) string {

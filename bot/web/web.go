@@ -135,4 +135,5 @@ func (s *Server) routes() {
 	// A local store's URL points here; an S3 store's are presigned.
 	m.Handle("/download/", http.StripPrefix("/download/", store.Handler(s.opts.Store)))
 	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(mustSub("assets"))))
+	s.lifecycleRoutes() // lifecycle.go
 }

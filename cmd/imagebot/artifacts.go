@@ -24,6 +24,7 @@ const artifactsUsage = `usage:
   imagebot artifacts show image@version                           a version's manifest and files
   imagebot artifacts get image@version --format ova|qcow2 -o FILE download, verifying the sha256
   imagebot artifacts diff image@A image@B [--json]                packages, kernel and sizes changed from A to B
+  imagebot artifacts outdated                                     images whose latest release is built on an older base release
 ` + lifecycleUsage + `
 version is a release ("1.2.0"), "latest", or an MR build ("mr12-1a2b3c4d").
 flags (any subcommand): --config FILE (default .imagebot/config.yaml when present; IMAGEBOT_* variables apply)`
@@ -45,7 +46,7 @@ func artifacts(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	pos := fs.Args()
 	if len(pos) == 0 {
-		return fmt.Errorf("%w: want ls, show, get, diff, verify, revoke or promote\n%s", errUsage, artifactsUsage)
+		return fmt.Errorf("%w: want ls, show, get, diff, outdated, verify, revoke or promote\n%s", errUsage, artifactsUsage)
 	}
 	if pos[0] == "verify" && len(pos) == 2 { // offline: no store needed
 		return verifyFile(ctx, pos[1], lf, stdout)
@@ -71,6 +72,8 @@ func artifacts(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		return printMarks(ctx, st, stdout, v.Image, &v)
+	case sub == "outdated" && len(rest) == 0:
+		return printOutdated(ctx, st, stdout)
 	case sub == "diff" && len(rest) == 2:
 		return artifactsDiff(ctx, st, stdout, rest[0], rest[1], *asJSON)
 	case sub == "get" && len(rest) == 1:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,13 +13,9 @@ import (
 	"github.com/imagebot/imagebot/runner/store"
 )
 
-// policyFile is the shape of a channel policy file (docs/provenance.md).
-type policyFile struct {
-	Channels store.ChannelPolicy `yaml:"channels"`
-}
-
-// loadPolicy reads a channel policy; nil (everyone may) without a file.
-func loadPolicy(path string) (store.ChannelPolicy, error) {
+// loadPolicy reads a channel policy file (docs/provenance.md); nil
+// (everyone may) without a file.
+func loadPolicy(path string) (*store.ChannelPolicy, error) {
 	if path == "" {
 		return nil, nil
 	}
@@ -26,14 +23,14 @@ func loadPolicy(path string) (store.ChannelPolicy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("channel policy: %w", err)
 	}
-	var pf policyFile
-	if err := yaml.Unmarshal(data, &pf); err != nil {
+	var p store.ChannelPolicy
+	if err := yaml.Unmarshal(data, &p); err != nil {
 		return nil, fmt.Errorf("channel policy %s: %w", path, err)
 	}
-	if pf.Channels == nil {
-		return nil, fmt.Errorf("channel policy %s: no channels: key (want channels: {stable: [alice]})", path)
+	if err := p.Check("channel policy " + path); err != nil {
+		return nil, err
 	}
-	return pf.Channels, nil
+	return &p, nil
 }
 
 // promoteChannel points a channel at a release, if the policy allows who.
@@ -49,14 +46,14 @@ func promoteChannel(ctx context.Context, st store.Store, arg, channel string, lf
 	if err != nil {
 		return err
 	}
-	if !policy.Allows(channel, who) {
-		return fmt.Errorf("%s may not move channel %s (policy %s)", who, channel, *lf.policy)
-	}
 	ref, err := releaseArg(ctx, st, arg)
 	if err != nil {
 		return err
 	}
-	c, err := store.SetChannel(ctx, st, ref, channel, who, time.Now())
+	c, err := store.SetChannel(ctx, st, store.ChannelRequest{Release: ref, Channel: channel, By: who, Policy: policy, Now: time.Now()})
+	if errors.Is(err, store.ErrChannelDenied) {
+		return fmt.Errorf("%w (policy %s)", err, *lf.policy)
+	}
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/imagebot/imagebot/runner/store"
+	"github.com/imagebot/imagebot/runner/vsphere"
+	"github.com/imagebot/imagebot/runner/withdraw"
 )
 
 // actor names who revokes or promotes: IMAGEBOT_ACTOR, else the login name.
@@ -54,7 +56,11 @@ func revokeRelease(ctx context.Context, st store.Store, arg string, lf *lifecycl
 	if err != nil {
 		return err
 	}
-	res, err := store.Revoke(ctx, st, store.RevokeRequest{Release: ref, By: who, Reason: *lf.reason, Descendants: *lf.descendants, Now: time.Now()})
+	lib, wcfg, err := withdrawFromEnv()
+	if err != nil {
+		return err
+	}
+	res, err := withdraw.Revoke(ctx, st, store.RevokeRequest{Release: ref, By: who, Reason: *lf.reason, Descendants: *lf.descendants, Now: time.Now()}, lib, wcfg)
 	for _, r := range res.Revoked {
 		fmt.Fprintf(stdout, "revoked %s@%s\n", r.Image, r.Version)
 	}
@@ -68,5 +74,26 @@ func revokeRelease(ctx context.Context, st store.Store, arg string, lf *lifecycl
 		}
 		fmt.Fprintf(stdout, "channel %s@%s moved back to %s\n", c.Image, c.Name, to)
 	}
+	fmt.Fprint(stdout, res.Summary())
 	return err
 }
+
+// withdrawFromEnv is how revoke withdraws content library items: the
+// vCenter of IMAGEBOT_VSPHERE_* (none when IMAGEBOT_VSPHERE_URL is unset)
+// and IMAGEBOT_REVOKE_WITHDRAW=delete|rename.
+func withdrawFromEnv() (withdraw.Library, withdraw.Config, error) {
+	cfg := withdraw.Config{Mode: os.Getenv(envRevokeWithdraw)}
+	if err := cfg.Check(); err != nil {
+		return nil, cfg, fmt.Errorf("%s: %w", envRevokeWithdraw, err)
+	}
+	if os.Getenv("IMAGEBOT_VSPHERE_URL") == "" {
+		return nil, cfg, nil
+	}
+	v, err := vsphere.FromEnv(os.Environ())
+	if err != nil {
+		return nil, cfg, err
+	}
+	return withdraw.VSphere{Config: v}, cfg, nil
+}
+
+const envRevokeWithdraw = "IMAGEBOT_REVOKE_WITHDRAW"

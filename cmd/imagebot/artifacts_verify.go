@@ -30,7 +30,8 @@ const lifecycleUsage = `  imagebot artifacts verify FILE [--attestation ENVELOPE
 version may also be a channel: rocky9@stable.
 provenance: --key PUBLIC.pem (or ` + envProvenanceKey + `) makes get and verify check the signed
 provenance and --repo URL (or ` + envProvenanceRepo + `) the repository it names; get refuses a
-revoked release without --allow-revoked. promote obeys --policy FILE (or ` + envChannelPolicy + `);
+revoked release without --allow-revoked. revoke withdraws the releases' content library items
+from the vCenter of IMAGEBOT_VSPHERE_* (` + envRevokeWithdraw + `=delete|rename). promote obeys --policy FILE (or ` + envChannelPolicy + `);
 who acts is ` + envActor + ` or the login name.`
 
 // lifecycleFlags are the flags of get's verification, verify, revoke and promote.

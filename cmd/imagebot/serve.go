@@ -75,6 +75,7 @@ func runServe(ctx context.Context, args []string) error {
 			return err
 		}
 		srv.Mount("/", page)
+		mountTrusted(srv, b, cfg, st, log)
 	}
 	// One listener per address (bot/access): webhooks and health on listen,
 	// pages/API on ui_listen, /metrics on metrics_listen when set.

@@ -11,6 +11,8 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"gopkg.in/yaml.v3"
+
+	"github.com/imagebot/imagebot/runner/schedule"
 )
 
 // Formats imagebot can publish.
@@ -63,6 +65,7 @@ func parseEnv(image, file string, src []byte) (Env, map[string]Pos, Diagnostics)
 		"vsphere":     {decode: (*envParser).vsphere},
 		"hygiene":     {decode: func(p *envParser, n *yaml.Node) { p.env.Hygiene = p.oneOf(n, "hygiene", "warn", "strict") }},
 		"checks":      {decode: (*envParser).checks},
+		"refresh":     {decode: (*envParser).refresh},
 	})
 	if len(doc.Content) > 1 {
 		p.errAt(p.at(doc.Content[1]), "env.yaml must hold one YAML document")
@@ -318,6 +321,19 @@ func (p *envParser) hardware(n *yaml.Node) {
 		}},
 		"firmware": {decode: func(p *envParser, n *yaml.Node) { h.Firmware = p.oneOf(n, "hardware.firmware", "bios", "efi") }},
 	})
+}
+
+// refresh is a schedule runner/schedule can parse.
+func (p *envParser) refresh(n *yaml.Node) {
+	s := p.str(n, "refresh")
+	if s == "" {
+		return
+	}
+	if _, err := schedule.Parse(s); err != nil {
+		p.errAt(p.at(n), "%v", err)
+		return
+	}
+	p.env.Refresh = s
 }
 
 func (p *envParser) vsphere(n *yaml.Node) {

@@ -32,6 +32,7 @@ hardware:
   firmware: efi
 vsphere:
   content_library: golden
+refresh: weekly
 `
 
 func TestParseEnvGood(t *testing.T) {
@@ -42,7 +43,7 @@ func TestParseEnvGood(t *testing.T) {
 	if env.Name != "web" || env.Version != "2.3.4-rc.1" || env.OS.Version != "9.4" || env.Base != "rocky9" ||
 		env.Timeout != 90*time.Minute || env.Variables["cpus"] != "4" || env.Labels["team"] != "web" ||
 		env.Hardware.MemoryMB != 4096 || env.Hardware.Firmware != "efi" || env.VSphere == nil || env.VSphere.ContentLibrary != "golden" ||
-		len(env.Formats) != 2 || len(env.Inputs) != 1 {
+		len(env.Formats) != 2 || len(env.Inputs) != 1 || env.Refresh != "weekly" {
 		t.Errorf("parsed %+v", env)
 	}
 	if p := pos["base"]; p.Line != 10 || p.Column != 7 {
@@ -73,6 +74,9 @@ func TestParseEnvErrors(t *testing.T) {
 		{"escaping input", "  - kickstart/rocky9", "  - ../secrets", 12, 5, "points outside the repository"},
 		{"bad arch", "arch: x86_64", "arch: amd64", 8, 9, `os.arch "amd64" is not one of x86_64, aarch64`},
 		{"bad memory", "memory_mb: 4096", "memory_mb: lots", 21, 14, "hardware.memory_mb must be a whole number"},
+		{"refresh not a schedule", "refresh: weekly", "refresh: fortnightly", 27, 10, `refresh "fortnightly": want daily, weekly or a cron expression`},
+		{"refresh bad cron", "refresh: weekly", `refresh: "0 25 * * *"`, 27, 10, `refresh "0 25 * * *": `},
+		{"refresh not text", "refresh: weekly", "refresh: [weekly]", 27, 10, "refresh must be a string"},
 		{"yaml syntax", "description: a web server", "description: : :", 3, 1, "invalid YAML"},
 	}
 	for _, tt := range tests {

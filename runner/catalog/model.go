@@ -49,6 +49,10 @@ type Env struct {
 	// Checks name goss-style files resources/checks/<name>.yaml run in the
 	// booted artifact after the build.
 	Checks []string `yaml:"checks,omitempty"`
+	// Refresh is "daily", "weekly" or a five-field cron expression (UTC):
+	// when it comes due and the last release is older, imagebot opens a
+	// merge request bumping the version (runner/schedule).
+	Refresh string `yaml:"refresh,omitempty"`
 }
 
 // OS describes the guest operating system.

@@ -95,12 +95,32 @@ func Channels(ctx context.Context, st Store, image string) ([]Channel, error) {
 	return out, nil
 }
 
-// SetChannel points a channel of an image at a published, non-revoked
-// release, recording who moved it and when. Two writers racing on the same
-// channel: the last write wins (the store has no compare-and-swap).
-func SetChannel(ctx context.Context, st Store, release Ref, name, by string, now time.Time) (Channel, error) {
+// ChannelRequest asks to point a channel of an image at a release.
+type ChannelRequest struct {
+	Release Ref    // a published, non-revoked release
+	Channel string // e.g. "stable"
+	By      string // who moves it: checked against Policy and recorded
+	// Policy says who may move which channel; nil allows everyone.
+	Policy *ChannelPolicy
+	Now    time.Time
+}
+
+// SetChannel is the one code path that moves a channel on request: it
+// checks the policy (a *ChannelDeniedError names the channel and the user),
+// that the release is published and not revoked, then records who moved it
+// and when. Two writers racing on the same channel: the last write wins
+// (the store has no compare-and-swap). Revocations move channels back
+// through fallBackChannels, which no policy stops.
+func SetChannel(ctx context.Context, st Store, req ChannelRequest) (Channel, error) {
+	release, name := req.Release, req.Channel
 	if err := ValidChannel(name); err != nil {
 		return Channel{}, err
+	}
+	if strings.TrimSpace(req.By) == "" {
+		return Channel{}, fmt.Errorf("promote %s to %s: who moves the channel is required", release, name)
+	}
+	if !req.Policy.Allows(name, req.By) {
+		return Channel{}, &ChannelDeniedError{Image: release.Image, Channel: name, User: req.By}
 	}
 	if err := release.Validate(); err != nil || release.Kind != KindRelease {
 		return Channel{}, fmt.Errorf("promote %s to %s: want a release (image@version)", release, name)
@@ -118,7 +138,7 @@ func SetChannel(ctx context.Context, st Store, release Ref, name, by string, now
 	if err != nil {
 		return Channel{}, err
 	}
-	c.History = append(c.History, ChannelMove{Version: release.Version, From: c.Version, By: by, At: now.UTC()})
+	c.History = append(c.History, ChannelMove{Version: release.Version, From: c.Version, By: req.By, At: req.Now.UTC()})
 	c.Version = release.Version
 	if err := writeChannel(ctx, st, c); err != nil {
 		return Channel{}, err
@@ -170,31 +190,4 @@ func fallBackChannels(ctx context.Context, st Store, image, by string, now time.
 		moved = append(moved, c)
 	}
 	return moved, nil
-}
-
-// ChannelPolicy says who may move which channel: channel name (or "*" for
-// any channel) to the people allowed. A nil policy allows everyone; with a
-// policy, a channel it does not name falls back to "*", and without that
-// nobody may move it. Shape in YAML (docs/provenance.md):
-//
-//	channels:
-//	  stable: [alice, bob]
-//	  "*": [release-bot]
-type ChannelPolicy map[string][]string
-
-// Allows reports whether who may move channel.
-func (p ChannelPolicy) Allows(channel, who string) bool {
-	if p == nil {
-		return true
-	}
-	people, ok := p[channel]
-	if !ok {
-		people = p["*"]
-	}
-	for _, w := range people {
-		if w == who || w == "*" {
-			return true
-		}
-	}
-	return false
 }

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"github.com/imagebot/imagebot/runner/attest/attesttest"
 	"github.com/imagebot/imagebot/runner/manifest"
 	"github.com/imagebot/imagebot/runner/store"
+	"github.com/imagebot/imagebot/runner/store/local"
 	"github.com/imagebot/imagebot/runner/store/miniotest"
 	"github.com/imagebot/imagebot/runner/store/s3"
 	"github.com/imagebot/imagebot/runner/store/storetest"
@@ -130,7 +132,7 @@ func TestReleaseLifecycleOnMinIO(t *testing.T) {
 	}
 
 	for _, rel := range []store.Ref{r12, r13} {
-		if _, err := store.SetChannel(l.ctx, l.st, rel, "stable", "alice", time.Now()); err != nil {
+		if _, err := store.SetChannel(l.ctx, l.st, store.ChannelRequest{Release: rel, Channel: "stable", By: "alice", Now: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -169,7 +171,7 @@ func TestReleaseLifecycleOnMinIO(t *testing.T) {
 	if err := store.CheckBase(l.ctx, l.st, "base9", "1.0.0"); err != nil {
 		t.Fatalf("base check of a good base: %v", err)
 	}
-	if _, err := store.SetChannel(l.ctx, l.st, r13, "stable", "alice", time.Now()); !errors.Is(err, store.ErrRevoked) {
+	if _, err := store.SetChannel(l.ctx, l.st, store.ChannelRequest{Release: r13, Channel: "stable", By: "alice", Now: time.Now()}); !errors.Is(err, store.ErrRevoked) {
 		t.Fatalf("promoting a revoked release: %v", err)
 	}
 	again, err := store.Revoke(l.ctx, l.st, store.RevokeRequest{Release: r13, By: "carol", Reason: "again", Now: time.Now()})
@@ -204,19 +206,66 @@ func TestChannelNamesAndPolicy(t *testing.T) {
 			t.Errorf("ValidChannel(%q) = %v", tc.name, err)
 		}
 	}
-	p := store.ChannelPolicy{"stable": {"alice"}, "*": {"bob"}}
+	p := &store.ChannelPolicy{
+		Channels: map[string][]string{"stable": {"alice", "@release"}, "*": {"bob"}},
+		Groups:   map[string][]string{"release": {"carol"}},
+	}
 	for _, tc := range []struct {
 		channel, who string
 		ok           bool
-	}{{"stable", "alice", true}, {"stable", "bob", false}, {"candidate", "bob", true}, {"candidate", "alice", false}} {
+	}{{"stable", "alice", true}, {"stable", "carol", true}, {"stable", "bob", false}, {"candidate", "bob", true}, {"candidate", "alice", false}, {"candidate", "carol", false}} {
 		if p.Allows(tc.channel, tc.who) != tc.ok {
 			t.Errorf("policy: %s moving %s: want %v", tc.who, tc.channel, tc.ok)
 		}
 	}
-	if !store.ChannelPolicy(nil).Allows("stable", "anyone") {
+	if err := p.Check("channels.yaml"); err != nil {
+		t.Errorf("a good policy: %v", err)
+	}
+	var none *store.ChannelPolicy
+	if !none.Allows("stable", "anyone") {
 		t.Error("no policy must allow everyone")
 	}
-	if (store.ChannelPolicy{"stable": {"alice"}}).Allows("candidate", "alice") {
+	if (&store.ChannelPolicy{Channels: map[string][]string{"stable": {"alice"}}}).Allows("candidate", "alice") {
 		t.Error("a channel the policy does not name, without \"*\", must be refused")
+	}
+	bad := &store.ChannelPolicy{Channels: map[string][]string{"Stable": {"alice"}, "candidate": {"@ops", ""}}}
+	err := bad.Check("channels.yaml")
+	for _, want := range []string{"channels.yaml: channels.Stable", "channels.candidate[0]: group \"ops\" is not defined", "channels.candidate[1] is empty"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Check of a bad policy = %v, want it to say %q", err, want)
+		}
+	}
+}
+
+// TestChannelPolicyIsEnforcedWhereChannelsMove: SetChannel, the one path
+// that moves a channel on request, refuses a user the policy does not
+// allow, naming the channel and the user, and writes nothing.
+func TestChannelPolicyIsEnforcedWhereChannelsMove(t *testing.T) {
+	ctx := context.Background()
+	st, err := local.New(store.LocalConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel := store.Release("rocky9", "1.2.0")
+	m := []byte(`{"image":"rocky9","version":"1.2.0"}`)
+	if _, err := st.Put(ctx, rel.Key(store.ManifestName), bytes.NewReader(m), int64(len(m)), store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p := &store.ChannelPolicy{Channels: map[string][]string{"stable": {"alice"}, "*": {"*"}}}
+	_, err = store.SetChannel(ctx, st, store.ChannelRequest{Release: rel, Channel: "stable", By: "mallory", Policy: p, Now: time.Now()})
+	if !errors.Is(err, store.ErrChannelDenied) || !strings.Contains(err.Error(), "mallory may not move channel stable of rocky9") {
+		t.Fatalf("mallory moving stable: %v", err)
+	}
+	if _, err := store.ReadChannel(ctx, st, "rocky9", "stable"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a refused move wrote the channel: %v", err)
+	}
+	for _, who := range []struct{ channel, by string }{{"stable", "alice"}, {"candidate", "mallory"}} {
+		c, err := store.SetChannel(ctx, st, store.ChannelRequest{Release: rel, Channel: who.channel, By: who.by, Policy: p, Now: time.Now()})
+		if err != nil || c.Version != "1.2.0" || c.History[0].By != who.by {
+			t.Fatalf("%s moving %s: %+v, %v", who.by, who.channel, c, err)
+		}
+	}
+	if _, err := store.SetChannel(ctx, st, store.ChannelRequest{Release: rel, Channel: "stable", Policy: p, Now: time.Now()}); err == nil {
+		t.Fatal("a move by nobody was accepted")
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/imagebot/imagebot/bot/jobs"
 	"github.com/imagebot/imagebot/bot/queue"
 	"github.com/imagebot/imagebot/bot/state"
+	"github.com/imagebot/imagebot/runner/notify"
 )
 
 // outboxWrite is one wanted write: a status on SHA, or a comment on MR.
@@ -38,6 +39,7 @@ type Outbox struct {
 	forges map[string]forge.Forge
 	newID  func() string
 	cfg    Config
+	sinks  map[string]notify.Sink // notify.go
 }
 
 // Config is what the report rendering needs of the configuration.

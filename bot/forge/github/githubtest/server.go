@@ -54,7 +54,11 @@ type Server struct {
 	prs      map[prKey]forge.MergeRequest
 	faults   fakeapi.Faults
 
-	app      *App                 // nil: only Token is accepted (app.go)
+	app      *App                                    // nil: only Token is accepted (app.go)
+	gitRepos map[string]*fakeapi.Repo                // change.go: branches and commits per repository
+	trees    map[string]map[string]map[string]string // repository -> tree sha -> files
+	bodies   map[prKey]string                        // pull request bodies
+
 	installs map[string]int64     // lower-case owner -> installation id
 	tokens   map[string]instToken // installation tokens minted
 	minted   int
@@ -141,10 +145,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if a := r.Header.Get("Accept"); !strings.HasPrefix(a, "application/vnd.github") {
 		s.t.Errorf("githubtest: %s %s with Accept %q, want application/vnd.github...", r.Method, path, a)
 	}
-	if r.URL.RawQuery != "" {
+	if r.URL.RawQuery != "" && !(r.Method == http.MethodGet && rePulls.MatchString(path)) {
 		s.t.Errorf("githubtest: %s %s with unexpected query %q", r.Method, path, r.URL.RawQuery)
 	}
-	if s.faults.Serve(w, r) {
+	if s.faults.Serve(w, r) || s.serveChange(w, r, path) {
 		return
 	}
 	var m []string

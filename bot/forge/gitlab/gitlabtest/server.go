@@ -68,6 +68,8 @@ type Server struct {
 	statuses fakeapi.Statuses[Status]
 	mrs      map[mrKey]forge.MergeRequest
 	faults   fakeapi.Faults
+	repos    map[int64]*fakeapi.Repo // change.go
+	bodies   map[mrKey]string        // merge request descriptions
 }
 
 // New starts a server for project 42 "infra/images" (the fixtures' project)
@@ -161,7 +163,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if a := r.Header.Get("Accept"); a != "application/json" {
 		s.t.Errorf("gitlabtest: %s %s with Accept %q, want application/json", r.Method, path, a)
 	}
-	if r.URL.RawQuery != "" && path != "/api/v4/users" {
+	if r.URL.RawQuery != "" && path != "/api/v4/users" && !(r.Method == http.MethodGet && reMRs.MatchString(path)) {
 		s.t.Errorf("gitlabtest: %s %s with unexpected query %q", r.Method, path, r.URL.RawQuery)
 	}
 	if s.faults.Serve(w, r) {
@@ -181,6 +183,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.memberAll(w, m)
 	case r.Method == http.MethodGet && match(reMR, path, &m):
 		s.getMR(w, m)
+	case r.Method == http.MethodPost && match(reCommits, path, &m):
+		s.createCommit(w, r, m)
+	case r.Method == http.MethodGet && match(reMRs, path, &m):
+		s.listMRs(w, r, m)
+	case r.Method == http.MethodPost && match(reMRs, path, &m):
+		s.createMR(w, r, m)
 	default:
 		s.t.Errorf("gitlabtest: unexpected request %s %s", r.Method, r.URL.RequestURI())
 		writeJSON(w, http.StatusNotFound, map[string]string{"message": "404 Not Found"})
