@@ -2,6 +2,9 @@
 // without mounting anything: qemu-img converts the disk to a sparse raw file,
 // sfdisk finds its partitions, and e2fsprogs' debugfs reads the ext2/3/4
 // root filesystem at the partition's offset. No code from the guest runs.
+// It also discards the root filesystem's free space in that raw copy
+// (e2fsck -E discard), the runner's sparsify step before the artifacts are
+// made from it.
 //
 // It is the offline reader behind runner/inventory and the hygiene checks.
 // Filesystems other than ext2/3/4 (XFS, LVM) are refused with a clear error.
@@ -26,7 +29,7 @@ var ErrNotExist = errors.New("no such file in the image")
 
 // Tools names the programs diskfs runs; empty fields mean the name on PATH.
 type Tools struct {
-	QemuImg, Sfdisk, Debugfs string
+	QemuImg, Sfdisk, Debugfs, E2fsck string
 }
 
 func (t Tools) withDefaults() Tools {
@@ -38,6 +41,9 @@ func (t Tools) withDefaults() Tools {
 	}
 	if t.Debugfs == "" {
 		t.Debugfs = "debugfs"
+	}
+	if t.E2fsck == "" {
+		t.E2fsck = "e2fsck"
 	}
 	return t
 }
