@@ -100,6 +100,11 @@ func (b *run) writeInventory(inv *inventory.Inventory) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Package names and versions come from the image: a document scanners
+	// would reject is a failed build, not a published artifact.
+	if err := sbom.Validate(sbomData); err != nil {
+		return nil, fmt.Errorf("sbom of %s: %w", stem, err)
+	}
 	var files []File
 	for _, w := range []struct {
 		ext, format string
