@@ -62,4 +62,3 @@ func TestRPMPurlCarriesEpochAsQualifier(t *testing.T) {
 		t.Errorf("purl %q", got)
 	}
 }
-
