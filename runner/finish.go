@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -97,6 +98,10 @@ func (b *run) finish(ctx context.Context, e *baseEntry) ([]File, error) {
 func (b *run) sparsify(ctx context.Context, fs *diskfs.FS) error {
 	started := time.Now()
 	before, after, err := fs.Discard(ctx)
+	if errors.Is(err, diskfs.ErrDiscardUnsupported) {
+		b.logf("sparsify: skipped: %v", err)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("sparsify: %w", err)
 	}
