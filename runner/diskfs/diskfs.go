@@ -8,7 +8,9 @@
 // made from it.
 //
 // It is the offline reader behind runner/inventory and the hygiene checks.
-// Other filesystems and LVM volumes are refused with a clear error.
+// Partitions and whole disks that are LVM physical volumes are looked into
+// (lvm.go): each linear logical volume is read like a partition. Other
+// filesystems are refused with a clear error.
 package diskfs
 
 import (
@@ -64,8 +66,9 @@ type FS struct {
 }
 
 // Open converts disk (any format qemu-img reads) into a sparse raw file in
-// workDir and finds the partition holding the root filesystem: the first
-// ext2/3/4 or XFS filesystem with /etc. Close removes the raw file.
+// workDir and finds the partition or LVM logical volume holding the root
+// filesystem: the first ext2/3/4 or XFS filesystem with /etc. Close removes
+// the raw file.
 func Open(ctx context.Context, disk, workDir string, tools Tools) (*FS, error) {
 	tools = tools.withDefaults()
 	raw := filepath.Join(workDir, "inspect-"+filepath.Base(disk)+".raw")
@@ -79,7 +82,22 @@ func Open(ctx context.Context, disk, workDir string, tools Tools) (*FS, error) {
 		return nil, fmt.Errorf("read %s offline: %w", disk, err)
 	}
 	var tried []string
+	var candidates []partition
 	for _, p := range parts {
+		vols, skipped, isPV, err := lvmVolumes(raw, p)
+		switch {
+		case err != nil:
+			tried = append(tried, err.Error())
+		case isPV:
+			candidates = append(candidates, vols...)
+			for _, s := range skipped {
+				tried = append(tried, "LVM volume "+s)
+			}
+		default:
+			candidates = append(candidates, p)
+		}
+	}
+	for _, p := range candidates {
 		fs := &FS{tools: tools, raw: raw, offset: p.start}
 		kind := "ext"
 		if xfsMagic(raw, p.start) {
@@ -98,7 +116,7 @@ func Open(ctx context.Context, disk, workDir string, tools Tools) (*FS, error) {
 		}
 	}
 	os.Remove(raw)
-	return nil, fmt.Errorf("read %s offline: no ext2/3/4 or XFS root filesystem with /etc found at offsets %v (LVM volumes are not read by this reader)", disk, tried)
+	return nil, fmt.Errorf("read %s offline: no ext2/3/4 or XFS root filesystem with /etc found (tried %s)", disk, strings.Join(tried, "; "))
 }
 
 // Close removes the raw copy (and an XFS partition's copy).
