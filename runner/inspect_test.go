@@ -78,7 +78,8 @@ func checkInventoryMatchesGuest(t *testing.T, invPath, sbomPath, manifestPath, d
 	for _, h := range m.Hygiene {
 		t.Errorf("hygiene finding on debian12-app: %s: %s", h.Check, h.Detail)
 	}
-	if c := m.Compaction; c == nil || c.DataBytesAfter <= 0 || c.DataBytesAfter > c.DataBytesBefore {
+	// e2fsck may write a few metadata blocks that were holes: allow 1 MiB.
+	if c := m.Compaction; c == nil || c.DataBytesAfter <= 0 || c.DataBytesAfter > c.DataBytesBefore+1<<20 {
 		t.Errorf("manifest compaction %+v", c)
 	} else {
 		t.Logf("sparsify: data %d -> %d bytes in %.1fs", c.DataBytesBefore, c.DataBytesAfter, c.Seconds)
