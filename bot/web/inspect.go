@@ -14,8 +14,8 @@ import (
 // any two versions of an image (runner/imagediff, as `imagebot artifacts
 // diff` prints it). Their templates are inventory.html and diff.html.
 //
-// Wiring: New calls s.inspectRoutes() after s.routes(), which parses the two
-// pages and registers
+// New calls s.inspectRoutes() after s.routes(); it parses the two pages and
+// registers
 //
 //	GET /images/{name}/{version}/packages   the version's inventory
 //	GET /images/{name}/diff?from=A&to=B     the diff from version A to B
@@ -66,9 +66,10 @@ func (s *Server) versionPackages(w http.ResponseWriter, r *http.Request) {
 	}})
 }
 
-// versionDiff compares two versions of one image. Without from/to it
-// compares the latest release with the version before it, so the page is
-// useful from a bare link.
+// versionDiff compares two versions of one image. With only ?to= it
+// compares that version with what it is measured against elsewhere (a
+// release with the release before it, an MR build with the latest
+// release); without either, the latest release with the one before it.
 func (s *Server) versionDiff(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	versions, err := browse.Versions(r.Context(), s.opts.Store, name)
@@ -81,6 +82,12 @@ func (s *Server) versionDiff(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	from, to := r.URL.Query().Get("from"), r.URL.Query().Get("to")
+	if from == "" && to != "" { // "what changed in this version"
+		if from, err = s.before(r, name, to); err != nil {
+			s.storeFailed(w, r, err)
+			return
+		}
+	}
 	if from == "" || to == "" {
 		from, to = defaultPair(versions)
 		if from == "" {
@@ -126,4 +133,23 @@ func defaultPair(vs []browse.Version) (from, to string) {
 		return "", ""
 	}
 	return rel[1].Name(), rel[0].Name()
+}
+
+// before is the version to compare version with: for a release the
+// release before it, for an MR build the latest release.
+func (s *Server) before(r *http.Request, image, version string) (string, error) {
+	v, err := browse.Resolve(r.Context(), s.opts.Store, image, version)
+	if err != nil {
+		return "", err
+	}
+	var ref store.Ref
+	if v.Kind == store.KindRelease {
+		ref, err = store.Previous(r.Context(), s.opts.Store, image, v.Version)
+	} else {
+		ref, err = store.Latest(r.Context(), s.opts.Store, image)
+	}
+	if err != nil {
+		return "", err
+	}
+	return ref.Version, nil
 }

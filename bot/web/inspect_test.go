@@ -66,9 +66,6 @@ func inspectServer(t *testing.T) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.inspectRoutes(); err != nil { // until New calls it (see inspect.go)
-		t.Fatal(err)
-	}
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	return srv
@@ -138,6 +135,21 @@ func TestVersionDiffPage(t *testing.T) {
 	resp.Body.Close()
 	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || loc != "/images/debian12-app/diff?from=1.2.0&to=1.3.0" {
 		t.Errorf("bare diff: %d %q", resp.StatusCode, loc)
+	}
+	// Only ?to=: a release against the release before it, an MR build
+	// against the latest release (the version page links these).
+	if _, body := get(t, srv, "/images/debian12-app/diff?to=1.3.0"); !strings.Contains(body, "1.2.0 → 1.3.0") {
+		t.Errorf("?to=1.3.0 did not compare with 1.2.0")
+	}
+	if _, body := get(t, srv, "/images/debian12-app/diff?to=mr7-1a2b3c4d"); !strings.Contains(body, "1.3.0 → mr7-1a2b3c4d") {
+		t.Errorf("?to=mr7 did not compare with the latest release")
+	}
+	if code, _ := get(t, srv, "/images/debian12-app/diff?to=1.1.0"); code != http.StatusNotFound {
+		t.Errorf("first release: %d", code)
+	}
+	if _, body := get(t, srv, "/images/debian12-app/1.3.0"); !strings.Contains(body, `href="/images/debian12-app/1.3.0/packages"`) ||
+		!strings.Contains(body, `href="/images/debian12-app/diff?to=1.3.0"`) {
+		t.Errorf("the version page does not link its packages and changes")
 	}
 	if code, _ := get(t, srv, "/images/debian12-app/diff?from=1.2.0&to=9.9.9"); code != http.StatusNotFound {
 		t.Errorf("unknown version: %d", code)

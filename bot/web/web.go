@@ -100,7 +100,8 @@ type Server struct {
 }
 
 // New returns the page's handler. Mount it at "/" (it serves /, /builds/,
-// /images/, /download/ and /static/).
+// /images/ with each version's packages and an image's diff, /download/
+// and /static/).
 func New(opts Options) (*Server, error) {
 	if opts.Poll <= 0 {
 		opts.Poll = 500 * time.Millisecond
@@ -114,6 +115,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux(), tmpl: t}
 	s.routes()
+	if err := s.inspectRoutes(); err != nil { // packages and diff pages (inspect.go)
+		return nil, err
+	}
 	return s, nil
 }
 
