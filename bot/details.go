@@ -29,24 +29,35 @@ const diffTimeout = time.Minute
 // recordDetails stores res's details on the build; a failure to read the
 // release to compare with is shown in the comment, not an error.
 func (b *Bot) recordDetails(ctx context.Context, a BuildArgs, res *runner.Result) {
-	d := b.details(ctx, res)
-	data := ""
-	if !d.Empty() {
-		j, err := json.Marshal(d)
-		if err != nil {
-			b.log.Warn().Err(err).Str("build", a.BuildID).Msg("encode build details")
-			return
-		}
-		data = string(j)
+	data, err := b.detailsJSON(ctx, res, false)
+	if err != nil {
+		b.log.Warn().Err(err).Str("build", a.BuildID).Msg("encode build details")
+		return
 	}
 	if err := b.setBuild(ctx, a, state.Details(data)); err != nil {
 		b.log.Warn().Err(err).Str("build", a.BuildID).Msg("record build details")
 	}
 }
 
+// detailsJSON is the details column's value for res ("" when there is
+// nothing to say). A release build compares with the release before its
+// version (it is itself the latest once published), an MR build with the
+// latest release.
+func (b *Bot) detailsJSON(ctx context.Context, res *runner.Result, release bool) (string, error) {
+	d := b.details(ctx, res, release)
+	if d.Empty() {
+		return "", nil
+	}
+	j, err := json.Marshal(d)
+	if err != nil {
+		return "", err
+	}
+	return string(j), nil
+}
+
 // details collects what the comment shows of res. Every string goes
 // through the redactor; the renderer escapes them.
-func (b *Bot) details(ctx context.Context, res *runner.Result) *report.Details {
+func (b *Bot) details(ctx context.Context, res *runner.Result, release bool) *report.Details {
 	d := &report.Details{}
 	for _, c := range res.Checks {
 		d.Checks = append(d.Checks, report.Check{File: b.redact(c.File), Line: c.Line, Check: b.redact(c.Check),
@@ -92,13 +103,14 @@ func (b *Bot) details(ctx context.Context, res *runner.Result) *report.Details {
 		return d
 	}
 	d.Packages = len(inv.Packages)
-	b.compareWithRelease(ctx, d, imagediff.Side{Image: res.Image, Version: res.Version, Inventory: inv, Sizes: sizes})
+	b.compareWithRelease(ctx, d, imagediff.Side{Image: res.Image, Version: res.Version, Inventory: inv, Sizes: sizes}, release)
 	return d
 }
 
-// compareWithRelease fills d's diff against the image's latest release;
+// compareWithRelease fills d's diff against the image's latest release, or
+// for a release build the release before new.Version (store.Previous);
 // none yet leaves it empty: "first build: N packages".
-func (b *Bot) compareWithRelease(ctx context.Context, d *report.Details, new imagediff.Side) {
+func (b *Bot) compareWithRelease(ctx context.Context, d *report.Details, new imagediff.Side, release bool) {
 	st := b.artifactStore()
 	if st == nil {
 		return
@@ -106,6 +118,9 @@ func (b *Bot) compareWithRelease(ctx context.Context, d *report.Details, new ima
 	ctx, cancel := context.WithTimeout(ctx, diffTimeout)
 	defer cancel()
 	ref, err := store.Latest(ctx, st, new.Image)
+	if release {
+		ref, err = store.Previous(ctx, st, new.Image, new.Version)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return
 	}

@@ -138,7 +138,7 @@ func (w *releaseWorker) Work(ctx context.Context, job *river.Job[ReleaseArgs]) e
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer b.track(a.BuildID, cancel, tail)()
-	set(state.Status(statusRunning), state.Started(time.Now()), state.Error(""))
+	set(state.Status(statusRunning), state.Started(time.Now()), state.Error(""), state.Details(""))
 	setStep("fetch", true)
 	status, msg := string(runner.StatusSucceeded), ""
 	res, err := w.build(ctx, f, a, tail, set, func(s string) { setStep(s, false) })
@@ -182,6 +182,14 @@ func (w *releaseWorker) build(ctx context.Context, f forge.Forge, a ReleaseArgs,
 		}
 	})
 	if res != nil {
+		// What the release build found (checks, hygiene, package diff against
+		// the release before it), as MR builds record it: read from the
+		// runner's files before they go.
+		if data, derr := b.detailsJSON(ctx, res, true); derr != nil {
+			b.log.Warn().Err(derr).Str("build", a.BuildID).Msg("encode release build details")
+		} else {
+			set(state.Details(data))
+		}
 		for _, f := range res.Files { // published (or failed): build.log stays for the log API
 			if f.Path != res.LogPath {
 				_ = os.Remove(f.Path)
