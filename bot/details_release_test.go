@@ -10,6 +10,7 @@ import (
 	"github.com/imagebot/imagebot/bot/report"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/checks"
+	"github.com/imagebot/imagebot/runner/imagediff"
 	"github.com/imagebot/imagebot/runner/store"
 	"github.com/imagebot/imagebot/runner/store/local"
 )
@@ -51,4 +52,27 @@ func TestReleaseBuildDetailsCompareWithThePreviousRelease(t *testing.T) {
 	if first := b.details(context.Background(), res, true); first.Diff != nil || first.DiffNote != "" {
 		t.Errorf("first release: diff %+v, note %q", first.Diff, first.DiffNote)
 	}
+}
+
+// The build page's view of recorded details: the diff names what it was
+// compared with, each check where it is written.
+func TestWebFound(t *testing.T) {
+	if webFound(nil) != nil || webFound(&report.Details{}) != nil {
+		t.Error("no details, yet a section")
+	}
+	d := b0Details()
+	f := webFound(d)
+	if f.Diff != "+1 package against app 1.0.0" || f.Packages != 2 || len(f.Checks) != 1 ||
+		f.Checks[0].Where != "app.yaml:3" || f.Checks[0].Passed || f.ChecksSummary() != "0 passed, 1 failed" ||
+		len(f.Hygiene) != 1 || f.Hygiene[0] != "tmp: /tmp/x" {
+		t.Errorf("found %+v", f)
+	}
+}
+
+func b0Details() *report.Details {
+	diff := imagediff.Compare(imagediff.Side{Image: "app", Version: "1.0.0", Inventory: inv("bash=1")},
+		imagediff.Side{Image: "app", Version: "1.1.0", Inventory: inv("bash=1", "jq=2")})
+	return &report.Details{Packages: 2, Diff: &diff,
+		Checks:  []report.Check{{File: "app", Line: 3, Check: "port tcp:8080", Detail: "not listening"}},
+		Hygiene: []report.Finding{{Check: "tmp", Detail: "/tmp/x"}}}
 }

@@ -48,6 +48,9 @@ type Build struct {
 	// once the build is published; the page links to it.
 	Artifact    string
 	TriggeredBy string
+	// Found is what the finished build found in its image; nil when
+	// nothing was recorded (running, or an older build).
+	Found *Found
 }
 
 // Step is one step of a build's timeline.
