@@ -241,6 +241,11 @@ func TestMergeThroughTheBotReleasesOnceThenSaysUpToDate(t *testing.T) {
 	if len(builds) != 1 || builds[0].Image != "tiny" || builds[0].SHA != repo.after || builds[0].Status != "succeeded" {
 		t.Errorf("build history = %+v", builds)
 	}
+	// A release build records its details as an MR build does (tiny's disk
+	// holds no filesystem: the note says so instead of a package diff).
+	if len(builds) == 1 && (builds[0].Details == nil || !strings.Contains(builds[0].Details.DiffNote, "could not be read offline")) {
+		t.Errorf("release build details = %+v", builds[0].Details)
+	}
 	waitUntil(t, "the release comment on !7", 30*time.Second, func() bool { return len(gl.Comments(gitlabtest.ProjectID, 7)) >= 1 })
 	if c := gl.Comments(gitlabtest.ProjectID, 7); !strings.Contains(c[0].Body, "| tiny | 0.1.0 | building") {
 		t.Errorf("release comment: %s", c[0].Body)

@@ -45,7 +45,7 @@ export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/hashicorp/*"
 
 # systemd: systemd-analyze verifies the units in deploy/systemd (works offline,
 # systemd need not be PID 1).
-apt_pkgs=(qemu-system-x86 qemu-utils debootstrap e2fsprogs fdisk xorriso openssh-client ca-certificates git curl time systemd ansible)
+apt_pkgs=(qemu-system-x86 qemu-utils debootstrap e2fsprogs xfsprogs fdisk xorriso openssh-client ca-certificates git curl time systemd ansible)
 with_apt=1
 packer_only=0
 for arg in "$@"; do

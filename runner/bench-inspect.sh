@@ -3,7 +3,8 @@
 # and the booted-artifact checks add to a real TCG build of an image, side by
 # side with that build's Packer time. Builds the image once with `imagebot
 # build --force` (its bases from the cache, built first when missing, not
-# timed) and reads the phases' durations from its build log.
+# timed) and reads the phases' durations from its build log, and the sizes
+# before and after the sparsify step from its manifest.
 #
 # Usage: runner/bench-inspect.sh [image]   (default debian12-app)
 set -euo pipefail
@@ -29,12 +30,24 @@ packer=$(grep -o "Build '[^']*' finished after .*" "$log" | tail -n1 | sed 's/.*
 inventory=$(grep -o 'read offline in [0-9.]*s' "$log" | grep -o '[0-9.]*' | tail -n1)
 checks=$(grep -o 'checks: [0-9]* passed, [0-9]* failed in [0-9.]*s' "$log" | grep -o '[0-9.]*s$' | tr -d s)
 finishing=$(grep -o 'artifacts finished in [0-9.]*s' "$log" | grep -o '[0-9.]*' | tail -n1)
-grep -E 'inventory:|hygiene|checks:|check ' "$log" | sed 's/^/  log: /'
+grep -E 'inventory:|hygiene|checks:|check |sparsify:|qcow2:' "$log" | sed 's/^/  log: /'
+sparsify=$(grep -o 'free space discarded in [0-9.]*s' "$log" | grep -o '[0-9.]*' | tail -n1)
+echo "  sizes (bytes; before -> after the sparsify step):"
+python3 - "$tmp/out/manifest.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+c = m.get("compaction") or {}
+print(f"    disk data: {c.get('data_bytes_before', 0):>12} -> {c.get('data_bytes_after', 0):>12}  ({c.get('method', 'no sparsify step')})")
+for f in m["files"]:
+    if f["format"] in ("qcow2", "ova"):
+        print(f"    {f['name']:<34} {f.get('size_before', 0):>12} -> {f['size']:>12}")
+PY
 printf '\n%-34s %10s %10s\n' phase seconds "vs packer"
 row() { printf '%-34s %10.1f %9.0f%%\n' "$1" "$2" "$(echo "100 * $2 / $packer" | bc -l)"; }
 row "packer build (TCG)" "$packer"
 row "inventory + SBOM + hygiene" "${inventory:-0}"
 row "checks (boot + SSH + run)" "${checks:-0}"
+row "sparsify (e2fsck -E discard)" "${sparsify:-0}"
 row "inventory + checks" "$(echo "${inventory:-0} + ${checks:-0}" | bc -l)"
 row "all finishing (incl. both, qcow2, ova)" "${finishing:-0}"
 row "imagebot build, wall" "$total"

@@ -4,7 +4,10 @@ import (
 	"archive/tar"
 	"bufio"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -204,9 +207,21 @@ func bootAndRun(t *testing.T, disk, accel, password string, cmds map[string]stri
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	console := filepath.Join(t.TempDir(), "console.log")
+	// debian12-app has no root password any more: log in with a key given
+	// as a systemd credential, as runner/checks does.
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred := "type=11,value=io.systemd.credential.binary:ssh.authorized_keys.root=" +
+		base64.StdEncoding.EncodeToString(ssh.MarshalAuthorizedKey(signer.PublicKey()))
 	qemu := exec.Command(testenv.Tool(t, "qemu-system-x86_64"),
 		"-accel", accel, "-m", "1024", "-smp", "1", "-display", "none",
-		"-serial", "file:"+console,
+		"-serial", "file:"+console, "-smbios", cred,
 		"-drive", "file="+disk+",if=virtio,format=qcow2,snapshot=on",
 		"-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:"+strconv.Itoa(port)+"-:22",
 		"-device", "virtio-net-pci,netdev=n0")
@@ -220,7 +235,7 @@ func bootAndRun(t *testing.T, disk, accel, password string, cmds map[string]stri
 	}()
 	var hostKey ssh.PublicKey
 	cfg := &ssh.ClientConfig{
-		User: "root", Auth: []ssh.AuthMethod{ssh.Password(password)}, Timeout: 10 * time.Second,
+		User: "root", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer), ssh.Password(password)}, Timeout: 10 * time.Second,
 		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error { hostKey = key; return nil },
 	}
 	var client *ssh.Client

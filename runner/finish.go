@@ -2,9 +2,13 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
+
+	"github.com/imagebot/imagebot/runner/diskfs"
 
 	"github.com/imagebot/imagebot/runner/manifest"
 	"github.com/imagebot/imagebot/runner/ova"
@@ -15,9 +19,25 @@ import (
 // per env.yaml format (each with a .sha256 beside it). The runner/qcow2 and
 // runner/ova packages do the work; this is only the glue.
 func (b *run) finish(ctx context.Context, e *baseEntry) ([]File, error) {
-	files, err := b.inspect(ctx, e.Disk)
+	// Before the inspection's raw copy, which the artifacts are made from.
+	if err := qcow2.Standalone(ctx, "", "qcow2", e.Disk); err != nil {
+		return nil, fmt.Errorf("finish: %w", err)
+	}
+	files, fs, err := b.inspect(ctx, e.Disk)
 	if err != nil {
 		return nil, err
+	}
+	src, srcFormat := e.Disk, "qcow2"
+	if fs != nil {
+		defer fs.Close()
+		if err := b.sparsify(ctx, fs); err != nil {
+			return nil, err
+		}
+		src, srcFormat = fs.Raw(), "raw"
+	}
+	var packerSize int64
+	if fi, err := os.Stat(e.Disk); err == nil {
+		packerSize = fi.Size()
 	}
 	stem := fmt.Sprintf("%s-%s", b.img.Name, b.req.Version)
 	for _, format := range b.img.Env.Formats {
@@ -30,17 +50,18 @@ func (b *run) finish(ctx context.Context, e *baseEntry) ([]File, error) {
 			// not zstd: zstd measured smaller and cheaper (runner/bench-compress.sh,
 			// docs/inspection.md) but runner/qcow2's reader and QEMU before 5.1
 			// cannot read it.
-			res, err := qcow2.Finish(ctx, e.Disk, dst, qcow2.Options{Compress: true})
+			res, err := qcow2.Finish(ctx, src, dst, qcow2.Options{Compress: true, SourceFormat: srcFormat})
 			if err != nil {
 				return nil, err
 			}
 			if err := writeSum(dst, res.SHA256); err != nil {
 				return nil, err
 			}
-			files = append(files, File{Name: filepath.Base(dst), Path: dst, Format: "qcow2", Size: res.Size, SHA256: res.SHA256})
+			files = append(files, File{Name: filepath.Base(dst), Path: dst, Format: "qcow2", Size: res.Size, SHA256: res.SHA256, SizeBefore: packerSize})
+			b.logf("qcow2: %d MB (Packer's disk: %d MB)", res.Size>>20, packerSize>>20)
 		case "ova":
 			res, err := ova.Export(ctx, ova.ExportOptions{
-				Disk: e.Disk, Out: dst, Name: stem, Version: b.req.Version, BuildID: b.req.BuildID,
+				Disk: src, Out: dst, Name: stem, Version: b.req.Version, BuildID: b.req.BuildID,
 				GitSHA: b.req.GitSHA, Description: b.img.Env.Description, OS: b.img.Env.OS,
 				Hardware: b.img.Env.Hardware, Logger: &b.r.cfg.Log,
 			})
@@ -67,6 +88,28 @@ func (b *run) finish(ctx context.Context, e *baseEntry) ([]File, error) {
 		return nil, err
 	}
 	return files, nil
+}
+
+// sparsify discards the free space of the disk's root filesystem in the
+// inspection's raw copy (diskfs.Discard, the offline equivalent of
+// virt-sparsify --in-place) before the artifacts are made from that copy,
+// and records the data before and after for the manifest. Packer's disk
+// itself is left as it is: a base image's derived builds start from it.
+func (b *run) sparsify(ctx context.Context, fs *diskfs.FS) error {
+	started := time.Now()
+	before, after, err := fs.Discard(ctx)
+	if errors.Is(err, diskfs.ErrDiscardUnsupported) {
+		b.logf("sparsify: skipped: %v", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sparsify: %w", err)
+	}
+	took := time.Since(started)
+	b.logf("sparsify: data %d MB -> %d MB (free space discarded in %.1fs)", before>>20, after>>20, took.Seconds())
+	b.inspected.compaction = &manifest.Compaction{Method: "e2fsck -E discard", DataBytesBefore: before,
+		DataBytesAfter: after, Seconds: took.Round(time.Millisecond).Seconds()}
+	return nil
 }
 
 // writeSum writes path.sha256 in sha256sum's format.
@@ -100,7 +143,7 @@ func (b *run) seal() error {
 		TriggeredBy: b.req.TriggeredBy, Labels: b.img.Env.Labels, Repository: b.req.Repository,
 	}
 	for _, f := range b.res.Files {
-		m.Files = append(m.Files, manifest.File{Name: f.Name, Format: f.Format, Size: f.Size, SHA256: f.SHA256})
+		m.Files = append(m.Files, manifest.File{Name: f.Name, Format: f.Format, Size: f.Size, SHA256: f.SHA256, SizeBefore: f.SizeBefore})
 	}
 	for _, p := range b.res.Plugins {
 		m.Plugins = append(m.Plugins, manifest.Plugin{Source: p.Source, Version: p.Version})
@@ -112,7 +155,7 @@ func (b *run) seal() error {
 		m.BaseImage = &manifest.BaseImage{Image: base.Name, Version: base.Env.Version, InputsDigest: base.Digest, SHA256: b.baseSHA256}
 	}
 	if b.inspected != nil {
-		m.Inventory, m.Hygiene = b.inspected.summary, b.inspected.hygiene
+		m.Inventory, m.Hygiene, m.Compaction = b.inspected.summary, b.inspected.hygiene, b.inspected.compaction
 	}
 	m.Checks = manifestChecks(b.res.Checks)
 	data, err := manifest.Marshal(m, b.secrets())

@@ -17,8 +17,9 @@ import (
 // inspection is what the offline inspection of the built disk found, kept
 // for the manifest.
 type inspection struct {
-	summary *manifest.Inventory
-	hygiene []manifest.HygieneFinding
+	summary    *manifest.Inventory
+	hygiene    []manifest.HygieneFinding
+	compaction *manifest.Compaction
 }
 
 // inspect reads the built disk offline (runner/diskfs: no guest code runs)
@@ -26,21 +27,26 @@ type inspection struct {
 // the hygiene checks on the same reading; under env.yaml `hygiene: strict`
 // a finding fails the build before any artifact is made. A disk the offline
 // reader cannot read (XFS, LVM) is logged and the build goes on without an
-// inventory.
-func (b *run) inspect(ctx context.Context, disk string) ([]File, error) {
+// inventory (and a nil FS). The caller closes the returned FS: finish
+// sparsifies it and makes the artifacts from its raw copy.
+func (b *run) inspect(ctx context.Context, disk string) (_ []File, _ *diskfs.FS, err error) {
 	started := time.Now()
 	fs, err := diskfs.Open(ctx, disk, b.work, diskfs.Tools{})
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		b.logf("inventory: skipped: %v", err)
-		return nil, nil
+		return nil, nil, nil
 	}
-	defer fs.Close()
+	defer func() {
+		if err != nil {
+			fs.Close()
+		}
+	}()
 	inv, err := inventory.Read(ctx, fs)
 	if err != nil {
-		return nil, fmt.Errorf("inventory of %s: %w", filepath.Base(disk), err)
+		return nil, nil, fmt.Errorf("inventory of %s: %w", filepath.Base(disk), err)
 	}
 	inv.Image, inv.Version = b.img.Name, b.req.Version
 	took := time.Since(started)
@@ -51,9 +57,13 @@ func (b *run) inspect(ctx context.Context, disk string) ([]File, error) {
 		Packages: len(inv.Packages), Seconds: took.Round(time.Millisecond).Seconds(),
 	}}
 	if err := b.checkHygiene(ctx, fs); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return b.writeInventory(inv)
+	files, err := b.writeInventory(inv)
+	if err != nil {
+		return nil, nil, err
+	}
+	return files, fs, nil
 }
 
 func (b *run) checkHygiene(ctx context.Context, fs *diskfs.FS) error {
@@ -89,6 +99,11 @@ func (b *run) writeInventory(inv *inventory.Inventory) ([]File, error) {
 	sbomData, err := sbom.Marshal(inv, sbom.Subject{Image: b.img.Name, Version: b.req.Version, BuildID: b.req.BuildID, GitSHA: b.req.GitSHA}, time.Now())
 	if err != nil {
 		return nil, err
+	}
+	// Package names and versions come from the image: a document scanners
+	// would reject is a failed build, not a published artifact.
+	if err := sbom.Validate(sbomData); err != nil {
+		return nil, fmt.Errorf("sbom of %s: %w", stem, err)
 	}
 	var files []File
 	for _, w := range []struct {

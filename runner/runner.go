@@ -46,6 +46,9 @@ type File struct {
 	Format string `json:"format"` // qcow2, ova, log, manifest, sha256
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
+	// SizeBefore is a disk artifact's size before finishing (for the qcow2:
+	// Packer's disk file); see manifest.File.
+	SizeBefore int64 `json:"size_before,omitempty"`
 }
 
 // Result is what a build produced.

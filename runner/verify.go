@@ -41,7 +41,7 @@ func (b *run) runChecks(ctx context.Context, disk string) error {
 		return err
 	}
 	defer g.Close()
-	b.logf("checks: SSH up after %.1fs", time.Since(started).Seconds())
+	b.logf("checks: SSH up after %.1fs (%s)", time.Since(started).Seconds(), g.Login)
 	results, err := checks.Run(ctx, g, cs)
 	b.res.Checks = results
 	var failed []string

@@ -29,24 +29,35 @@ const diffTimeout = time.Minute
 // recordDetails stores res's details on the build; a failure to read the
 // release to compare with is shown in the comment, not an error.
 func (p *Pipeline) recordDetails(ctx context.Context, j *Job, res *runner.Result) {
-	d := p.details(ctx, res)
-	data := ""
-	if !d.Empty() {
-		enc, err := json.Marshal(d)
-		if err != nil {
-			p.d.Log.Warn().Err(err).Str("build", j.ID).Msg("encode build details")
-			return
-		}
-		data = string(enc)
+	data, err := p.detailsJSON(ctx, res, j.Kind == state.KindRelease)
+	if err != nil {
+		p.d.Log.Warn().Err(err).Str("build", j.ID).Msg("encode build details")
+		return
 	}
 	if err := p.setBuild(ctx, j, state.Details(data)); err != nil {
 		p.d.Log.Warn().Err(err).Str("build", j.ID).Msg("record build details")
 	}
 }
 
+// detailsJSON is the details column's value for res ("" when there is
+// nothing to say). A release build compares with the release before its
+// version (it is itself the latest once published), an MR build with the
+// latest release.
+func (p *Pipeline) detailsJSON(ctx context.Context, res *runner.Result, release bool) (string, error) {
+	d := p.details(ctx, res, release)
+	if d.Empty() {
+		return "", nil
+	}
+	j, err := json.Marshal(d)
+	if err != nil {
+		return "", err
+	}
+	return string(j), nil
+}
+
 // details collects what the comment shows of res. Every string goes
 // through the redactor; the renderer escapes them.
-func (p *Pipeline) details(ctx context.Context, res *runner.Result) *report.Details {
+func (p *Pipeline) details(ctx context.Context, res *runner.Result, release bool) *report.Details {
 	d := &report.Details{}
 	for _, c := range res.Checks {
 		d.Checks = append(d.Checks, report.Check{File: p.redact(c.File), Line: c.Line, Check: p.redact(c.Check),
@@ -92,13 +103,14 @@ func (p *Pipeline) details(ctx context.Context, res *runner.Result) *report.Deta
 		return d
 	}
 	d.Packages = len(inv.Packages)
-	p.compareWithRelease(ctx, d, imagediff.Side{Image: res.Image, Version: res.Version, Inventory: inv, Sizes: sizes})
+	p.compareWithRelease(ctx, d, imagediff.Side{Image: res.Image, Version: res.Version, Inventory: inv, Sizes: sizes}, release)
 	return d
 }
 
-// compareWithRelease fills d's diff against the image's latest release;
+// compareWithRelease fills d's diff against the image's latest release, or
+// for a release build the release before new.Version (store.Previous);
 // none yet leaves it empty: "first build: N packages".
-func (p *Pipeline) compareWithRelease(ctx context.Context, d *report.Details, new imagediff.Side) {
+func (p *Pipeline) compareWithRelease(ctx context.Context, d *report.Details, new imagediff.Side, release bool) {
 	st := p.artifactStore()
 	if st == nil {
 		return
@@ -106,6 +118,9 @@ func (p *Pipeline) compareWithRelease(ctx context.Context, d *report.Details, ne
 	ctx, cancel := context.WithTimeout(ctx, diffTimeout)
 	defer cancel()
 	ref, err := store.Latest(ctx, st, new.Image)
+	if release {
+		ref, err = store.Previous(ctx, st, new.Image, new.Version)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return
 	}

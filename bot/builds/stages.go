@@ -40,6 +40,7 @@ func ReleaseStages() []Stage {
 		{Name: "validate", Run: validate},
 		{Run: outDir},
 		{Run: buildRelease},
+		{Run: recordReleaseDetails, Always: true},
 		{Run: clean, Always: true},
 	}
 }
@@ -138,6 +139,16 @@ func buildRelease(ctx context.Context, p *Pipeline, j *Job) error {
 	res, err := p.d.Releaser(j.Forge, j.forge).BuildRelease(ctx, gate{p, j}, j.cat, *j.Release, j.Request.BuildID, j.out, p.d.Secrets(), nil)
 	j.res = res
 	return err
+}
+
+// recordReleaseDetails stores what a release build found (checks,
+// hygiene, the package diff against the release before it), as MR builds
+// do, read from the runner's files before clean removes them.
+func recordReleaseDetails(ctx context.Context, p *Pipeline, j *Job) error {
+	if j.res != nil {
+		p.recordDetails(ctx, j, j.res)
+	}
+	return nil
 }
 
 // clean removes the published (or failed) artifacts; build.log stays for

@@ -9,6 +9,7 @@ import (
 
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/queue"
+	"github.com/imagebot/imagebot/bot/report"
 	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/runner/store"
 )
@@ -87,6 +88,7 @@ func (w webBuilds) toWeb(bd state.Build) Build {
 		MRURL: w.mrURL(bd), Status: bd.Status, Step: bd.Step, Queued: bd.Created, Started: bd.Started,
 		Finished: bd.Finished, Error: bd.Error, TriggeredBy: bd.TriggeredBy}
 	wb.Steps = webSteps(bd)
+	wb.Found = webFound(bd.Details)
 	if bd.Kind == state.KindRelease {
 		wb.Kind, wb.Version = state.KindRelease, bd.Version
 		if bd.Status == "succeeded" {
@@ -131,4 +133,22 @@ func webSteps(bd state.Build) []Step {
 	last := &out[len(out)-1]
 	last.Finished, last.Failed = bd.Finished, failed
 	return out
+}
+
+// webFound is the build page's view of a build's recorded details.
+func webFound(d *report.Details) *Found {
+	if d == nil || d.Empty() {
+		return nil
+	}
+	f := &Found{Packages: d.Packages, DiffNote: d.DiffNote}
+	if d.Diff != nil {
+		f.Diff = fmt.Sprintf("%s against %s %s", d.Diff.Summary(), d.Diff.Image, d.Diff.OldVersion)
+	}
+	for _, c := range d.Checks {
+		f.Checks = append(f.Checks, FoundCheck{Name: c.Check, Where: fmt.Sprintf("%s.yaml:%d", c.File, c.Line), Passed: c.Passed, Detail: c.Detail})
+	}
+	for _, h := range d.Hygiene {
+		f.Hygiene = append(f.Hygiene, h.Check+": "+h.Detail)
+	}
+	return f
 }

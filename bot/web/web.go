@@ -48,6 +48,9 @@ type Build struct {
 	// once the build is published; the page links to it.
 	Artifact    string
 	TriggeredBy string
+	// Found is what the finished build found in its image; nil when
+	// nothing was recorded (running, or an older build).
+	Found *Found
 }
 
 // Step is one step of a build's timeline.
@@ -100,7 +103,8 @@ type Server struct {
 }
 
 // New returns the page's handler. Mount it at "/" (it serves /, /builds/,
-// /images/, /download/ and /static/).
+// /images/ with each version's packages and an image's diff, /download/
+// and /static/).
 func New(opts Options) (*Server, error) {
 	if opts.Poll <= 0 {
 		opts.Poll = 500 * time.Millisecond
@@ -114,6 +118,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux(), tmpl: t}
 	s.routes()
+	if err := s.inspectRoutes(); err != nil { // packages and diff pages (inspect.go)
+		return nil, err
+	}
 	return s, nil
 }
 

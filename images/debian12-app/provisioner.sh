@@ -25,6 +25,12 @@ dpkg -s imagebot-motd | grep -q '^Status: install ok installed'
 echo "$IMAGE_NAME $IMAGE_VERSION" >/etc/imagebot-release
 imagebot-motd
 
+# The build logged in as root with the template's password: that password
+# must not open the published image, so root gets none at all ('*', not a
+# locked copy of its hash). imagebot's checks log in with a key of their
+# own, handed to the booted artifact as a systemd credential.
+usermod -p '*' root
+
 # Clone-clean, as the base: host keys come back at first boot.
 rm -f /etc/ssh/ssh_host_*
 truncate -s 0 /etc/machine-id

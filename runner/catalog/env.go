@@ -226,6 +226,7 @@ func (p *envParser) checks(n *yaml.Node) {
 			p.errAt(p.at(it), "checks entry %q: write the name of a file under resources/checks/ without .yaml (letters, digits, - and _)", name)
 			continue
 		}
+		p.pos[fmt.Sprintf("checks.%d", len(p.env.Checks))] = p.at(it) // index in Env.Checks
 		p.env.Checks = append(p.env.Checks, name)
 	}
 }

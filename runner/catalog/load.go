@@ -104,6 +104,7 @@ func loadImage(ctx context.Context, root, name string) *loadedImage {
 	}
 	li.loadTemplate(root)
 	li.checkInputs(root)
+	li.checkCheckFiles(root)
 	li.checkProvisioner(ctx, root)
 	return li
 }

@@ -31,6 +31,10 @@ func TestLoadLocatesEachBrokenFixture(t *testing.T) {
 		{"missing-input", []want{{"images/web/env.yaml", 11, 5, `input "kickstart/web/ks.cfg" does not exist in the repository`}}},
 		{"bash-syntax", []want{{"images/web/provisioner.sh", 5, 1, "shell syntax error (bash -n): syntax error near unexpected token `fi'"}}},
 		{"name-mismatch", []want{{"images/web/env.yaml", 1, 7, `name "webserver" does not match the image's directory images/web: it must be "web"`}}},
+		{"missing-check", []want{{"images/web/env.yaml", 12, 5, `field checks: "nosuch" needs the file resources/checks/nosuch.yaml`}}},
+		{"bad-check", []want{
+			{"images/web/env.yaml", 10, 10, `field checks: "web": resources/checks/web.yaml: line 3: unknown resource type "process"`},
+		}},
 		{"unresolved-ref", []want{{"images/web/web.pkr.hcl", 13, 20, "the path given to file cannot be resolved statically"}}},
 	}
 	for _, tt := range tests {

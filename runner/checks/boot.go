@@ -30,6 +30,7 @@ type BootOptions struct {
 
 // Guest is a booted artifact reached over SSH.
 type Guest struct {
+	Login   string // how Boot logged in, e.g. "root with imagebot's key"
 	qemu    *exec.Cmd
 	client  *ssh.Client
 	console string
@@ -38,7 +39,9 @@ type Guest struct {
 
 // Boot starts disk under QEMU from its own bootloader on a throwaway qcow2
 // overlay (the artifact is never written), forwards a loopback port to its
-// SSH server and logs in. Close stops the machine and removes the overlay.
+// SSH server and logs in: as root with a key made for this boot and handed
+// to the guest as a systemd credential (key.go), else with the template's
+// user and password. Close stops the machine and removes the overlay.
 func Boot(ctx context.Context, disk string, o BootOptions) (*Guest, error) {
 	if o.Qemu == "" {
 		o.Qemu = "qemu-system-x86_64"
@@ -62,8 +65,13 @@ func Boot(ctx context.Context, disk string, o BootOptions) (*Guest, error) {
 		os.Remove(g.overlay)
 		return nil, err
 	}
+	key, err := newBootKey()
+	if err != nil {
+		os.Remove(g.overlay)
+		return nil, err
+	}
 	g.qemu = exec.Command(o.Qemu, "-accel", o.Accel, "-m", "1024", "-smp", "1", "-display", "none",
-		"-serial", "file:"+g.console, "-no-reboot",
+		"-serial", "file:"+g.console, "-no-reboot", "-smbios", key.smbiosCredential(),
 		"-drive", "file="+g.overlay+",if=virtio,format=qcow2",
 		"-netdev", "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:"+strconv.Itoa(port)+"-:22",
 		"-device", "virtio-net-pci,netdev=n0")
@@ -73,15 +81,17 @@ func Boot(ctx context.Context, disk string, o BootOptions) (*Guest, error) {
 		os.Remove(g.overlay)
 		return nil, fmt.Errorf("checks: start qemu: %w", err)
 	}
-	cfg := &ssh.ClientConfig{
-		User: o.User, Auth: []ssh.AuthMethod{ssh.Password(o.Password)}, Timeout: 15 * time.Second,
+	ways := logins(key, o.User, o.Password, ssh.ClientConfig{
+		Timeout: 15 * time.Second,
 		// The guest made its host keys at this boot: there is nothing to pin.
 		HostKeyCallback: ssh.InsecureIgnoreHostKey(),
-	}
+	})
 	deadline := time.Now().Add(o.Timeout)
-	for {
-		g.client, err = ssh.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port), cfg)
+	for i := 0; ; i++ {
+		way := ways[i%len(ways)]
+		g.client, err = ssh.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port), way.cfg)
 		if err == nil {
+			g.Login = way.what
 			return g, nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {

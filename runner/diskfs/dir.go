@@ -41,6 +41,9 @@ func (f *FS) ReadDir(ctx context.Context, p string) ([]Entry, error) {
 }
 
 func (f *FS) list(ctx context.Context, p string) ([]Entry, error) {
+	if f.xfs != "" {
+		return f.xfsList(ctx, p)
+	}
 	q, err := quote(p)
 	if err != nil {
 		return nil, err

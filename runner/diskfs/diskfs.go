@@ -1,10 +1,16 @@
 // Package diskfs reads files from a built disk image without booting it and
 // without mounting anything: qemu-img converts the disk to a sparse raw file,
 // sfdisk finds its partitions, and e2fsprogs' debugfs reads the ext2/3/4
-// root filesystem at the partition's offset. No code from the guest runs.
+// root filesystem at the partition's offset, or xfsprogs' xfs_db an XFS one
+// (xfs.go). No code from the guest runs.
+// It also discards the root filesystem's free space in that raw copy
+// (e2fsck -E discard), the runner's sparsify step before the artifacts are
+// made from it.
 //
 // It is the offline reader behind runner/inventory and the hygiene checks.
-// Filesystems other than ext2/3/4 (XFS, LVM) are refused with a clear error.
+// Partitions and whole disks that are LVM physical volumes are looked into
+// (lvm.go): each linear logical volume is read like a partition. Other
+// filesystems are refused with a clear error.
 package diskfs
 
 import (
@@ -26,7 +32,7 @@ var ErrNotExist = errors.New("no such file in the image")
 
 // Tools names the programs diskfs runs; empty fields mean the name on PATH.
 type Tools struct {
-	QemuImg, Sfdisk, Debugfs string
+	QemuImg, Sfdisk, Debugfs, E2fsck, XFSDB string
 }
 
 func (t Tools) withDefaults() Tools {
@@ -39,6 +45,12 @@ func (t Tools) withDefaults() Tools {
 	if t.Debugfs == "" {
 		t.Debugfs = "debugfs"
 	}
+	if t.E2fsck == "" {
+		t.E2fsck = "e2fsck"
+	}
+	if t.XFSDB == "" {
+		t.XFSDB = "xfs_db"
+	}
 	return t
 }
 
@@ -47,11 +59,16 @@ type FS struct {
 	tools  Tools
 	raw    string // the sparse raw copy
 	offset int64  // byte offset of the root filesystem in raw
+	// xfs is the XFS filesystem image xfs_db reads (raw itself, or a copy
+	// of the partition); "" for an ext filesystem.
+	xfs                   string
+	xfsBlock, xfsAGBlocks int64
 }
 
 // Open converts disk (any format qemu-img reads) into a sparse raw file in
-// workDir and finds the partition holding the root filesystem (the first
-// ext filesystem with /etc). Close removes the raw file.
+// workDir and finds the partition or LVM logical volume holding the root
+// filesystem: the first ext2/3/4 or XFS filesystem with /etc. Close removes
+// the raw file.
 func Open(ctx context.Context, disk, workDir string, tools Tools) (*FS, error) {
 	tools = tools.withDefaults()
 	raw := filepath.Join(workDir, "inspect-"+filepath.Base(disk)+".raw")
@@ -59,36 +76,73 @@ func Open(ctx context.Context, disk, workDir string, tools Tools) (*FS, error) {
 		os.Remove(raw)
 		return nil, fmt.Errorf("read %s offline: qemu-img convert to raw: %v: %s", disk, err, bytes.TrimSpace(out))
 	}
-	offsets, err := partitionOffsets(ctx, tools.Sfdisk, raw)
+	parts, err := partitions(ctx, tools.Sfdisk, raw)
 	if err != nil {
 		os.Remove(raw)
 		return nil, fmt.Errorf("read %s offline: %w", disk, err)
 	}
-	for _, off := range offsets {
-		fs := &FS{tools: tools, raw: raw, offset: off}
+	var tried []string
+	var candidates []partition
+	for _, p := range parts {
+		vols, skipped, isPV, err := lvmVolumes(raw, p)
+		switch {
+		case err != nil:
+			tried = append(tried, err.Error())
+		case isPV:
+			candidates = append(candidates, vols...)
+			for _, s := range skipped {
+				tried = append(tried, "LVM volume "+s)
+			}
+		default:
+			candidates = append(candidates, p)
+		}
+	}
+	for _, p := range candidates {
+		fs := &FS{tools: tools, raw: raw, offset: p.start}
+		kind := "ext"
+		if xfsMagic(raw, p.start) {
+			kind = "xfs"
+			if err := openXFS(ctx, fs, p); err != nil {
+				fs.Close()
+				return nil, fmt.Errorf("read %s offline: %w", disk, err)
+			}
+		}
 		if fi, err := fs.Stat(ctx, "/etc"); err == nil && fi.IsDir() {
 			return fs, nil
 		}
+		tried = append(tried, fmt.Sprintf("%d (%s)", p.start, kind))
+		if fs.xfs != "" && fs.xfs != raw {
+			os.Remove(fs.xfs)
+		}
 	}
 	os.Remove(raw)
-	return nil, fmt.Errorf("read %s offline: no ext2/3/4 root filesystem with /etc found at offsets %v (XFS and LVM are not read by this reader)", disk, offsets)
+	return nil, fmt.Errorf("read %s offline: no ext2/3/4 or XFS root filesystem with /etc found (tried %s)", disk, strings.Join(tried, "; "))
 }
 
-// Close removes the raw copy.
-func (f *FS) Close() error { return os.Remove(f.raw) }
+// Close removes the raw copy (and an XFS partition's copy).
+func (f *FS) Close() error {
+	if f.xfs != "" && f.xfs != f.raw {
+		os.Remove(f.xfs)
+	}
+	return os.Remove(f.raw)
+}
 
-// partitionOffsets returns the byte offsets of the disk's partitions, or 0
-// for a disk without a partition table (a filesystem written to the whole disk).
-func partitionOffsets(ctx context.Context, sfdisk, raw string) ([]int64, error) {
+// partition is one partition's byte range; size 0 means "to the end".
+type partition struct{ start, size int64 }
+
+// partitions returns the disk's partitions, or one at 0 for a disk without
+// a partition table (a filesystem written to the whole disk).
+func partitions(ctx context.Context, sfdisk, raw string) ([]partition, error) {
 	out, err := exec.CommandContext(ctx, sfdisk, "--json", raw).Output()
 	if err != nil || len(bytes.TrimSpace(out)) == 0 {
-		return []int64{0}, nil // no partition table
+		return []partition{{}}, nil // no partition table
 	}
 	var pt struct {
 		PartitionTable struct {
 			SectorSize int64 `json:"sectorsize"`
 			Partitions []struct {
 				Start int64 `json:"start"`
+				Size  int64 `json:"size"`
 			} `json:"partitions"`
 		} `json:"partitiontable"`
 	}
@@ -99,14 +153,14 @@ func partitionOffsets(ctx context.Context, sfdisk, raw string) ([]int64, error) 
 	if ss == 0 {
 		ss = 512
 	}
-	var offs []int64
+	var parts []partition
 	for _, p := range pt.PartitionTable.Partitions {
-		offs = append(offs, p.Start*ss)
+		parts = append(parts, partition{start: p.Start * ss, size: p.Size * ss})
 	}
-	if len(offs) == 0 {
-		offs = []int64{0}
+	if len(parts) == 0 {
+		parts = []partition{{}}
 	}
-	return offs, nil
+	return parts, nil
 }
 
 // debugfs runs one read-only debugfs request and returns its standard output.
@@ -159,6 +213,9 @@ func (f *FS) ReadFile(ctx context.Context, p string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if f.xfs != "" {
+		return f.xfsCat(ctx, real)
+	}
 	q, err := quote(real)
 	if err != nil {
 		return nil, err
@@ -191,6 +248,9 @@ func (f *FS) Resolve(ctx context.Context, p string) (string, error) {
 }
 
 func (f *FS) readlink(ctx context.Context, p string) (string, error) {
+	if f.xfs != "" {
+		return f.xfsReadlink(ctx, p)
+	}
 	q, err := quote(p)
 	if err != nil {
 		return "", err

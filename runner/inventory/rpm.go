@@ -12,17 +12,23 @@ import (
 	"github.com/imagebot/imagebot/runner/diskfs"
 )
 
-// readRPM reads the rpm database (Berkeley DB, /var/lib/rpm/Packages, as on
-// CentOS 7) with go-rpmdb. The SQLite database of RHEL 9 family images
-// (rpmdb.sqlite) is refused with a clear error: the go-rpmdb version the
-// module proxy serves reads only Berkeley DB.
+// readRPM reads the rpm database: SQLite (/var/lib/rpm/rpmdb.sqlite, RHEL 9
+// family; see rpmsqlite.go) when the image has one, else Berkeley DB
+// (/var/lib/rpm/Packages, as on CentOS 7) with go-rpmdb.
 func readRPM(ctx context.Context, fs Reader) ([]Package, error) {
+	if db, err := fs.ReadFile(ctx, rpmSQLitePath); err == nil {
+		// A WAL left by an unclean shutdown holds the newest transactions.
+		wal, werr := fs.ReadFile(ctx, rpmSQLitePath+"-wal")
+		if werr != nil && !errors.Is(werr, diskfs.ErrNotExist) {
+			return nil, fmt.Errorf("read %s-wal: %w", rpmSQLitePath, werr)
+		}
+		return ParseRPMSQLite(ctx, db, wal)
+	} else if !errors.Is(err, diskfs.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", rpmSQLitePath, err)
+	}
 	data, err := fs.ReadFile(ctx, "/var/lib/rpm/Packages")
 	if errors.Is(err, diskfs.ErrNotExist) {
-		if _, serr := fs.ReadFile(ctx, "/var/lib/rpm/rpmdb.sqlite"); serr == nil {
-			return nil, errors.New("rpm database /var/lib/rpm/rpmdb.sqlite: SQLite rpm databases are not read yet (only Berkeley DB /var/lib/rpm/Packages)")
-		}
-		return nil, errors.New("no package database: neither /var/lib/dpkg/status nor /var/lib/rpm/Packages in the image")
+		return nil, errors.New("no package database: none of /var/lib/dpkg/status, /var/lib/rpm/rpmdb.sqlite, /var/lib/rpm/Packages in the image")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read /var/lib/rpm/Packages: %w", err)

@@ -71,6 +71,21 @@ type Manifest struct {
 	Hygiene []HygieneFinding `json:"hygiene,omitempty"`
 	// Checks are the env.yaml checks run in the booted artifact.
 	Checks []Check `json:"checks,omitempty"`
+	// Compaction is the sparsify step run before the artifacts were made;
+	// nil when the disk could not be read offline (nothing was discarded).
+	Compaction *Compaction `json:"compaction,omitempty"`
+}
+
+// Compaction records what discarding the build disk's free space gained.
+// Each disk artifact's own before/after is File.SizeBefore and File.Size.
+type Compaction struct {
+	Method string `json:"method"` // e.g. "e2fsck -E discard"
+	// DataBytesBefore and DataBytesAfter are the bytes of data the disk held
+	// before and after its free space was discarded (allocated bytes of a
+	// sparse raw copy): what every artifact writer has to copy.
+	DataBytesBefore int64   `json:"data_bytes_before"`
+	DataBytesAfter  int64   `json:"data_bytes_after"`
+	Seconds         float64 `json:"seconds"`
 }
 
 // Inventory is the summary of an image's inventory.
@@ -104,6 +119,10 @@ type File struct {
 	Format string `json:"format"` // qcow2, ova, log, sha256
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
+	// SizeBefore is a disk artifact's size before the finishing steps
+	// (discard, compaction, compression): for the qcow2, the disk file
+	// Packer left. 0 (omitted) for files that have no such stage.
+	SizeBefore int64 `json:"size_before,omitempty"`
 }
 
 // Plugin is one Packer plugin, e.g. github.com/hashicorp/qemu 1.0.9.

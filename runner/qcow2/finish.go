@@ -102,6 +102,20 @@ func Finish(ctx context.Context, src, dst string, opts Options) (*Result, error)
 // standalone refuses an image whose content comes from other files: a
 // backing file (a chain, listed whole by --backing-chain) or a qcow2
 // external data file.
+// Standalone refuses a disk with a backing file or an external data file,
+// whose bytes would come from another file of the host. The runner calls it
+// on Packer's disk before anything (the offline inspection's raw copy
+// included) is made from it; Finish calls it on its own source.
+func Standalone(ctx context.Context, qemuImg, format, path string) error {
+	if qemuImg == "" {
+		qemuImg = "qemu-img"
+	}
+	if err := standalone(ctx, qemuImg, format, path); err != nil {
+		return fmt.Errorf("disk %s: %w", path, err)
+	}
+	return nil
+}
+
 func standalone(ctx context.Context, qemuImg, format, path string) error {
 	cmd := exec.CommandContext(ctx, qemuImg, "info", "-f", format, "--output=json", path)
 	var stderr bytes.Buffer

@@ -2,13 +2,9 @@ package sbom
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/xeipuuv/gojsonschema"
 
 	"github.com/imagebot/imagebot/runner/inventory"
 )
@@ -25,50 +21,14 @@ func testInventory() *inventory.Inventory {
 	}
 }
 
-// cdxSchema compiles the CycloneDX 1.5 schema with the two schemas it
-// references loaded from testdata first, so nothing is fetched.
-func cdxSchema(t *testing.T) *gojsonschema.Schema {
-	t.Helper()
-	sl := gojsonschema.NewSchemaLoader()
-	for _, name := range []string{"spdx.schema.json", "jsf-0.82.schema.json"} {
-		data, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := sl.AddSchemas(gojsonschema.NewBytesLoader(data)); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	main, err := os.ReadFile("testdata/bom-1.5.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := sl.Compile(gojsonschema.NewBytesLoader(main))
-	if err != nil {
-		t.Fatalf("compile CycloneDX schema: %v", err)
-	}
-	return s
-}
-
-// validateSchema validates data against the CycloneDX 1.5 JSON schema
-// shipped in testdata (copied from cyclonedx-go's module).
-func validateSchema(t *testing.T, data []byte) {
-	t.Helper()
-	res, err := cdxSchema(t).Validate(gojsonschema.NewBytesLoader(data))
-	if err != nil {
-		t.Fatalf("schema validation: %v", err)
-	}
-	for _, e := range res.Errors() {
-		t.Errorf("schema: %s", e)
-	}
-}
-
 func TestSBOMValidatesAndRoundTrips(t *testing.T) {
 	data, err := Marshal(testInventory(), Subject{Image: "debian12-app", Version: "1.2.0", BuildID: "b1", GitSHA: "abc"}, time.Unix(0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	validateSchema(t, data)
+	if err := Validate(data); err != nil {
+		t.Fatal(err)
+	}
 	bom, err := Decode(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
@@ -100,16 +60,5 @@ func TestRPMPurlCarriesEpochAsQualifier(t *testing.T) {
 	got := purl(inv, inv.Packages[0])
 	if !strings.HasPrefix(got, "pkg:rpm/rocky/openssl@3.0.7-27.el9?") || !strings.Contains(got, "epoch=1") {
 		t.Errorf("purl %q", got)
-	}
-}
-
-// TestSchemaRejectsBrokenSBOM proves the validator is not a rubber stamp.
-func TestSchemaRejectsBrokenSBOM(t *testing.T) {
-	res, err := cdxSchema(t).Validate(gojsonschema.NewStringLoader(`{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":"disk","name":1}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Valid() {
-		t.Error("a component of type disk with a numeric name validated")
 	}
 }

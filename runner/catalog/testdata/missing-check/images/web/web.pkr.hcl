@@ -1,0 +1,11 @@
+source "null" "x" {
+  communicator = "none"
+}
+
+build {
+  sources = ["source.null.x"]
+
+  provisioner "shell-local" {
+    inline = ["true"]
+  }
+}
