@@ -49,7 +49,10 @@ if [[ $(id -u) == 0 ]]; then
   work_dir: /var/lib/imagebot-build/work
   cache_dir: /var/lib/imagebot-build/cache
   max_timeout: 6h         # longest env.yaml timeout accepted
-  retention: 72h          # working directories and build outputs kept this long"
+  retention: 72h          # working directories and build outputs kept this long
+  network: none           # builds reach only their own loopback (docs/security.md)
+  network_images:
+    debian12-rootfs: host # its debootstrap fetches from a Debian mirror"
 fi
 if [[ ! -f .imagebot/config.yaml ]]; then
   cat > .imagebot/config.yaml <<YAML

@@ -59,6 +59,7 @@ func TestBuildDerivedImageBootsFromOwnDisk(t *testing.T) {
 	r, err := New(Config{
 		Packer: testenv.Tool(t, "packer"), PluginDir: testenv.PluginDir(t), WorkDir: t.TempDir(), CacheDir: cache,
 		Accelerator: "auto", Log: zerolog.New(zerolog.NewTestWriter(t)),
+		NetworkImages: map[string]string{"debian12-rootfs": NetworkHost}, // debootstrap from the mirror
 	})
 	if err != nil {
 		t.Fatal(err)
