@@ -27,6 +27,7 @@ require (
 	github.com/tidwall/sjson v1.2.5
 	github.com/vmware/govmomi v0.53.0
 	github.com/xeipuuv/gojsonschema v1.2.0
+	github.com/yuin/goldmark v1.8.7
 	github.com/zclconf/go-cty v1.20.0
 	gitlab.com/gitlab-org/api/client-go v1.46.0
 	golang.org/x/crypto v0.59.0
