@@ -1,5 +1,5 @@
-# A real QEMU build (the blank disk of "multi": QEMU exits at once, the
-# shutdown Packer waits for) with Packer's HTTP server, whose shell-local
+# A real QEMU build on QEMU's user network (the blank disk of "multi": QEMU
+# exits at once, the shutdown Packer waits for) with Packer's HTTP server, whose shell-local
 # provisioner, running beside QEMU, fetches a file from that server over
 # loopback and then tries to connect to each of probe_addrs (host:port).
 variable "build_id" {
@@ -31,7 +31,8 @@ source "qemu" "netprobe" {
   headless         = true
   memory           = 256
   communicator     = "none"
-  boot_wait        = "1s"
+  boot_wait        = "-1s" # no boot command: nothing to wait for
+  disable_vnc      = true   # QEMU may be gone before a VNC connection
   shutdown_timeout = "2m"
   http_content     = { "/hello.txt" = "served-by-packer" }
   qemuargs         = [["-boot", "strict=on,reboot-timeout=0"], ["-no-reboot"]]
