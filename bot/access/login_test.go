@@ -245,3 +245,33 @@ func TestProviderConfigChecked(t *testing.T) {
 		t.Error("a relative public URL was accepted")
 	}
 }
+
+// With ui_listen, sign-in lives on the UI listener only; the address the
+// forge reaches serves webhooks and health, no sign-in and no pages.
+func TestPlanGuardedBySignIn(t *testing.T) {
+	p, err := access.GitLab(access.ProviderConfig{WebURL: "https://gitlab.example.com", ClientID: "a", ClientSecret: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login, err := access.NewLogin(access.LoginConfig{Provider: p, PublicURL: "https://imagebot.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	ls := access.PlanGuarded(h, "main", "ui", "", login.Handler)
+	for path, want := range map[string][2]int{
+		"/webhooks/gitlab": {418, 404},
+		"/healthz":         {418, 418},
+		"/login":           {404, 302},
+		"/api/builds":      {404, 401},
+		"/metrics":         {404, 401},
+	} {
+		for i, l := range ls {
+			rec := httptest.NewRecorder()
+			l.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+			if rec.Code != want[i] {
+				t.Errorf("%s on %s: %d, want %d", path, l.Addr, rec.Code, want[i])
+			}
+		}
+	}
+}
