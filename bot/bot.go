@@ -18,7 +18,10 @@ import (
 
 	"github.com/imagebot/imagebot/bot/config"
 	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/intake"
 	"github.com/imagebot/imagebot/bot/queue"
+	"github.com/imagebot/imagebot/bot/report/outbox"
+	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/bot/trust"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/catalog"
@@ -33,15 +36,6 @@ type Builder interface {
 // LoadCatalog loads and checks the images of a checkout. A non-nil error
 // lists every problem with file:line (catalog.Diagnostics).
 type LoadCatalog func(ctx context.Context, root string) (*catalog.Catalog, error)
-
-// PublishedFile is one stored artifact file with its download address.
-type PublishedFile struct {
-	Name   string `json:"name"`
-	Key    string `json:"key"`
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
-	URL    string `json:"url"`
-}
 
 // Publisher stores a finished MR build (runner/store Publish under
 // <image>/mr/<iid>/<short-sha>/) and returns its files; logURL addresses the
@@ -75,10 +69,11 @@ type Bot struct {
 	deps    Deps
 	cfg     config.Config
 	log     zerolog.Logger
+	intake  *intake.Intake // the webhook routes
+	outbox  *outbox.Outbox // release statuses and comments
 	q       *queue.Queue
 	metrics *metrics
 	git     *gitFetcher
-	bodies  bodyGate // webhook bodies being read (bot/intake.go)
 
 	mu      sync.Mutex
 	running map[string]context.CancelFunc // build id -> cancel, builds running in this process
@@ -96,14 +91,16 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 		return nil, fmt.Errorf("bot: no catalog loader")
 	}
 	b := &Bot{deps: d, cfg: d.Config, log: d.Log, metrics: newMetrics(),
-		running: map[string]context.CancelFunc{}, tails: map[string]*logTail{}, bodies: newBodyGate(maxBodyReads)}
+		running: map[string]context.CancelFunc{}, tails: map[string]*logTail{}}
 	b.git = &gitFetcher{bin: d.Config.Builds.Git, dir: d.Config.Builds.WorkDir, log: d.Log}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &eventWorker{b: b})
 	river.AddWorker(workers, &buildWorker{b: b})
-	river.AddWorker(workers, &reportWorker{b: b})
 	river.AddWorker(workers, &releaseWorker{b: b})
-	river.AddWorker(workers, &writeWorker{b: b})
+	b.outbox = outbox.New(d.Forges, newID, outbox.Config{PublicURL: d.Config.PublicURL,
+		MinEditInterval: d.Config.Report.MinEditInterval, Secrets: d.Config.Secrets()})
+	river.AddWorker(workers, b.outbox.ReportWorker())
+	river.AddWorker(workers, b.outbox.Worker())
 	queues := map[string]int{}
 	if d.Config.Working() {
 		if !d.BuildsOnly {
@@ -127,15 +124,13 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 		return nil, err
 	}
 	b.q = q
-	if err := q.Migrate(ctx, schema); err != nil {
-		q.Close(ctx)
-		return nil, fmt.Errorf("bot: create tables: %w", err)
-	}
-	if err := addColumns(ctx, q); err != nil {
+	if err := state.Migrate(ctx, q); err != nil {
 		q.Close(ctx)
 		return nil, fmt.Errorf("bot: %w", err)
 	}
 	b.metrics.register(q)
+	b.outbox.Bind(q)
+	b.intake = intake.New(d.Forges, q, d.Log, b.metrics.webhooks, b.metrics.webhookTime)
 	return b, nil
 }
 

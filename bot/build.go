@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/queue"
+	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/packer"
 	"github.com/imagebot/imagebot/runner/redact"
@@ -62,11 +62,11 @@ func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error
 	defer b.track(a.BuildID, cancel, tail)()
 	start := time.Now()
 	err := b.q.InTx(ctx, func(tx queue.Tx) error {
-		if err := updateBuild(ctx, tx, a.BuildID, `status = $1, step = $2, note = $3, started_ms = $4, error = '', details = ''`,
-			statusRunning, "fetch", note, start.UnixMilli()); err != nil {
+		if err := state.UpdateBuild(ctx, tx, a.BuildID, state.Status(statusRunning), state.Step("fetch"), state.Note(note),
+			state.Started(start), state.Error(""), state.Details("")); err != nil {
 			return err
 		}
-		if err := resetSteps(ctx, tx, a.BuildID, StepRecord{Name: "fetch", Started: start}); err != nil {
+		if err := state.ResetSteps(ctx, tx, a.BuildID, StepRecord{Name: "fetch", Started: start}); err != nil {
 			return err
 		}
 		return bumpReport(ctx, tx, a.Forge, a.Repo, a.MR)
@@ -77,7 +77,7 @@ func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error
 	log.Info().Int("attempt", job.Attempt).Msg("build started")
 	res, files, logURL, err := b.runBuild(ctx, a, job.Attempt, tail, log)
 	if err != nil && ctx.Err() != nil && b.stopping.Load() {
-		_ = b.setBuild(context.WithoutCancel(ctx), a, `status = $1, note = $2`, statusQueued, "interrupted by a restart, will re-run")
+		_ = b.setBuild(context.WithoutCancel(ctx), a, state.Status(statusQueued), state.Note("interrupted by a restart, will re-run"))
 		return errShutdown
 	}
 	status, step, msg := string(runner.StatusFailed), "", ""
@@ -89,7 +89,7 @@ func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error
 	default:
 		status, step, msg = string(res.Status), res.LastStep, res.Error
 		if res.Status == runner.StatusCancelled && b.stopping.Load() {
-			_ = b.setBuild(context.WithoutCancel(ctx), a, `status = $1, note = $2`, statusQueued, "interrupted by a restart, will re-run")
+			_ = b.setBuild(context.WithoutCancel(ctx), a, state.Status(statusQueued), state.Note("interrupted by a restart, will re-run"))
 			return errShutdown
 		}
 	}
@@ -104,11 +104,10 @@ func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error
 	if status == string(runner.StatusCancelled) {
 		note = "cancelled"
 	}
-	filesJSON, _ := json.Marshal(files)
 	finished := time.Now()
-	err = b.setBuild(context.WithoutCancel(ctx), a, `status = $1, step = $2, note = $3, error = $4, finished_ms = $5,
-		files = $6, log_url = $7, log_tail = $8`,
-		status, step, note, b.redact(msg), finished.UnixMilli(), string(filesJSON), logURL, b.redact(tail.String()))
+	err = b.setBuild(context.WithoutCancel(ctx), a, state.Status(status), state.Step(step), state.Note(note),
+		state.Error(b.redact(msg)), state.Finished(finished), state.Files(files), state.LogURL(logURL),
+		state.LogTail(b.redact(tail.String())))
 	if err != nil {
 		return err
 	}
@@ -152,7 +151,7 @@ func (b *Bot) runBuild(ctx context.Context, a BuildArgs, attempt int, tail *logT
 	if err := os.MkdirAll(out, 0o750); err != nil {
 		return nil, nil, "", fmt.Errorf("output directory: %w", err)
 	}
-	if err := b.setBuild(ctx, a, `log_path = $1`, filepath.Join(out, "build.log")); err != nil {
+	if err := b.setBuild(ctx, a, state.LogPath(filepath.Join(out, "build.log"))); err != nil {
 		return nil, nil, "", err
 	}
 	req := runner.Request{Image: a.Image, BuildID: runID, OutDir: out, Force: a.Force, GitSHA: a.SHA, MR: a.MR,
@@ -229,10 +228,10 @@ func (b *Bot) steps(ctx context.Context, a BuildArgs, steps []StepRecord) {
 		t.mu.Unlock()
 	}
 	err := b.q.InTx(ctx, func(tx queue.Tx) error {
-		if err := updateBuild(ctx, tx, a.BuildID, `step = $1, log_tail = $2`, step, tail); err != nil {
+		if err := state.UpdateBuild(ctx, tx, a.BuildID, state.Step(step), state.LogTail(tail)); err != nil {
 			return err
 		}
-		if err := recordSteps(ctx, tx, a.BuildID, steps); err != nil {
+		if err := state.RecordSteps(ctx, tx, a.BuildID, steps); err != nil {
 			return err
 		}
 		return bumpReport(ctx, tx, a.Forge, a.Repo, a.MR)
@@ -243,9 +242,9 @@ func (b *Bot) steps(ctx context.Context, a BuildArgs, steps []StepRecord) {
 }
 
 // setBuild updates the build and marks the MR's report stale, in one transaction.
-func (b *Bot) setBuild(ctx context.Context, a BuildArgs, sets string, args ...any) error {
+func (b *Bot) setBuild(ctx context.Context, a BuildArgs, changes ...state.Change) error {
 	return b.q.InTx(ctx, func(tx queue.Tx) error {
-		if err := updateBuild(ctx, tx, a.BuildID, sets, args...); err != nil {
+		if err := state.UpdateBuild(ctx, tx, a.BuildID, changes...); err != nil {
 			return err
 		}
 		return bumpReport(ctx, tx, a.Forge, a.Repo, a.MR)
@@ -259,45 +258,28 @@ func (b *Bot) redact(s string) string { return redact.New(b.secrets()...).String
 // re-running") or, on their last attempt, ended as interrupted.
 func (b *Bot) markAbandoned(ctx context.Context) error {
 	return b.q.InTx(ctx, func(tx queue.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT b.id, b.forge, b.repo_json, b.mr, j.state FROM imagebot_build b
-			JOIN river_job j ON j.id = b.job_id WHERE b.status = 'running'`)
+		list, err := state.RunningBuilds(ctx, tx)
 		if err != nil {
-			return fmt.Errorf("find interrupted builds: %w", err)
+			return err
 		}
-		type ab struct {
-			id, forge, repo, state string
-			mr                     int64
-		}
-		var list []ab
-		for rows.Next() {
-			var x ab
-			if err := rows.Scan(&x.id, &x.forge, &x.repo, &x.mr, &x.state); err != nil {
-				rows.Close()
-				return err
-			}
-			list = append(list, x)
-		}
-		rows.Close()
 		for _, x := range list {
-			var repo forge.Repo
-			_ = json.Unmarshal([]byte(x.repo), &repo)
-			switch x.state {
+			switch x.JobState {
 			case "available", "retryable", "scheduled":
-				err = updateBuild(ctx, tx, x.id, `status = $1, note = $2`, statusQueued, "interrupted by a restart, re-running")
+				err = state.UpdateBuild(ctx, tx, x.ID, state.Status(statusQueued), state.Note("interrupted by a restart, re-running"))
 			case "running":
 				continue // a fleet member still runs it
 			default:
-				err = updateBuild(ctx, tx, x.id, `status = $1, note = $2, error = $3, finished_ms = $4`, "interrupted", "",
-					"imagebot stopped while this build ran, on its last attempt; comment `/retry` to build it again",
-					time.Now().UnixMilli())
+				err = state.UpdateBuild(ctx, tx, x.ID, state.Status("interrupted"), state.Note(""),
+					state.Error("imagebot stopped while this build ran, on its last attempt; comment `/retry` to build it again"),
+					state.Finished(time.Now()))
 			}
 			if err != nil {
 				return err
 			}
-			if err := bumpReport(ctx, tx, x.forge, repo, int(x.mr)); err != nil {
+			if err := bumpReport(ctx, tx, x.Forge, x.Repo, x.MR); err != nil {
 				return err
 			}
-			b.log.Warn().Str("build", x.id).Str("job_state", x.state).Msg("build was interrupted by a restart")
+			b.log.Warn().Str("build", x.ID).Str("job_state", x.JobState).Msg("build was interrupted by a restart")
 		}
 		return nil
 	})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/imagebot/imagebot/bot/report"
+	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/imagediff"
 	"github.com/imagebot/imagebot/runner/inventory"
@@ -38,7 +39,7 @@ func (b *Bot) recordDetails(ctx context.Context, a BuildArgs, res *runner.Result
 		}
 		data = string(j)
 	}
-	if err := b.setBuild(ctx, a, `details = $1`, data); err != nil {
+	if err := b.setBuild(ctx, a, state.Details(data)); err != nil {
 		b.log.Warn().Err(err).Str("build", a.BuildID).Msg("record build details")
 	}
 }

@@ -4,41 +4,19 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/imagebot/imagebot/bot/command"
 	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/jobs"
 	"github.com/imagebot/imagebot/bot/queue"
+	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/runner/catalog"
 )
-
-// BuildArgs is the job that builds one image of one MR commit. The unique
-// fields make the same image at the same commit and inputs digest (and
-// retry generation) one job, however often it is asked for.
-type BuildArgs struct {
-	BuildID     string     `json:"build_id"`
-	Forge       string     `json:"forge" river:"unique"`
-	RepoName    string     `json:"repo_name" river:"unique"`
-	Repo        forge.Repo `json:"repo"`
-	CloneURL    string     `json:"clone_url"`
-	MR          int        `json:"mr"`
-	SHA         string     `json:"sha" river:"unique"`
-	Image       string     `json:"image" river:"unique"`
-	Digest      string     `json:"digest" river:"unique"`
-	Gen         int        `json:"gen" river:"unique"` // bumped by /retry and --force
-	Force       bool       `json:"force,omitempty"`
-	Only        string     `json:"only,omitempty" river:"unique"`
-	TriggeredBy string     `json:"triggered_by"`
-}
-
-// Kind names the job for River.
-func (BuildArgs) Kind() string { return "imagebot_build" }
 
 // capability says which build hosts can build img: vsphere or kvm (QEMU).
 func capability(img *catalog.Image) string {
@@ -75,7 +53,7 @@ func (b *Bot) enqueueBuilds(ctx context.Context, f forge.Forge, forgeName string
 		url = mr.SourceRepo.CloneURL
 	}
 	err = b.q.InTx(ctx, func(tx queue.Tx) error {
-		if err := upsertMR(ctx, tx, forgeName, repo, mr.Number, mr.HeadSHA); err != nil {
+		if err := state.UpsertMR(ctx, tx, forgeName, repo, mr.Number, mr.HeadSHA); err != nil {
 			return err
 		}
 		for _, name := range names {
@@ -91,8 +69,7 @@ func (b *Bot) enqueueBuilds(ctx context.Context, f forge.Forge, forgeName string
 			args := BuildArgs{BuildID: newID(), Forge: forgeName, RepoName: repo.FullName, Repo: repo, CloneURL: url,
 				MR: mr.Number, SHA: mr.HeadSHA, Image: name, Digest: img.Digest, Gen: gen, Force: force, Only: only,
 				TriggeredBy: actor}
-			res, err := tx.Insert(ctx, args, &river.InsertOpts{Queue: buildQueue(capability(img)), MaxAttempts: 2,
-				UniqueOpts: river.UniqueOpts{ByArgs: true}})
+			res, err := tx.Insert(ctx, args, jobs.BuildOpts(capability(img)))
 			if err != nil {
 				return fmt.Errorf("enqueue build of %s: %w", name, err)
 			}
@@ -101,12 +78,9 @@ func (b *Bot) enqueueBuilds(ctx context.Context, f forge.Forge, forgeName string
 					name, forge.ShortSHA(mr.HeadSHA), shortDigest(img.Digest), jobStateWords(res.Job.State), name))
 				continue
 			}
-			repoJSON, _ := json.Marshal(repo)
-			if _, err := tx.Exec(ctx, `INSERT INTO imagebot_build (id, job_id, forge, repo, repo_json, mr, sha, image, digest, gen,
-				status, triggered_by, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-				args.BuildID, res.Job.ID, forgeName, repo.FullName, string(repoJSON), mr.Number, mr.HeadSHA, name, img.Digest,
-				gen, statusQueued, actor, time.Now().UnixMilli()); err != nil {
-				return fmt.Errorf("record build of %s: %w", name, err)
+			if err := state.InsertBuild(ctx, tx, state.NewBuild{ID: args.BuildID, JobID: res.Job.ID, Forge: forgeName,
+				Repo: repo, MR: mr.Number, SHA: mr.HeadSHA, Image: name, Digest: img.Digest, Gen: gen, TriggeredBy: actor}); err != nil {
+				return err
 			}
 		}
 		return bumpReport(ctx, tx, forgeName, repo, mr.Number)
@@ -146,7 +120,7 @@ func (b *Bot) retry(ctx context.Context, f forge.Forge, ev forge.Event, mr forge
 	var builds []Build
 	err := b.q.InTx(ctx, func(tx queue.Tx) error {
 		var err error
-		builds, err = mrBuilds(ctx, tx, ev.Forge, ev.Repo.FullName, mr.Number)
+		builds, err = state.MRBuilds(ctx, tx, ev.Forge, ev.Repo.FullName, mr.Number)
 		return err
 	})
 	if err != nil {
@@ -187,8 +161,7 @@ func (b *Bot) supersede(ctx context.Context, ev forge.Event) error {
 func (b *Bot) cancelWhere(ctx context.Context, forgeName string, repo forge.Repo, mr int, match func(Build) bool, why string) error {
 	var running []string
 	err := b.q.InTx(ctx, func(tx queue.Tx) error {
-		builds, err := queryBuilds(ctx, tx, `WHERE forge = $1 AND repo = $2 AND mr = $3 AND status IN ('queued', 'running')`,
-			forgeName, repo.FullName, mr)
+		builds, err := state.ActiveMRBuilds(ctx, tx, forgeName, repo.FullName, mr)
 		if err != nil {
 			return err
 		}
@@ -203,10 +176,10 @@ func (b *Bot) cancelWhere(ctx context.Context, forgeName string, repo forge.Repo
 				return fmt.Errorf("cancel job %d: %w", bd.JobID, err)
 			}
 			if bd.Status == statusQueued {
-				err = updateBuild(ctx, tx, bd.ID, `status = $1, note = $2, finished_ms = $3`, "cancelled", why, time.Now().UnixMilli())
+				err = state.UpdateBuild(ctx, tx, bd.ID, state.Status("cancelled"), state.Note(why), state.Finished(time.Now()))
 			} else {
 				running = append(running, bd.ID)
-				err = updateBuild(ctx, tx, bd.ID, `note = $1`, "cancelling: "+why)
+				err = state.UpdateBuild(ctx, tx, bd.ID, state.Note("cancelling: "+why))
 			}
 			if err != nil {
 				return err

@@ -13,24 +13,10 @@ import (
 	"github.com/imagebot/imagebot/bot/command"
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/queue"
+	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/bot/trust"
 	"github.com/imagebot/imagebot/runner/catalog"
 )
-
-const (
-	queueEvents  = "events"
-	queueReports = "reports"
-)
-
-func buildQueue(capability string) string { return "build_" + capability }
-
-// EventArgs is the job that handles one stored webhook delivery.
-type EventArgs struct {
-	Event forge.Event `json:"event"`
-}
-
-// Kind names the job for River.
-func (EventArgs) Kind() string { return "imagebot_event" }
 
 type eventWorker struct {
 	river.WorkerDefaults[EventArgs]
@@ -139,7 +125,7 @@ func (b *Bot) runCommand(ctx context.Context, f forge.Forge, ev forge.Event, mr 
 					need = forge.PermissionWrite
 				}
 				msg += fmt.Sprintf(". A member with %s can comment `/ok-to-build` to build commit %s.",
-					trust.LevelName(f.Name(), need), forge.ShortSHA(mr.HeadSHA))
+					f.PermissionName(need), forge.ShortSHA(mr.HeadSHA))
 			}
 			return []string{msg}, nil
 		}
@@ -170,11 +156,11 @@ func (b *Bot) authorize(ctx context.Context, f forge.Forge, repo forge.Repo, mr 
 
 func (b *Bot) approval(ctx context.Context, forgeName string, repo forge.Repo, mr forge.MergeRequest) (*trust.Approval, error) {
 	var a trust.Approval
-	var at int64
+	var st state.Approval
 	err := b.q.InTx(ctx, func(tx queue.Tx) error {
-		return queue.QueryRow(ctx, tx, `SELECT sha, by_user, at_ms FROM imagebot_approval
-			WHERE forge = $1 AND repo = $2 AND mr = $3 ORDER BY at_ms DESC LIMIT 1`,
-			[]any{forgeName, repo.FullName, mr.Number}, &a.HeadSHA, &a.By, &at)
+		var err error
+		st, err = state.LatestApproval(ctx, tx, state.MRKey{Forge: forgeName, Repo: repo.FullName, MR: mr.Number})
+		return err
 	})
 	if errors.Is(err, queue.ErrNoRows) {
 		return nil, nil
@@ -182,7 +168,7 @@ func (b *Bot) approval(ctx context.Context, forgeName string, repo forge.Repo, m
 	if err != nil {
 		return nil, fmt.Errorf("load approval of !%d: %w", mr.Number, err)
 	}
-	a.Forge, a.Repo, a.MR, a.At = forgeName, repo.FullName, mr.Number, msTime(at)
+	a.Forge, a.Repo, a.MR, a.HeadSHA, a.By, a.At = forgeName, repo.FullName, mr.Number, st.SHA, st.By, st.At
 	return &a, nil
 }
 
@@ -198,25 +184,15 @@ func (b *Bot) approve(ctx context.Context, f forge.Forge, ev forge.Event, mr for
 	}
 	var refused []string
 	err = b.q.InTx(ctx, func(tx queue.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO imagebot_approval (forge, repo, mr, sha, by_user, at_ms)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (forge, repo, mr, sha) DO NOTHING`,
-			ev.Forge, ev.Repo.FullName, mr.Number, a.HeadSHA, a.By, a.At.UnixMilli()); err != nil {
+		k := state.MRKey{Forge: ev.Forge, Repo: ev.Repo.FullName, MR: mr.Number}
+		if err := state.SaveApproval(ctx, tx, k, state.Approval{SHA: a.HeadSHA, By: a.By, At: a.At}); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT command, actor FROM imagebot_refused WHERE forge = $1 AND repo = $2 AND mr = $3 AND sha = $4`,
-			ev.Forge, ev.Repo.FullName, mr.Number, mr.HeadSHA)
-		if err != nil {
-			return err
+		list, err := state.RefusedAt(ctx, tx, k, mr.HeadSHA)
+		for _, r := range list {
+			refused = append(refused, r.Command+"\x00"+r.Actor)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var c, by string
-			if err := rows.Scan(&c, &by); err != nil {
-				return err
-			}
-			refused = append(refused, c+"\x00"+by)
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("record approval: %w", err)
@@ -248,10 +224,8 @@ func (b *Bot) approve(ctx context.Context, f forge.Forge, ev forge.Event, mr for
 
 func (b *Bot) saveRefused(ctx context.Context, ev forge.Event, mr forge.MergeRequest, c command.Command) error {
 	return b.q.InTx(ctx, func(tx queue.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO imagebot_refused (forge, repo, mr, sha, command, actor)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (forge, repo, mr, sha, command) DO NOTHING`,
-			ev.Forge, ev.Repo.FullName, mr.Number, mr.HeadSHA, c.String(), ev.Actor)
-		return err
+		return state.SaveRefused(ctx, tx, state.MRKey{Forge: ev.Forge, Repo: ev.Repo.FullName, MR: mr.Number}, mr.HeadSHA,
+			state.Refused{Command: c.String(), Actor: ev.Actor})
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/imagebot/imagebot/bot/queue"
 	"github.com/imagebot/imagebot/bot/queue/pgtest"
 	"github.com/imagebot/imagebot/bot/release"
+	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/runner/catalog"
 )
 
@@ -49,7 +50,7 @@ func TestReleaseBuildStaysAReleaseAfterARestartRewritesItsNote(t *testing.T) {
 	id := bs[0].ID
 	// The worker ran it, then the process died: the next start re-queues it
 	// and rewrites its note.
-	if err := b.q.InTx(ctx, func(tx queue.Tx) error { return updateBuild(ctx, tx, id, `status = $1`, statusRunning) }); err != nil {
+	if err := b.q.InTx(ctx, func(tx queue.Tx) error { return state.UpdateBuild(ctx, tx, id, state.Status(statusRunning)) }); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.markAbandoned(ctx); err != nil {

@@ -15,6 +15,8 @@ type countingForge struct {
 
 func (c *countingForge) Name() string { return "github" }
 
+func (c *countingForge) PermissionName(p forge.Permission) string { return forge.PermissionWords(p) }
+
 func (c *countingForge) Permission(context.Context, forge.Repo, string) (forge.Permission, error) {
 	c.calls++
 	return forge.PermissionRead, nil

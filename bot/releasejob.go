@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,28 +12,13 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/jobs"
 	"github.com/imagebot/imagebot/bot/queue"
 	"github.com/imagebot/imagebot/bot/release"
+	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/packer"
 )
-
-// ReleaseArgs is the job that builds and publishes one release (bot/release
-// queued it for a merge). The same image, version and digest at the same
-// merge commit is one job.
-type ReleaseArgs struct {
-	BuildID  string               `json:"build_id"`
-	Forge    string               `json:"forge" river:"unique"`
-	RepoName string               `json:"repo_name" river:"unique"`
-	SHA      string               `json:"sha" river:"unique"`
-	Image    string               `json:"image" river:"unique"`
-	Version  string               `json:"version" river:"unique"`
-	Digest   string               `json:"digest" river:"unique"`
-	Request  release.BuildRequest `json:"request"`
-}
-
-// Kind names the job for River.
-func (ReleaseArgs) Kind() string { return "imagebot_release" }
 
 type releaseWorker struct {
 	river.WorkerDefaults[ReleaseArgs]
@@ -47,7 +31,7 @@ func (w *releaseWorker) Timeout(*river.Job[ReleaseArgs]) time.Duration { return 
 // releaser is the release flow over forge f, queueing through the bot.
 func (b *Bot) releaser(forgeName string, f forge.Forge) *release.Releaser {
 	r := &release.Releaser{Store: b.deps.Store, Forge: f, Queue: releaseQueue{b, forgeName},
-		Notify:  outbox{b, forgeName},
+		Notify:  b.outbox.For(forgeName),
 		PageURL: b.cfg.PublicURL + "/images", Log: b.log.With().Str("forge", forgeName).Logger(),
 		Attester: b.deps.Attester}
 	if b.cfg.VSphereEnabled() {
@@ -103,32 +87,28 @@ func (q releaseQueue) QueueRelease(ctx context.Context, req release.BuildRequest
 	args := ReleaseArgs{BuildID: newID(), Forge: q.forge, RepoName: req.Repo.FullName, SHA: req.MergeCommit,
 		Image: req.Image, Version: req.Version, Digest: req.Digest, Request: req}
 	return b.q.InTx(ctx, func(tx queue.Tx) error {
-		res, err := tx.Insert(ctx, args, &river.InsertOpts{Queue: buildQueue("kvm"), MaxAttempts: 2,
-			UniqueOpts: river.UniqueOpts{ByArgs: true}})
+		res, err := tx.Insert(ctx, args, jobs.BuildOpts("kvm"))
 		if err != nil {
 			return fmt.Errorf("enqueue release of %s %s: %w", req.Image, req.Version, err)
 		}
 		if res.UniqueSkippedAsDuplicate {
 			return nil
 		}
-		repoJSON, _ := json.Marshal(req.Repo)
-		_, err = tx.Exec(ctx, `INSERT INTO imagebot_build (id, job_id, forge, repo, repo_json, mr, sha, image, digest, gen,
-			status, note, triggered_by, created_ms, kind, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $12, $13, $14, $15)`,
-			args.BuildID, res.Job.ID, q.forge, req.Repo.FullName, string(repoJSON), req.MR, req.MergeCommit, req.Image, req.Digest,
-			statusQueued, "release "+req.Version, req.TriggeredBy, time.Now().UnixMilli(), kindRelease, req.Version)
-		return err
+		return state.InsertBuild(ctx, tx, state.NewBuild{ID: args.BuildID, JobID: res.Job.ID, Forge: q.forge, Repo: req.Repo,
+			MR: req.MR, SHA: req.MergeCommit, Image: req.Image, Digest: req.Digest, Note: "release " + req.Version,
+			TriggeredBy: req.TriggeredBy, Kind: kindRelease, Version: req.Version})
 	})
 }
 
 // Work builds and publishes one release; the release's commit statuses
 // are decided by bot/release and delivered through the outbox
-// (outbox.go), the build row shows it on the web page.
+// (bot/report/outbox), the build row shows it on the web page.
 func (w *releaseWorker) Work(ctx context.Context, job *river.Job[ReleaseArgs]) error {
 	b, a := w.b, job.Args
 	log := b.log.With().Str("build", a.BuildID).Str("image", a.Image).Str("release", a.Version).Logger()
-	set := func(sets string, args ...any) {
+	set := func(changes ...state.Change) {
 		bg := context.WithoutCancel(ctx)
-		err := b.q.InTx(bg, func(tx queue.Tx) error { return updateBuild(bg, tx, a.BuildID, sets, args...) })
+		err := b.q.InTx(bg, func(tx queue.Tx) error { return state.UpdateBuild(bg, tx, a.BuildID, changes...) })
 		if err != nil {
 			log.Warn().Err(err).Msg("record release build")
 		}
@@ -138,13 +118,13 @@ func (w *releaseWorker) Work(ctx context.Context, job *river.Job[ReleaseArgs]) e
 		bg := context.WithoutCancel(ctx)
 		st := StepRecord{Name: b.redact(strings.TrimSpace(step)), Started: time.Now()}
 		err := b.q.InTx(bg, func(tx queue.Tx) error {
-			if err := updateBuild(bg, tx, a.BuildID, `step = $1`, st.Name); err != nil {
+			if err := state.UpdateBuild(bg, tx, a.BuildID, state.Step(st.Name)); err != nil {
 				return err
 			}
 			if first {
-				return resetSteps(bg, tx, a.BuildID, st)
+				return state.ResetSteps(bg, tx, a.BuildID, st)
 			}
-			return recordSteps(bg, tx, a.BuildID, []StepRecord{st})
+			return state.RecordSteps(bg, tx, a.BuildID, []StepRecord{st})
 		})
 		if err != nil {
 			log.Warn().Err(err).Msg("record release build step")
@@ -158,7 +138,7 @@ func (w *releaseWorker) Work(ctx context.Context, job *river.Job[ReleaseArgs]) e
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer b.track(a.BuildID, cancel, tail)()
-	set(`status = $1, started_ms = $2, error = ''`, statusRunning, time.Now().UnixMilli())
+	set(state.Status(statusRunning), state.Started(time.Now()), state.Error(""))
 	setStep("fetch", true)
 	status, msg := string(runner.StatusSucceeded), ""
 	res, err := w.build(ctx, f, a, tail, set, func(s string) { setStep(s, false) })
@@ -168,12 +148,12 @@ func (w *releaseWorker) Work(ctx context.Context, job *river.Job[ReleaseArgs]) e
 			status = string(res.Status)
 		}
 	}
-	set(`status = $1, error = $2, finished_ms = $3, log_tail = $4`, status, b.redact(msg), time.Now().UnixMilli(), b.redact(tail.String()))
+	set(state.Status(status), state.Error(b.redact(msg)), state.Finished(time.Now()), state.LogTail(b.redact(tail.String())))
 	log.Info().Str("status", status).Str("error", b.redact(msg)).Msg("release build finished")
 	return nil
 }
 
-func (w *releaseWorker) build(ctx context.Context, f forge.Forge, a ReleaseArgs, tail *logTail, set func(string, ...any), setStep func(string)) (*runner.Result, error) {
+func (w *releaseWorker) build(ctx context.Context, f forge.Forge, a ReleaseArgs, tail *logTail, set func(...state.Change), setStep func(string)) (*runner.Result, error) {
 	b := w.b
 	if b.deps.Builder == nil {
 		return nil, fmt.Errorf("this imagebot builds nothing")
@@ -192,7 +172,7 @@ func (w *releaseWorker) build(ctx context.Context, f forge.Forge, a ReleaseArgs,
 	if err := os.MkdirAll(out, 0o750); err != nil {
 		return nil, fmt.Errorf("output directory: %w", err)
 	}
-	set(`log_path = $1`, filepath.Join(out, "build.log"))
+	set(state.LogPath(filepath.Join(out, "build.log")))
 	res, err := b.releaser(a.Forge, f).BuildRelease(ctx, b.deps.Builder, cat, a.Request, a.BuildID, out, b.secrets(), func(e packer.Event) {
 		if e.Text != "" {
 			tail.Add(e.Text)

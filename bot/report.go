@@ -1,60 +1,27 @@
 package bot
 
+// The MR report is queued here (bumpReport, notify) and written by
+// bot/report/outbox, the only writer of comments and statuses.
+
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"time"
-
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/jobs"
 	"github.com/imagebot/imagebot/bot/queue"
-	"github.com/imagebot/imagebot/bot/report"
+	"github.com/imagebot/imagebot/bot/state"
 )
-
-// ReportArgs is the outbox job that brings one MR's comment and commit
-// statuses up to date. At most one waits per MR; a failed delivery is
-// retried with River's backoff, so a forge outage delays reports but loses
-// none.
-type ReportArgs struct {
-	Forge    string `json:"forge" river:"unique"`
-	RepoName string `json:"repo_name" river:"unique"`
-	MR       int    `json:"mr" river:"unique"`
-}
-
-// Kind names the job for River.
-func (ReportArgs) Kind() string { return "imagebot_report" }
-
-const maxNotices = 5
-
-func upsertMR(ctx context.Context, tx queue.Tx, forgeName string, repo forge.Repo, mr int, head string) error {
-	repoJSON, _ := json.Marshal(repo)
-	_, err := tx.Exec(ctx, `INSERT INTO imagebot_mr (forge, repo, mr, repo_json, head_sha) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (forge, repo, mr) DO UPDATE SET head_sha = CASE WHEN excluded.head_sha = '' THEN imagebot_mr.head_sha ELSE excluded.head_sha END`,
-		forgeName, repo.FullName, mr, string(repoJSON), head)
-	if err != nil {
-		return fmt.Errorf("record merge request !%d: %w", mr, err)
-	}
-	return nil
-}
 
 // bumpReport marks the MR's report stale and makes sure a report job waits.
 func bumpReport(ctx context.Context, tx queue.Tx, forgeName string, repo forge.Repo, mr int) error {
-	if err := upsertMR(ctx, tx, forgeName, repo, mr, ""); err != nil {
+	if err := state.UpsertMR(ctx, tx, forgeName, repo, mr, ""); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `UPDATE imagebot_mr SET version = version + 1 WHERE forge = $1 AND repo = $2 AND mr = $3`,
-		forgeName, repo.FullName, mr); err != nil {
-		return fmt.Errorf("bump report of !%d: %w", mr, err)
+	if err := state.BumpMR(ctx, tx, state.MRKey{Forge: forgeName, Repo: repo.FullName, MR: mr}); err != nil {
+		return err
 	}
-	_, err := tx.Insert(ctx, ReportArgs{Forge: forgeName, RepoName: repo.FullName, MR: mr}, &river.InsertOpts{
-		Queue: queueReports, MaxAttempts: 30,
-		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-			rivertype.JobStateScheduled, rivertype.JobStateRetryable}},
-	})
+	_, err := tx.Insert(ctx, ReportArgs{Forge: forgeName, RepoName: repo.FullName, MR: mr}, jobs.OutboxOpts())
 	if err != nil {
 		return fmt.Errorf("queue report of !%d: %w", mr, err)
 	}
@@ -64,188 +31,16 @@ func bumpReport(ctx context.Context, tx queue.Tx, forgeName string, repo forge.R
 // notify adds notices (replies to commands) to the MR's comment.
 func (b *Bot) notify(ctx context.Context, forgeName string, repo forge.Repo, mr int, head string, notices ...string) error {
 	return b.q.InTx(ctx, func(tx queue.Tx) error {
-		if err := upsertMR(ctx, tx, forgeName, repo, mr, head); err != nil {
+		if err := state.UpsertMR(ctx, tx, forgeName, repo, mr, head); err != nil {
 			return err
 		}
 		if len(notices) > 0 {
-			var old []string
-			var raw string
-			if err := queue.QueryRow(ctx, tx, `SELECT notices FROM imagebot_mr WHERE forge = $1 AND repo = $2 AND mr = $3`,
-				[]any{forgeName, repo.FullName, mr}, &raw); err != nil {
-				return err
-			}
-			_ = json.Unmarshal([]byte(raw), &old)
-			old = append(old, notices...)
-			if len(old) > maxNotices {
-				old = old[len(old)-maxNotices:]
-			}
-			j, _ := json.Marshal(old)
-			if _, err := tx.Exec(ctx, `UPDATE imagebot_mr SET notices = $1 WHERE forge = $2 AND repo = $3 AND mr = $4`,
-				string(j), forgeName, repo.FullName, mr); err != nil {
+			if err := state.AddNotices(ctx, tx, state.MRKey{Forge: forgeName, Repo: repo.FullName, MR: mr}, notices); err != nil {
 				return err
 			}
 		}
 		return bumpReport(ctx, tx, forgeName, repo, mr)
 	})
-}
-
-type reportWorker struct {
-	river.WorkerDefaults[ReportArgs]
-	b *Bot
-}
-
-func (w *reportWorker) Timeout(*river.Job[ReportArgs]) time.Duration { return 2 * time.Minute }
-
-type mrState struct {
-	repo        forge.Repo
-	head        string
-	commentID   int64
-	version     int64
-	sentVersion int64
-	lastEdit    time.Time
-	notices     []string
-	builds      []Build
-}
-
-func (b *Bot) loadMR(ctx context.Context, a ReportArgs) (mrState, error) {
-	var s mrState
-	err := b.q.InTx(ctx, func(tx queue.Tx) error {
-		var repoJSON, notices string
-		var last int64
-		if err := queue.QueryRow(ctx, tx, `SELECT repo_json, head_sha, comment_id, version, sent_version, last_edit_ms, notices
-			FROM imagebot_mr WHERE forge = $1 AND repo = $2 AND mr = $3`, []any{a.Forge, a.RepoName, a.MR},
-			&repoJSON, &s.head, &s.commentID, &s.version, &s.sentVersion, &last, &notices); err != nil {
-			return err
-		}
-		_ = json.Unmarshal([]byte(repoJSON), &s.repo)
-		_ = json.Unmarshal([]byte(notices), &s.notices)
-		s.lastEdit = msTime(last)
-		var err error
-		s.builds, err = mrBuilds(ctx, tx, a.Forge, a.RepoName, a.MR)
-		return err
-	})
-	return s, err
-}
-
-// Work delivers the MR's current state: the comment (created once, then
-// edited; at most one edit per min_edit_interval) and any commit status
-// that changed. When the state moved on meanwhile it runs again later, so
-// the last state is always delivered.
-func (w *reportWorker) Work(ctx context.Context, job *river.Job[ReportArgs]) error {
-	b, a := w.b, job.Args
-	f, err := b.forge(a.Forge)
-	if err != nil {
-		return river.JobCancel(err)
-	}
-	s, err := b.loadMR(ctx, a)
-	if err != nil {
-		return fmt.Errorf("load report state of !%d: %w", a.MR, err)
-	}
-	if s.version == s.sentVersion && statusesSent(s.builds) {
-		again := false
-		err := b.q.InTx(ctx, func(tx queue.Tx) error {
-			var v int64
-			if err := queue.QueryRow(ctx, tx, `SELECT version FROM imagebot_mr WHERE forge = $1 AND repo = $2 AND mr = $3`,
-				[]any{a.Forge, a.RepoName, a.MR}, &v); err != nil {
-				return err
-			}
-			if again = v != s.version; again {
-				return nil
-			}
-			return tx.Complete(ctx, job.JobRow)
-		})
-		if err == nil && again {
-			return river.JobSnooze(time.Millisecond)
-		}
-		return err
-	}
-	if wait := b.cfg.Report.MinEditInterval - time.Since(s.lastEdit); s.commentID != 0 && wait > 0 {
-		return river.JobSnooze(wait)
-	}
-	// Commit statuses first: they are small and each is idempotent.
-	for _, bd := range s.builds {
-		st := report.CommitState(bd.Status)
-		if bd.statusSent == string(st)+":"+bd.SHA {
-			continue
-		}
-		err := f.SetStatus(ctx, s.repo, bd.SHA, forge.Status{Context: report.StatusContext(bd.Image), State: st,
-			Description: report.StatusDescription(b.row(bd)), TargetURL: b.buildURL(bd.ID)})
-		if err != nil {
-			return fmt.Errorf("set status %s on %s: %w", report.StatusContext(bd.Image), forge.ShortSHA(bd.SHA), err)
-		}
-		if err := b.q.InTx(ctx, func(tx queue.Tx) error {
-			return updateBuild(ctx, tx, bd.ID, `status_sent = $1`, string(st)+":"+bd.SHA)
-		}); err != nil {
-			return err
-		}
-	}
-	body := report.Render(b.view(s), f.MaxCommentSize())
-	if s.commentID == 0 {
-		id, err := f.CreateComment(ctx, s.repo, a.MR, body)
-		if err != nil {
-			return fmt.Errorf("create report comment on !%d: %w", a.MR, err)
-		}
-		s.commentID = id
-	} else if err := f.EditComment(ctx, s.repo, a.MR, s.commentID, body); err != nil {
-		return fmt.Errorf("edit report comment %d on !%d: %w", s.commentID, a.MR, err)
-	}
-	changed := false
-	err = b.q.InTx(ctx, func(tx queue.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE imagebot_mr SET comment_id = $1, sent_version = $2, last_edit_ms = $3
-			WHERE forge = $4 AND repo = $5 AND mr = $6`, s.commentID, s.version, time.Now().UnixMilli(), a.Forge, a.RepoName, a.MR); err != nil {
-			return err
-		}
-		var v int64
-		if err := queue.QueryRow(ctx, tx, `SELECT version FROM imagebot_mr WHERE forge = $1 AND repo = $2 AND mr = $3`,
-			[]any{a.Forge, a.RepoName, a.MR}, &v); err != nil {
-			return err
-		}
-		if changed = v != s.version; changed {
-			return nil
-		}
-		// Completed in the same transaction that saw no newer state: a
-		// change committed after it finds no waiting job and queues one.
-		return tx.Complete(ctx, job.JobRow)
-	})
-	if err != nil {
-		return fmt.Errorf("record report of !%d: %w", a.MR, err)
-	}
-	if changed {
-		return river.JobSnooze(b.cfg.Report.MinEditInterval)
-	}
-	return nil
-}
-
-func statusesSent(builds []Build) bool {
-	for _, bd := range builds {
-		if bd.statusSent != string(report.CommitState(bd.Status))+":"+bd.SHA {
-			return false
-		}
-	}
-	return true
-}
-
-func (b *Bot) buildURL(id string) string { return b.cfg.PublicURL + "/builds/" + id }
-
-func (b *Bot) row(bd Build) report.Row {
-	r := report.Row{Image: bd.Image, SHA: bd.SHA, Status: bd.Status, Step: bd.Step, Note: bd.Note, Error: bd.Error,
-		Started: bd.Started, Finished: bd.Finished, LogTail: bd.LogTail, LogURL: bd.LogURL, BuildURL: b.buildURL(bd.ID),
-		Details: bd.Details}
-	if r.LogURL == "" && !bd.Started.IsZero() {
-		r.LogURL = b.cfg.PublicURL + "/api/builds/" + bd.ID + "/log"
-	}
-	for _, f := range bd.Files {
-		r.Files = append(r.Files, report.File{Name: f.Name, Size: f.Size, SHA256: f.SHA256, URL: f.URL})
-	}
-	return r
-}
-
-func (b *Bot) view(s mrState) report.View {
-	v := report.View{HeadSHA: s.head, Notices: s.notices, Now: time.Now(), Secrets: b.secrets()}
-	for _, bd := range s.builds {
-		v.Rows = append(v.Rows, b.row(bd))
-	}
-	return v
 }
 
 // secrets are the configured values that must never reach a comment.

@@ -27,8 +27,7 @@ type Server struct {
 // NewServer returns the HTTP server's handler for b.
 func NewServer(b *Bot) *Server {
 	s := &Server{b: b, mux: http.NewServeMux(), set: map[string]bool{}}
-	s.Mount("POST /webhooks/gitlab", b.webhook("gitlab"))
-	s.Mount("POST /webhooks/github", b.webhook("github"))
+	s.Mount("POST /webhooks/{forge}", b.intake.Handler())
 	s.Mount("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	}))
@@ -114,9 +113,9 @@ func (s *Server) buildLog(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if bd.logPath != "" {
+	if bd.LogPath != "" {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		http.ServeFile(w, r, bd.logPath)
+		http.ServeFile(w, r, bd.LogPath)
 		return
 	}
 	if bd.LogURL != "" {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/imagebot/imagebot/bot/queue"
+	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/runner/vsphere"
 )
 
@@ -28,7 +29,7 @@ func (b *Bot) SweepVSphere(ctx context.Context, cfg vsphere.Config, every time.D
 func (b *Bot) sweepVSphereOnce(ctx context.Context, cfg vsphere.Config) {
 	var active []string
 	err := b.q.InTx(ctx, func(tx queue.Tx) error {
-		bs, err := queryBuilds(ctx, tx, `WHERE status IN ($1, $2)`, statusQueued, statusRunning)
+		bs, err := state.ActiveBuilds(ctx, tx)
 		for _, bd := range bs {
 			active = append(active, bd.ID)
 		}

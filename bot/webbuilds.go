@@ -49,13 +49,13 @@ func (w webBuilds) Log(ctx context.Context, id string, offset int64) ([]byte, bo
 	if err != nil {
 		return nil, false, err
 	}
-	if bd.logPath == "" {
+	if bd.LogPath == "" {
 		if bd.Done() {
 			return []byte(bd.LogTail), true, nil
 		}
 		return nil, false, nil
 	}
-	f, err := os.Open(bd.logPath)
+	f, err := os.Open(bd.LogPath)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, bd.Done(), nil
 	}
@@ -95,7 +95,7 @@ func (w webBuilds) mrURL(bd Build) string {
 	if err != nil {
 		return ""
 	}
-	return f.MergeRequestURL(bd.forgeRepo(), bd.MR)
+	return f.MergeRequestURL(bd.ForgeRepo(), bd.MR)
 }
 
 // webSteps is the build's timeline for the page: a step ends where the next

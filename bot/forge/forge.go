@@ -116,6 +116,9 @@ type Forge interface {
 	// MergeRequestURL is the merge request's page, from the repository's
 	// web address ("" when that is unknown).
 	MergeRequestURL(repo Repo, mr int) string
+	// PermissionName names a permission in the forge's own words
+	// ("Developer access", "write permission").
+	PermissionName(p Permission) string
 }
 
 // ErrUnauthorized means a webhook's token or signature did not verify.

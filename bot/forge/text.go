@@ -1,5 +1,7 @@
 package forge
 
+import "fmt"
+
 // ShortSHA is the first 8 characters of a commit id, for messages.
 func ShortSHA(sha string) string {
 	if len(sha) > 8 {
@@ -24,4 +26,22 @@ func Truncate(s string, n int) string {
 		cut--
 	}
 	return s[:cut] + ellipsis
+}
+
+// PermissionWords names a permission in GitHub's words, the default of an
+// adapter that has no words of its own.
+func PermissionWords(p Permission) string {
+	switch p {
+	case PermissionNone:
+		return "no access"
+	case PermissionRead:
+		return "read or triage permission"
+	case PermissionWrite:
+		return "write permission"
+	case PermissionMaintain:
+		return "maintain permission"
+	case PermissionAdmin:
+		return "admin permission"
+	}
+	return fmt.Sprintf("permission %d", int(p))
 }

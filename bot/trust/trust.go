@@ -17,6 +17,8 @@ import (
 // Permissions is the part of forge.Forge that trust needs.
 type Permissions interface {
 	Name() string
+	// PermissionName names a permission in the forge's own words.
+	PermissionName(p forge.Permission) string
 	Permission(ctx context.Context, repo forge.Repo, user string) (forge.Permission, error)
 }
 
@@ -77,9 +79,9 @@ func (p Policy) judge(ctx context.Context, src Permissions, repo forge.Repo, use
 	}
 	need := p.min()
 	if has >= need {
-		return true, fmt.Sprintf("has %s on %s", LevelName(src.Name(), has), repo.FullName), nil
+		return true, fmt.Sprintf("has %s on %s", LevelName(src, has), repo.FullName), nil
 	}
-	return false, fmt.Sprintf("needs %s on %s (has %s)", LevelName(src.Name(), need), repo.FullName, LevelName(src.Name(), has)), nil
+	return false, fmt.Sprintf("needs %s on %s (has %s)", LevelName(src, need), repo.FullName, LevelName(src, has)), nil
 }
 
 // Approval records a trusted member's /ok-to-build on a merge request. It
@@ -112,7 +114,7 @@ func (p Policy) Approve(ctx context.Context, src Permissions, repo forge.Repo, m
 		return Approval{}, Decision{}, fmt.Errorf("approve !%d on %s: merge request has no head commit", mr.Number, repo.FullName)
 	}
 	a := Approval{Forge: src.Name(), Repo: repo.FullName, MR: mr.Number, HeadSHA: mr.HeadSHA, By: display(actor), At: now}
-	return a, Decision{Allowed: true, Reason: fmt.Sprintf("@%s approved builds of %s", a.By, short(mr.HeadSHA))}, nil
+	return a, Decision{Allowed: true, Reason: fmt.Sprintf("@%s approved builds of %s", a.By, forge.ShortSHA(mr.HeadSHA))}, nil
 }
 
 // MergeRequest decides whether mr may build at its head commit: an MR from a
@@ -126,12 +128,12 @@ func (p Policy) MergeRequest(ctx context.Context, src Permissions, repo forge.Re
 		return Decision{Reason: fmt.Sprintf("this merge request's author @%s is on this bot's deny list", author)}, nil
 	}
 	if approval != nil && approval.Covers(repo, mr) {
-		return Decision{Allowed: true, Reason: fmt.Sprintf("approved by @%s at %s", approval.By, short(mr.HeadSHA))}, nil
+		return Decision{Allowed: true, Reason: fmt.Sprintf("approved by @%s at %s", approval.By, forge.ShortSHA(mr.HeadSHA))}, nil
 	}
 	gate := fmt.Sprintf("a member with %s must comment `/ok-to-build` on commit %s before it builds",
-		LevelName(src.Name(), p.min()), short(mr.HeadSHA))
+		LevelName(src, p.min()), forge.ShortSHA(mr.HeadSHA))
 	if approval != nil && approval.HeadSHA != "" && approval.MR == mr.Number {
-		gate += fmt.Sprintf(" (the approval by @%s was for %s; new commits need a new one)", approval.By, short(approval.HeadSHA))
+		gate += fmt.Sprintf(" (the approval by @%s was for %s; new commits need a new one)", approval.By, forge.ShortSHA(approval.HeadSHA))
 	}
 	if mr.FromFork {
 		return Decision{Reason: fmt.Sprintf("this merge request comes from a fork (%s); %s",
@@ -157,36 +159,8 @@ func (p Policy) MayBuild(ctx context.Context, src Permissions, repo forge.Repo, 
 	return p.MergeRequest(ctx, src, repo, mr, approval)
 }
 
-// LevelName names a permission the way the forge does.
-func LevelName(forgeName string, p forge.Permission) string {
-	if forgeName == "gitlab" {
-		switch p {
-		case forge.PermissionNone:
-			return "no access"
-		case forge.PermissionRead:
-			return "Guest or Reporter access"
-		case forge.PermissionWrite:
-			return "Developer access"
-		case forge.PermissionMaintain:
-			return "Maintainer access"
-		case forge.PermissionAdmin:
-			return "Owner access"
-		}
-	}
-	switch p {
-	case forge.PermissionNone:
-		return "no access"
-	case forge.PermissionRead:
-		return "read or triage permission"
-	case forge.PermissionWrite:
-		return "write permission"
-	case forge.PermissionMaintain:
-		return "maintain permission"
-	case forge.PermissionAdmin:
-		return "admin permission"
-	}
-	return fmt.Sprintf("permission %d", int(p))
-}
+// LevelName names a permission the way src's forge does.
+func LevelName(src Permissions, p forge.Permission) string { return src.PermissionName(p) }
 
 func display(user string) string { return strings.TrimPrefix(strings.TrimSpace(user), "@") }
 
@@ -199,13 +173,6 @@ func contains(list []string, user string) bool {
 		}
 	}
 	return false
-}
-
-func short(sha string) string {
-	if len(sha) > 8 {
-		return sha[:8]
-	}
-	return sha
 }
 
 func orUnknown(s string) string {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/forge/gitlab"
 )
 
 // perms is a permission table; asking about a user not in it is an error,
@@ -19,6 +20,13 @@ type perms struct {
 }
 
 func (p *perms) Name() string { return p.forge }
+
+func (p *perms) PermissionName(x forge.Permission) string {
+	if p.forge == "gitlab" {
+		return gitlab.PermissionName(x)
+	}
+	return forge.PermissionWords(x)
+}
 
 func (p *perms) Permission(_ context.Context, _ forge.Repo, user string) (forge.Permission, error) {
 	p.asked = append(p.asked, user)

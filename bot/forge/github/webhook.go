@@ -173,3 +173,6 @@ func prState(state string, unmerged bool) string {
 	}
 	return state
 }
+
+// PermissionName names a permission in GitHub's words.
+func (g *GitHub) PermissionName(p forge.Permission) string { return forge.PermissionWords(p) }

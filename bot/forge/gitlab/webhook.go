@@ -223,3 +223,23 @@ func mrOf(m hookMR, target forge.Repo) forge.MergeRequest {
 	}
 	return mr
 }
+
+// PermissionName names a permission in GitLab's words (its roles).
+func (g *GitLab) PermissionName(p forge.Permission) string { return PermissionName(p) }
+
+// PermissionName names a permission as GitLab's role.
+func PermissionName(p forge.Permission) string {
+	switch p {
+	case forge.PermissionNone:
+		return "no access"
+	case forge.PermissionRead:
+		return "Guest or Reporter access"
+	case forge.PermissionWrite:
+		return "Developer access"
+	case forge.PermissionMaintain:
+		return "Maintainer access"
+	case forge.PermissionAdmin:
+		return "Owner access"
+	}
+	return forge.PermissionWords(p)
+}

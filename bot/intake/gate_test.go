@@ -1,4 +1,4 @@
-package bot
+package intake
 
 import (
 	"bufio"
@@ -33,7 +33,7 @@ func TestIntakeStalledBodies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload, err := os.ReadFile("forge/gitlab/gitlabtest/testdata/note_mr.json")
+	payload, err := os.ReadFile("../forge/gitlab/gitlabtest/testdata/note_mr.json")
 	if err != nil {
 		t.Fatal(err)
 	}
