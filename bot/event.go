@@ -16,6 +16,7 @@ import (
 	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/bot/trust"
 	"github.com/imagebot/imagebot/runner/catalog"
+	"github.com/imagebot/imagebot/runner/markdown"
 )
 
 type eventWorker struct {
@@ -243,8 +244,9 @@ func (b *Bot) checkout(ctx context.Context, f forge.Forge, repo forge.Repo, mr f
 	}
 	cat, err := b.deps.Catalog(ctx, dir)
 	if err != nil {
-		return nil, []string{fmt.Sprintf("The images at %s do not validate; nothing was built:\n```\n%s\n```",
-			forge.ShortSHA(mr.HeadSHA), strings.TrimSpace(err.Error()))}, nil
+		// The diagnostics quote the MR's own text: a fence it cannot close.
+		return nil, []string{fmt.Sprintf("The images at %s do not validate; nothing was built:\n%s",
+			forge.ShortSHA(mr.HeadSHA), markdown.CodeBlock(strings.TrimSpace(err.Error())))}, nil
 	}
 	return cat, nil, nil
 }
