@@ -122,6 +122,9 @@ type Trust struct {
 type Builds struct {
 	WorkDir string `yaml:"work_dir"` // checkouts and build outputs; default <data_dir>/work
 	Git     string `yaml:"git"`      // git binary; default: PATH
+	// CheckoutRetention: a checkout no job used for this long is removed
+	// (default 72h; it must exceed runner.max_timeout).
+	CheckoutRetention time.Duration `yaml:"checkout_retention"`
 }
 
 // Report tunes the merge-request comment.
@@ -206,6 +209,9 @@ func (c *Config) fill() {
 	if c.Builds.WorkDir == "" {
 		c.Builds.WorkDir = filepath.Join(c.DataDir, "work")
 	}
+	if c.Builds.CheckoutRetention <= 0 {
+		c.Builds.CheckoutRetention = 72 * time.Hour
+	}
 	if c.Runner.WorkDir == "" {
 		c.Runner.WorkDir = filepath.Join(c.DataDir, "runner")
 	}
@@ -238,6 +244,13 @@ func (c *Config) validate() error {
 	}
 	if err := c.Store.Validate(); err != nil {
 		return fmt.Errorf("config store: %w", err)
+	}
+	maxT := c.Runner.MaxTimeout
+	if maxT <= 0 {
+		maxT = 6 * time.Hour // the runner's default
+	}
+	if c.Builds.CheckoutRetention <= maxT {
+		return fmt.Errorf("config builds.checkout_retention: %s must exceed the longest build (runner.max_timeout, default 6h): a running build's checkout would go", c.Builds.CheckoutRetention)
 	}
 	switch c.Trust.MinPermission {
 	case "read", "write", "maintain", "admin":

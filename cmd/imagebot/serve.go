@@ -101,6 +101,7 @@ func runServe(ctx context.Context, args []string) error {
 		// machines are removed when it ends.
 		go b.SweepVSphere(ctx, cfg.VSphere, time.Hour)
 	}
+	go b.SweepCheckouts(ctx, cfg.Builds.CheckoutRetention, time.Hour)
 	log.Info().Str("listen", lns[0].Addr().String()).Str("ui_listen", cfg.UIListen).Str("metrics_listen", cfg.MetricsListen).
 		Bool("ui_token", cfg.UI.Token != "").Str("database", cfg.Database.Driver).
 		Str("gitlab_webhook", cfg.PublicURL+"/webhooks/gitlab").Str("github_webhook", cfg.PublicURL+"/webhooks/github").
