@@ -97,7 +97,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	river.AddWorker(workers, &eventWorker{b: b})
 	river.AddWorker(workers, &buildWorker{b: b})
 	river.AddWorker(workers, &releaseWorker{b: b})
-	b.outbox = outbox.New(d.Forges, newID, outbox.Config{PublicURL: d.Config.PublicURL,
+	b.outbox = outbox.New(d.Forges, newID, outbox.Config{PublicURL: d.Config.UI.PublicURL,
 		MinEditInterval: d.Config.Report.MinEditInterval, Secrets: d.Config.Secrets()})
 	river.AddWorker(workers, b.outbox.ReportWorker())
 	river.AddWorker(workers, b.outbox.Worker())

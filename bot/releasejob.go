@@ -32,7 +32,7 @@ func (w *releaseWorker) Timeout(*river.Job[ReleaseArgs]) time.Duration { return 
 func (b *Bot) releaser(forgeName string, f forge.Forge) *release.Releaser {
 	r := &release.Releaser{Store: b.deps.Store, Forge: f, Queue: releaseQueue{b, forgeName},
 		Notify:  b.outbox.For(forgeName),
-		PageURL: b.cfg.PublicURL + "/images", Log: b.log.With().Str("forge", forgeName).Logger(),
+		PageURL: b.cfg.UI.PublicURL + "/images", Log: b.log.With().Str("forge", forgeName).Logger(),
 		Attester: b.deps.Attester}
 	if b.cfg.VSphereEnabled() {
 		v := b.cfg.VSphere

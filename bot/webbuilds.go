@@ -71,7 +71,7 @@ func (w webBuilds) Log(ctx context.Context, id string, offset int64) ([]byte, bo
 }
 
 func (w webBuilds) toWeb(bd Build) web.Build {
-	wb := web.Build{ID: bd.ID, Image: bd.Image, Kind: kindMR, MR: bd.MR, SHA: bd.SHA, Repo: bd.Repo,
+	wb := web.Build{ID: bd.ID, Image: bd.Image, Kind: kindMR, MR: bd.MR, SHA: bd.SHA, Forge: bd.Forge, Repo: bd.Repo,
 		MRURL: w.mrURL(bd), Status: bd.Status, Step: bd.Step, Queued: bd.Created, Started: bd.Started,
 		Finished: bd.Finished, Error: bd.Error, TriggeredBy: bd.TriggeredBy}
 	wb.Steps = webSteps(bd)

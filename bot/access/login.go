@@ -248,3 +248,13 @@ func localPath(next string) string {
 	}
 	return next
 }
+
+// Visible says whether the request's viewer may see a build of repo on
+// forge: the machine token sees all; a signed-in user only builds of this
+// Login's forge that CanRead allows.
+func (l *Login) Visible(ctx context.Context, forge, repo string) bool {
+	if v, ok := ViewerOf(ctx); ok && v.Machine {
+		return true
+	}
+	return forge == l.cfg.Provider.Name() && l.CanRead(ctx, repo)
+}

@@ -18,6 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/imagebot/imagebot/bot/access"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/attest"
 	"github.com/imagebot/imagebot/runner/store"
@@ -55,6 +56,7 @@ type Config struct {
 	Provenance attest.Config `yaml:"provenance"`
 
 	derivedURL bool // PublicURL came from Listen
+	uiDerived  bool // UI.PublicURL came from PublicURL or UIListen
 }
 
 // Database selects where state and the queue live.
@@ -106,6 +108,12 @@ func (f Forge) Enabled() bool { return f.WebhookSecret != "" }
 type UI struct {
 	Token     string `yaml:"-" secret:"token"` // IMAGEBOT_UI_TOKEN
 	TokenFile string `yaml:"token_file"`
+	// PublicURL is how browsers reach the pages: links in comments, the
+	// sign-in callback. Default public_url, or the ui_listen address.
+	PublicURL string `yaml:"public_url"`
+	// OAuth signs people in with the forge (bot/access); each sees the
+	// builds of the repositories the forge lets them read.
+	OAuth access.OAuthSettings `yaml:"oauth"`
 }
 
 // Trust says who may start builds.
@@ -206,6 +214,14 @@ func (c *Config) fill() {
 	if c.Store.Local != nil && c.Store.Local.BaseURL == "" {
 		c.Store.Local.BaseURL = c.PublicURL + "/download"
 	}
+	if c.UI.PublicURL == "" {
+		c.uiDerived = true
+		c.UI.PublicURL = c.PublicURL
+		if c.UIListen != "" {
+			c.UI.PublicURL = urlOf(c.UIListen)
+		}
+	}
+	c.UI.PublicURL = strings.TrimRight(c.UI.PublicURL, "/")
 	if c.Builds.WorkDir == "" {
 		c.Builds.WorkDir = filepath.Join(c.DataDir, "work")
 	}
@@ -280,6 +296,9 @@ func (c *Config) SetListen(addr string) {
 	c.Listen = addr
 	if c.derivedURL {
 		c.PublicURL = urlOf(addr)
+		if c.uiDerived && c.UIListen == "" {
+			c.UI.PublicURL = c.PublicURL
+		}
 		if c.Store.Local != nil && strings.HasSuffix(c.Store.Local.BaseURL, "/download") {
 			c.Store.Local.BaseURL = c.PublicURL + "/download"
 		}
@@ -301,7 +320,8 @@ func urlOf(listen string) string {
 // page or manifest: forge tokens and webhook secrets, the database URL, the
 // vSphere password and the S3 credentials.
 func (c Config) Secrets() []string {
-	out := []string{c.GitLab.Token, c.GitLab.WebhookSecret, c.GitHub.Token, c.GitHub.WebhookSecret, c.Database.URL, c.VSphere.Password}
+	out := []string{c.GitLab.Token, c.GitLab.WebhookSecret, c.GitHub.Token, c.GitHub.WebhookSecret, c.Database.URL, c.VSphere.Password,
+		c.UI.Token, c.UI.OAuth.ClientSecret}
 	if c.Store.S3 != nil {
 		if access, secret, err := c.Store.S3.Credentials(); err == nil {
 			out = append(out, access, secret)

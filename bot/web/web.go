@@ -35,6 +35,7 @@ type Build struct {
 	Kind     string // "mr" or "release"
 	MR       int
 	SHA      string
+	Forge    string // "gitlab", "github"
 	Repo     string // "group/project"
 	MRURL    string // link to the merge request, if any
 	Status   string // queued, running, succeeded, failed, cancelled, timed_out, interrupted
@@ -83,6 +84,9 @@ type Builds interface {
 type Options struct {
 	Store  store.Store
 	Builds Builds // nil: the builds pages say there is no build history
+	// Visible, when set, limits the builds a request's viewer sees to the
+	// repositories it allows (bot/access Login.Visible).
+	Visible func(ctx context.Context, forge, repo string) bool
 	// Catalog, when set, gives image descriptions and images not yet built.
 	Catalog func() *catalog.Catalog
 	// Poll is how often live pages look for news; default 500ms.
@@ -111,6 +115,9 @@ func New(opts Options) (*Server, error) {
 	t, err := parseTemplates()
 	if err != nil {
 		return nil, err
+	}
+	if opts.Builds != nil && opts.Visible != nil {
+		opts.Builds = visibleBuilds{Builds: opts.Builds, visible: opts.Visible}
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux(), tmpl: t}
 	s.routes()

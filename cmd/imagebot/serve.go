@@ -67,9 +67,22 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Pages and API: behind sign-in with the forge (ui.oauth), else the
+	// token (ui.token), else open.
+	guard := access.TokenGuard(cfg.UI.Token)
+	var visible func(ctx context.Context, forge, repo string) bool
+	if cfg.UI.OAuth.Enabled() {
+		login, err := access.NewLoginFrom(cfg.UI.OAuth, cfg.UI.PublicURL, cfg.UI.Token, log)
+		if err != nil {
+			b.Close(context.Background())
+			return fmt.Errorf("config ui.oauth: %w", err)
+		}
+		guard, visible = login.Handler, login.Visible
+	}
 	srv := bot.NewServer(b)
+	srv.Visible = visible
 	if st != nil {
-		page, err := web.New(web.Options{Store: st, Builds: b.WebBuilds(), Log: log})
+		page, err := web.New(web.Options{Store: st, Builds: b.WebBuilds(), Visible: visible, Log: log})
 		if err != nil {
 			b.Close(context.Background())
 			return err
@@ -78,7 +91,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	// One listener per address (bot/access): webhooks and health on listen,
 	// pages/API on ui_listen, /metrics on metrics_listen when set.
-	plan := access.Plan(srv, cfg.Listen, cfg.UIListen, cfg.MetricsListen, cfg.UI.Token)
+	plan := access.PlanGuarded(srv, cfg.Listen, cfg.UIListen, cfg.MetricsListen, guard)
 	lns, err := listenAll(plan)
 	if err != nil {
 		b.Close(context.Background())
@@ -105,7 +118,7 @@ func runServe(ctx context.Context, args []string) error {
 	log.Info().Str("listen", lns[0].Addr().String()).Str("ui_listen", cfg.UIListen).Str("metrics_listen", cfg.MetricsListen).
 		Bool("ui_token", cfg.UI.Token != "").Str("database", cfg.Database.Driver).
 		Str("gitlab_webhook", cfg.PublicURL+"/webhooks/gitlab").Str("github_webhook", cfg.PublicURL+"/webhooks/github").
-		Str("page", cfg.PublicURL+"/").Msg("imagebot serving")
+		Str("page", cfg.UI.PublicURL+"/").Bool("sign_in", cfg.UI.OAuth.Enabled()).Msg("imagebot serving")
 	servers := make([]*http.Server, len(plan))
 	errc := make(chan error, len(plan))
 	for i, l := range plan {
