@@ -8,7 +8,9 @@ import (
 
 type listBuilds []Build
 
-func (l listBuilds) Recent(context.Context, int) ([]Build, error) { return append([]Build(nil), l...), nil }
+func (l listBuilds) Recent(context.Context, int) ([]Build, error) {
+	return append([]Build(nil), l...), nil
+}
 func (l listBuilds) Build(_ context.Context, id string) (Build, error) {
 	for _, b := range l {
 		if b.ID == id {
