@@ -41,7 +41,7 @@ type LoadCatalog func(ctx context.Context, root string) (*catalog.Catalog, error
 // <image>/mr/<iid>/<short-sha>/) and returns its files; logURL addresses the
 // stored build log ("" when none).
 type Publisher interface {
-	PublishMR(ctx context.Context, res *runner.Result, mr int, sha string) (files []PublishedFile, logURL string, err error)
+	PublishMR(ctx context.Context, res *runner.Result, forgeName, repo string, mr int, sha string) (files []PublishedFile, logURL string, err error)
 }
 
 // Deps is what the bot is built from.
@@ -62,6 +62,10 @@ type Deps struct {
 	// Attester signs the provenance of every published build (MR and
 	// release); nil: published unsigned.
 	Attester store.Attester
+	// RepoPrefix gives a repository's key prefix in Store
+	// (store.Config.RepoPrefix): releases and promotions stay within their
+	// repository. nil: the root layout.
+	RepoPrefix func(forgeName, repo string) (string, error)
 }
 
 // Bot is a running imagebot: queue, workers, HTTP handlers.

@@ -180,7 +180,7 @@ func (b *Bot) runBuild(ctx context.Context, a BuildArgs, attempt int, tail *logT
 		return res, nil, "", nil
 	}
 	b.step(ctx, a, "publish")
-	files, logURL, err := b.deps.Publish.PublishMR(ctx, res, a.MR, a.SHA)
+	files, logURL, err := b.deps.Publish.PublishMR(ctx, res, a.Forge, a.RepoName, a.MR, a.SHA)
 	if err != nil {
 		return res, nil, "", fmt.Errorf("publish %s: %w", a.Image, err)
 	}

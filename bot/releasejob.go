@@ -29,8 +29,12 @@ type releaseWorker struct {
 func (w *releaseWorker) Timeout(*river.Job[ReleaseArgs]) time.Duration { return -1 }
 
 // releaser is the release flow over forge f, queueing through the bot.
-func (b *Bot) releaser(forgeName string, f forge.Forge) *release.Releaser {
-	r := &release.Releaser{Store: b.deps.Store, Forge: f, Queue: releaseQueue{b, forgeName},
+func (b *Bot) releaser(forgeName string, f forge.Forge, repo forge.Repo) (*release.Releaser, error) {
+	st, err := repoStore(b.deps.Store, b.deps.RepoPrefix, forgeName, repo.FullName)
+	if err != nil {
+		return nil, err
+	}
+	r := &release.Releaser{Store: st, Forge: f, Queue: releaseQueue{b, forgeName},
 		Notify:  b.outbox.For(forgeName),
 		PageURL: b.cfg.UI.PublicURL + "/images", Log: b.log.With().Str("forge", forgeName).Logger(),
 		Attester: b.deps.Attester}
@@ -38,7 +42,7 @@ func (b *Bot) releaser(forgeName string, f forge.Forge) *release.Releaser {
 		v := b.cfg.VSphere
 		r.VSphere = &v
 	}
-	return r
+	return r, nil
 }
 
 // releasePush runs the release flow for a push to the default branch.
@@ -46,7 +50,11 @@ func (b *Bot) releasePush(ctx context.Context, f forge.Forge, ev forge.Event) er
 	checkout := func(ctx context.Context, repo forge.Repo, sha, before string) (string, error) {
 		return b.checkoutPair(ctx, f, ev.Forge, repo, sha, before)
 	}
-	_, err := b.releaser(ev.Forge, f).HandlePush(ctx, ev, checkout)
+	r, err := b.releaser(ev.Forge, f, ev.Repo)
+	if err != nil {
+		return err
+	}
+	_, err = r.HandlePush(ctx, ev, checkout)
 	return err
 }
 
@@ -173,7 +181,11 @@ func (w *releaseWorker) build(ctx context.Context, f forge.Forge, a ReleaseArgs,
 		return nil, fmt.Errorf("output directory: %w", err)
 	}
 	set(state.LogPath(filepath.Join(out, "build.log")))
-	res, err := b.releaser(a.Forge, f).BuildRelease(ctx, b.deps.Builder, cat, a.Request, a.BuildID, out, b.secrets(), func(e packer.Event) {
+	r, err := b.releaser(a.Forge, f, a.Request.Repo)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.BuildRelease(ctx, b.deps.Builder, cat, a.Request, a.BuildID, out, b.secrets(), func(e packer.Event) {
 		if e.Text != "" {
 			tail.Add(e.Text)
 		}

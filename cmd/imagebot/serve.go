@@ -179,7 +179,14 @@ func serveDeps(ctx context.Context, cfg config.Config, log zerolog.Logger) (bot.
 	if err != nil {
 		return d, nil, fmt.Errorf("provenance: %w", err)
 	}
-	pub := &bot.StorePublisher{Store: st, Log: log, Secrets: cfg.Secrets}
+	// Every repository publishes and releases below its own key prefix
+	// (store.repositories, or derived from forge and path): see docs/storage.md.
+	pub := &bot.StorePublisher{Store: st, Log: log, Secrets: cfg.Secrets, RepoPrefix: cfg.Store.RepoPrefix}
+	d.RepoPrefix = cfg.Store.RepoPrefix
+	if len(cfg.Store.Repositories) == 0 {
+		log.Warn().Msg("store: each repository's builds go below _repo/<forge~path>/; the /images pages show the root layout only. " +
+			"For an existing bucket, map its repository to \"\" in store.repositories (docs/storage.md)")
+	}
 	if signer != nil { // a nil *Signer in the interface would look configured
 		pub.Attester, d.Attester = signer, signer
 	}

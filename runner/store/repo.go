@@ -43,7 +43,7 @@ func (c Config) RepoPrefix(forge, path string) (string, error) {
 	if len(c.Repositories) > 0 {
 		name, ok := c.Repositories[id]
 		if !ok {
-			return "", fmt.Errorf("store: repository %s is not in storage.repositories: its builds are not stored", id)
+			return "", fmt.Errorf("store: repository %s is not in store.repositories: its builds are not stored", id)
 		}
 		if name == "" {
 			return "", nil
@@ -64,13 +64,13 @@ func validateRepositories(m map[string]string) error {
 	for id, name := range m {
 		forge, path, ok := strings.Cut(id, ":")
 		if !ok || forge == "" || path == "" {
-			return fmt.Errorf("storage.repositories: %q: want forge:group/project (e.g. gitlab:infra/images)", id)
+			return fmt.Errorf("store.repositories: %q: want forge:group/project (e.g. gitlab:infra/images)", id)
 		}
 		if name != "" && !repoNameRE.MatchString(name) {
-			return fmt.Errorf("storage.repositories: %s: prefix %q: want lowercase letters, digits, '.', '_' or '-' (one key segment)", id, name)
+			return fmt.Errorf("store.repositories: %s: prefix %q: want lowercase letters, digits, '.', '_' or '-' (one key segment)", id, name)
 		}
 		if other, dup := seen[name]; dup {
-			return fmt.Errorf("storage.repositories: %s and %s both map to prefix %q", other, id, name)
+			return fmt.Errorf("store.repositories: %s and %s both map to prefix %q", other, id, name)
 		}
 		seen[name] = id
 	}

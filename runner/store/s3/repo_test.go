@@ -146,7 +146,7 @@ func TestS3RootLayoutStaysReadableWithRepositoryMap(t *testing.T) {
 	if _, err := root.Put(ctx, "_repo/acme/rocky9/releases/2.0.0/manifest.json", strings.NewReader("{}"), 2, store.PutOptions{}); err == nil {
 		t.Error("the root repository wrote below _repo/")
 	}
-	if _, err := cfg.RepoPrefix("gitlab", "infra/other"); err == nil || !strings.Contains(err.Error(), "not in storage.repositories") {
+	if _, err := cfg.RepoPrefix("gitlab", "infra/other"); err == nil || !strings.Contains(err.Error(), "not in store.repositories") {
 		t.Errorf("unknown repository: %v", err)
 	}
 }
