@@ -75,6 +75,7 @@ func (w webBuilds) toWeb(bd Build) web.Build {
 		MRURL: w.mrURL(bd), Status: bd.Status, Step: bd.Step, Queued: bd.Created, Started: bd.Started,
 		Finished: bd.Finished, Error: bd.Error, TriggeredBy: bd.TriggeredBy}
 	wb.Steps = webSteps(bd)
+	wb.ImagesBase = web.ImagesBase(w.b.deps.RepoPrefix, bd.Forge, bd.Repo)
 	if bd.Kind == kindRelease {
 		wb.Kind, wb.Version = kindRelease, bd.Version
 		if bd.Status == "succeeded" {

@@ -82,7 +82,10 @@ func runServe(ctx context.Context, args []string) error {
 	srv := bot.NewServer(b)
 	srv.Visible = visible
 	if st != nil {
-		page, err := web.New(web.Options{Store: st, Builds: b.WebBuilds(), Visible: visible, Log: log})
+		// Each repository's images pages: /r/<name>/images/ (its store prefix).
+		repoPages := web.NewRepoPages(web.RepoPagesOptions{Store: st, Config: cfg.Store, Visible: visible, Page: web.Options{Log: log}})
+		srv.Mount("/r/", repoPages)
+		page, err := web.New(web.Options{Store: st, Builds: b.WebBuilds(), Visible: visible, Repos: repoPages.Links, Log: log})
 		if err != nil {
 			b.Close(context.Background())
 			return err
@@ -183,10 +186,6 @@ func serveDeps(ctx context.Context, cfg config.Config, log zerolog.Logger) (bot.
 	// (store.repositories, or derived from forge and path): see docs/storage.md.
 	pub := &bot.StorePublisher{Store: st, Log: log, Secrets: cfg.Secrets, RepoPrefix: cfg.Store.RepoPrefix}
 	d.RepoPrefix = cfg.Store.RepoPrefix
-	if len(cfg.Store.Repositories) == 0 {
-		log.Warn().Msg("store: each repository's builds go below _repo/<forge~path>/; the /images pages show the root layout only. " +
-			"For an existing bucket, map its repository to \"\" in store.repositories (docs/storage.md)")
-	}
 	if signer != nil { // a nil *Signer in the interface would look configured
 		pub.Attester, d.Attester = signer, signer
 	}

@@ -216,3 +216,23 @@ func (s *scoped) URL(ctx context.Context, key string, expiry time.Duration) (str
 	}
 	return s.st.URL(ctx, k, expiry)
 }
+
+// RepoOf names the repository ("gitlab", "group/project") whose prefix
+// name (the <name> of _repo/<name>/) is name, by the map or, without
+// one, by the derived form; false when none.
+func (c Config) RepoOf(name string) (forge, path string, ok bool) {
+	if len(c.Repositories) > 0 {
+		for id, n := range c.Repositories {
+			if n == name && n != "" {
+				forge, path, _ = strings.Cut(id, ":")
+				return forge, path, true
+			}
+		}
+		return "", "", false
+	}
+	forge, rest, ok := strings.Cut(name, "~")
+	if !ok || forge == "" || rest == "" {
+		return "", "", false
+	}
+	return forge, strings.ReplaceAll(rest, "~", "/"), true
+}
