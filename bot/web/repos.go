@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -46,7 +48,11 @@ func (p *RepoPages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	s, err := p.server(name)
+	s, err := p.server(r.Context(), name)
+	if errors.Is(err, store.ErrNotFound) {
+		http.NotFound(w, r)
+		return
+	}
 	if err != nil {
 		http.Error(w, "the pages could not be made", http.StatusInternalServerError)
 		return
@@ -57,7 +63,22 @@ func (p *RepoPages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.ServeHTTP(w, r2)
 }
 
-func (p *RepoPages) server(name string) (*Server, error) {
+// server returns the pages of repository name, made once it is known to
+// hold builds (a name from a URL must not grow the map).
+func (p *RepoPages) server(ctx context.Context, name string) (*Server, error) {
+	p.mu.Lock()
+	s := p.servers[name]
+	p.mu.Unlock()
+	if s != nil {
+		return s, nil
+	}
+	prefixes, err := store.RepoPrefixes(ctx, p.opts.Store)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(prefixes, "_repo/"+name+"/") {
+		return nil, store.ErrNotFound
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if s := p.servers[name]; s != nil {
@@ -67,7 +88,7 @@ func (p *RepoPages) server(name string) (*Server, error) {
 	o.Store = store.RepoStore(p.opts.Store, "_repo/"+name+"/")
 	o.Base = "/r/" + name
 	o.Repos = nil
-	s, err := New(o)
+	s, err = New(o)
 	if err != nil {
 		return nil, err
 	}
