@@ -56,6 +56,7 @@ func TestRepositoryImagePages(t *testing.T) {
 		{rp, "/r/gitlab~infra~images/images/rocky9/9.4.0", 200, "rocky9-9.4.0.qcow2"},
 		{rp, "/r/gitlab~infra~secret/images/", 404, ""},
 		{rp, "/r/nosuch/images/", 404, ""},
+		{rp, "/r/gitlab~never~seen/images/", 404, ""}, // a name no build used makes no page server
 		{rp, "/r/gitlab~infra~images/builds/", 404, ""},
 	} {
 		code, body := get(tc.h, tc.path)
