@@ -18,6 +18,7 @@ import (
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/packer"
 	"github.com/imagebot/imagebot/runner/redact"
+	"github.com/imagebot/imagebot/runner/store"
 )
 
 type buildWorker struct {
@@ -158,6 +159,14 @@ func (b *Bot) runBuild(ctx context.Context, a BuildArgs, attempt int, tail *logT
 		TriggeredBy: a.TriggeredBy, WithBases: true}
 	if a.Only != "" {
 		req.Only = []string{a.Only}
+	}
+	if b.deps.RepoPrefix != nil && b.artifactStore() != nil {
+		// A base's release and its revocation live in this repository's store.
+		st, err := repoStore(b.artifactStore(), b.deps.RepoPrefix, a.Forge, a.RepoName)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		req.Bases = store.BaseGuard{Store: st}
 	}
 	steps := newStepQueue()
 	stop, done := make(chan struct{}), make(chan struct{})

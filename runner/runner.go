@@ -23,6 +23,10 @@ type Request struct {
 	GitSHA      string
 	MR          int    // 0 for a release or a local build
 	TriggeredBy string // who asked
+	// Bases, when set, is asked instead of Config.Bases whether the base
+	// release may be used: the bot passes its repository's store, where
+	// that repository's releases and revocations live.
+	Bases BaseChecker
 }
 
 // Status is how a build ended.
