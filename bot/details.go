@@ -29,7 +29,13 @@ const diffTimeout = time.Minute
 // recordDetails stores res's details on the build; a failure to read the
 // release to compare with is shown in the comment, not an error.
 func (b *Bot) recordDetails(ctx context.Context, a BuildArgs, res *runner.Result) {
-	d := b.details(ctx, res)
+	// The release to compare with is this repository's (store keys are per
+	// repository); a repository that cannot store builds has none.
+	st, err := repoStore(b.artifactStore(), b.deps.RepoPrefix, a.Forge, a.RepoName)
+	if err != nil {
+		st = nil
+	}
+	d := b.details(ctx, res, st)
 	data := ""
 	if !d.Empty() {
 		j, err := json.Marshal(d)
@@ -46,7 +52,7 @@ func (b *Bot) recordDetails(ctx context.Context, a BuildArgs, res *runner.Result
 
 // details collects what the comment shows of res. Every string goes
 // through the redactor; the renderer escapes them.
-func (b *Bot) details(ctx context.Context, res *runner.Result) *report.Details {
+func (b *Bot) details(ctx context.Context, res *runner.Result, st store.Store) *report.Details {
 	d := &report.Details{}
 	for _, c := range res.Checks {
 		d.Checks = append(d.Checks, report.Check{File: b.redact(c.File), Line: c.Line, Check: b.redact(c.Check),
@@ -92,14 +98,13 @@ func (b *Bot) details(ctx context.Context, res *runner.Result) *report.Details {
 		return d
 	}
 	d.Packages = len(inv.Packages)
-	b.compareWithRelease(ctx, d, imagediff.Side{Image: res.Image, Version: res.Version, Inventory: inv, Sizes: sizes})
+	b.compareWithRelease(ctx, st, d, imagediff.Side{Image: res.Image, Version: res.Version, Inventory: inv, Sizes: sizes})
 	return d
 }
 
-// compareWithRelease fills d's diff against the image's latest release;
-// none yet leaves it empty: "first build: N packages".
-func (b *Bot) compareWithRelease(ctx context.Context, d *report.Details, new imagediff.Side) {
-	st := b.artifactStore()
+// compareWithRelease fills d's diff against the image's latest release in
+// st; none yet leaves it empty: "first build: N packages".
+func (b *Bot) compareWithRelease(ctx context.Context, st store.Store, d *report.Details, new imagediff.Side) {
 	if st == nil {
 		return
 	}

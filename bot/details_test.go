@@ -162,7 +162,7 @@ func TestBuildDetailsForTheMRComment(t *testing.T) {
 			cfg := config.Config{}
 			cfg.GitLab.Token = secret
 			b := &Bot{deps: Deps{Store: st}, cfg: cfg, log: zerolog.Nop()}
-			d := b.details(context.Background(), tc.res(t))
+			d := b.details(context.Background(), tc.res(t), b.artifactStore())
 			if d.Packages != tc.packages {
 				t.Errorf("packages %d, want %d", d.Packages, tc.packages)
 			}
