@@ -58,6 +58,10 @@ type Deps struct {
 	// Attester signs the provenance of every published build (MR and
 	// release); nil: published unsigned.
 	Attester store.Attester
+	// RepoPrefix gives a repository's key prefix in Store
+	// (store.Config.RepoPrefix): releases and promotions stay within their
+	// repository. nil: the root layout.
+	RepoPrefix func(forgeName, repo string) (string, error)
 }
 
 // Bot is a running imagebot: queue, workers, HTTP handlers.
@@ -86,7 +90,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	b := &Bot{deps: d, cfg: d.Config, log: d.Log, metrics: newMetrics()}
 	b.git = builds.NewGitFetcher(d.Config.Builds.Git, d.Config.Builds.WorkDir, d.Log)
 	b.builds = builds.NewPipeline(builds.Deps{Forges: d.Forges, Git: b.git,
-		Builder: d.Builder, Catalog: d.Catalog, Publish: d.Publish, Store: d.Store, Releaser: b.releaser,
+		Builder: d.Builder, Catalog: d.Catalog, Publish: d.Publish, Store: d.Store, Releaser: b.releaser, RepoPrefix: d.RepoPrefix,
 		AfterRelease: b.afterRelease, Secrets: b.secrets, WorkDir: d.Config.Builds.WorkDir, LogTailLines: d.Config.Report.LogTailLines,
 		Metrics: builds.Metrics{Builds: b.metrics.builds, Duration: b.metrics.buildDuration}, Log: d.Log})
 	workers := river.NewWorkers()
@@ -99,7 +103,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	river.AddWorker(workers, b.events.Worker())
 	river.AddWorker(workers, builds.NewMRWorker(b.builds))
 	river.AddWorker(workers, builds.NewReleaseWorker(b.builds))
-	b.outbox = outbox.New(d.Forges, jobs.NewID, outbox.Config{PublicURL: d.Config.PublicURL,
+	b.outbox = outbox.New(d.Forges, jobs.NewID, outbox.Config{PublicURL: d.Config.UI.PublicURL,
 		MinEditInterval: d.Config.Report.MinEditInterval, Secrets: d.Config.Secrets()})
 	river.AddWorker(workers, b.outbox.ReportWorker())
 	river.AddWorker(workers, b.outbox.Worker())
@@ -193,3 +197,24 @@ func (b *Bot) SweepVSphere(ctx context.Context, cfg vsphere.Config, every time.D
 func (b *Bot) secrets() []string { return b.cfg.Secrets() }
 
 func (b *Bot) redact(s string) string { return redact.New(b.secrets()...).String(s) }
+
+// SweepCheckouts removes, at start and then every interval until ctx ends,
+// checkouts unused for olderThan (builds.checkout_retention).
+func (b *Bot) SweepCheckouts(ctx context.Context, olderThan, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		removed, err := b.git.SweepCheckouts(time.Now(), olderThan)
+		if err != nil {
+			b.log.Warn().Err(err).Msg("checkout sweep")
+		}
+		if len(removed) > 0 {
+			b.log.Info().Int("removed", len(removed)).Dur("older_than", olderThan).Msg("checkout sweep")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

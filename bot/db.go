@@ -57,4 +57,4 @@ func (b *Bot) GetBuild(ctx context.Context, id string) (Build, error) {
 }
 
 // WebBuilds is the bot's build history as the web pages read it.
-func (b *Bot) WebBuilds() web.Builds { return web.NewBuilds(b, b.deps.Forges) }
+func (b *Bot) WebBuilds() web.Builds { return web.NewBuilds(b, b.deps.Forges, b.deps.RepoPrefix) }

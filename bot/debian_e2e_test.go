@@ -44,7 +44,10 @@ func TestGitLabBuildsDebian12AppForReal(t *testing.T) {
 	if err := os.MkdirAll(shared, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	tb := startBotFor(t, gl, gl.URL, gitlabForge(t, gl), func(c *runner.Config) { c.CacheDir, c.Accelerator = shared, "auto" })
+	tb := startBotFor(t, gl, gl.URL, gitlabForge(t, gl), func(c *runner.Config) {
+		c.CacheDir, c.Accelerator = shared, "auto"
+		c.NetworkImages = map[string]string{"debian12-rootfs": runner.NetworkHost} // debootstrap from the mirror
+	})
 	started := time.Now()
 	if code := send(t, tb.srv.URL, webhookSecret, gitlabtest.NoteHook, "", note(t, repo, "alice", "/build debian12-app", sha)); code != http.StatusAccepted {
 		t.Fatalf("webhook answered %d", code)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/web"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/cascade"
 	"github.com/imagebot/imagebot/runner/notify"
@@ -29,9 +30,9 @@ func (b *Bot) afterRelease(ctx context.Context, f forge.Forge, a ReleaseArgs, st
 	ev := notify.Event{ID: notify.NewID(), At: time.Now().UTC(), Image: a.Image, Version: a.Version,
 		Repository: a.Request.Repo.WebURL, Actor: a.Request.TriggeredBy, BuildID: a.BuildID}
 	if status == string(runner.StatusSucceeded) {
-		ev.Kind, ev.URL = notify.ReleasePublished, b.cfg.PublicURL+"/images/"+a.Image+"/"+a.Version
+		ev.Kind, ev.URL = notify.ReleasePublished, b.pagesURL(a.Forge, a.RepoName)+"/images/"+a.Image+"/"+a.Version
 	} else {
-		ev.Kind, ev.Reason, ev.URL = notify.BuildFailed, b.redact(msg), b.cfg.PublicURL+"/builds/"+a.BuildID
+		ev.Kind, ev.Reason, ev.URL = notify.BuildFailed, b.redact(msg), b.cfg.UI.PublicURL+"/builds/"+a.BuildID
 	}
 	if err := b.Notify(ctx, []notify.Event{ev}); err != nil {
 		b.log.Warn().Err(err).Str("image", a.Image).Msg("queue the release notification")
@@ -67,7 +68,11 @@ func (b *Bot) cascades(forgeName, repo string) bool {
 // or per image with cascade.group: image). OpenChange never opens one
 // twice, so a retried job or a replayed push changes nothing.
 func (b *Bot) cascade(ctx context.Context, f forge.Forge, a ReleaseArgs) error {
-	outdated, err := cascade.Check(ctx, b.deps.Store)
+	st, err := b.repoStore(a.Forge, a.RepoName)
+	if err != nil {
+		return err
+	}
+	outdated, err := cascade.Check(ctx, st)
 	if err != nil {
 		return err
 	}
@@ -86,7 +91,7 @@ func (b *Bot) cascade(ctx context.Context, f forge.Forge, a ReleaseArgs) error {
 	if err != nil {
 		return err
 	}
-	changes, err := cascade.Changes(ctx, cat, b.deps.Store, a.Image, outdated, b.cfg.Cascade.Group)
+	changes, err := cascade.Changes(ctx, cat, st, a.Image, outdated, b.cfg.Cascade.Group)
 	if err != nil {
 		return err
 	}
@@ -108,10 +113,15 @@ func (b *Bot) cascade(ctx context.Context, f forge.Forge, a ReleaseArgs) error {
 			base := a.Image + "@" + a.Version
 			evs = append(evs,
 				notify.Event{ID: notify.NewID(), Kind: notify.BaseOutdated, At: time.Now().UTC(), Base: base, Images: images,
-					Repository: a.Request.Repo.WebURL, URL: b.cfg.PublicURL + "/images/" + a.Image},
+					Repository: a.Request.Repo.WebURL, URL: b.pagesURL(a.Forge, a.RepoName) + "/images/" + a.Image},
 				notify.Event{ID: notify.NewID(), Kind: notify.CascadeOpened, At: time.Now().UTC(), Base: base, Images: images,
 					Repository: a.Request.Repo.WebURL, URL: mr.WebURL})
 		}
 	}
 	return b.Notify(ctx, evs)
+}
+
+// pagesURL is where the images pages of a repository live.
+func (b *Bot) pagesURL(forgeName, repo string) string {
+	return b.cfg.UI.PublicURL + web.ImagesBase(b.deps.RepoPrefix, forgeName, repo)
 }

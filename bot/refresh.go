@@ -92,7 +92,11 @@ func (b *Bot) refreshRepo(ctx context.Context, r config.RefreshRepo, now time.Ti
 			}
 		}
 	}
-	opened, err := schedule.Run(ctx, entries, schedule.StoreReleases{Store: b.deps.Store}, schedule.StoreLedger{Store: b.deps.Store}, now,
+	st, err := b.repoStore(r.Forge, r.Repo)
+	if err != nil {
+		return 0, err
+	}
+	opened, err := schedule.Run(ctx, entries, schedule.StoreReleases{Store: st}, schedule.StoreLedger{Store: st}, now,
 		func(ctx context.Context, d schedule.Due) error {
 			c, err := cascade.ForRefresh(cat, d.Image, d.LastVersion, d.LastRelease, d.Tick)
 			if err != nil {

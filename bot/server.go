@@ -22,6 +22,14 @@ type Server struct {
 	mux *http.ServeMux
 	mu  sync.Mutex
 	set map[string]bool
+	// Visible, when set, says whether the request's viewer may see builds
+	// of a repository (bot/access Login.Visible): the API lists only those
+	// and answers 404 for the others.
+	Visible func(ctx context.Context, forge, repo string) bool
+}
+
+func (s *Server) visible(ctx context.Context, bd Build) bool {
+	return s.Visible == nil || s.Visible(ctx, bd.Forge, bd.Repo)
 }
 
 // NewServer returns the HTTP server's handler for b.
@@ -81,14 +89,20 @@ func (s *Server) listBuilds(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	if bs == nil {
-		bs = []Build{}
+	shown := []Build{}
+	for _, bd := range bs {
+		if s.visible(r.Context(), bd) {
+			shown = append(shown, bd)
+		}
 	}
-	writeJSON(w, bs)
+	writeJSON(w, shown)
 }
 
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (Build, bool) {
 	bd, err := s.b.GetBuild(r.Context(), r.PathValue("id"))
+	if err == nil && !s.visible(r.Context(), bd) {
+		err = queue.ErrNoRows // not this viewer's to see: as if absent
+	}
 	if errors.Is(err, queue.ErrNoRows) {
 		http.Error(w, "no such build", http.StatusNotFound)
 		return bd, false

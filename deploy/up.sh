@@ -49,7 +49,15 @@ if [[ $(id -u) == 0 ]]; then
   work_dir: /var/lib/imagebot-build/work
   cache_dir: /var/lib/imagebot-build/cache
   max_timeout: 6h         # longest env.yaml timeout accepted
-  retention: 72h          # working directories and build outputs kept this long"
+  retention: 72h          # working directories and build outputs kept this long
+  network: none           # builds reach only their own loopback (docs/security.md)
+  network_images:         # images that download packages while they build
+    debian12-rootfs: host # debootstrap on the host
+    debian12: host        # the Debian installer
+    debian12-ansible: host # apt in the guest (the playbook installs python3)
+    rocky9: host          # dnf in the guest
+    centos7-base: host    # yum in the guest
+    centos7-appliance: host"
 fi
 if [[ ! -f .imagebot/config.yaml ]]; then
   cat > .imagebot/config.yaml <<YAML

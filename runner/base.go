@@ -52,15 +52,19 @@ func (r *Runner) cachedBase(img *catalog.Image) (*baseEntry, bool) {
 
 // checkBase asks the configured BaseChecker whether the base release a
 // build starts from (the base's env.yaml version) may be used.
-func (r *Runner) checkBase(ctx context.Context, cat *catalog.Catalog, name string) error {
-	if name == "" || r.cfg.Bases == nil {
+func (r *Runner) checkBase(ctx context.Context, cat *catalog.Catalog, name string, override BaseChecker) error {
+	bases := r.cfg.Bases
+	if override != nil {
+		bases = override
+	}
+	if name == "" || bases == nil {
 		return nil
 	}
 	img, ok := cat.Images[name]
 	if !ok {
 		return nil // ensureBase reports it
 	}
-	return r.cfg.Bases.CheckBase(ctx, name, img.Env.Version)
+	return bases.CheckBase(ctx, name, img.Env.Version)
 }
 
 // ensureBase returns the base's cache entry, building the base first (and

@@ -138,7 +138,7 @@ func (b *run) execute(ctx context.Context) {
 		vars[catalog.VarConsoleLog] = filepath.Join(b.work, "console.log")
 	}
 	// A vSphere base is a template in vCenter, not a disk here: the preflight checks it.
-	if err := b.r.checkBase(ctx, b.cat, b.img.Env.Base); err != nil {
+	if err := b.r.checkBase(ctx, b.cat, b.img.Env.Base, b.req.Bases); err != nil {
 		fail(StatusFailed, "base %s: %v", b.img.Env.Base, err)
 		return
 	}

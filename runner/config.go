@@ -65,6 +65,14 @@ type Config struct {
 	// vsphere, amazon (see Capability). Sources needing another are passed
 	// over with -only. Default: qemu, plus vsphere when VSphere is set.
 	Capabilities []string
+	// Network is the network of builds whose sources are all local (qemu,
+	// null, file): "none" (default: a network namespace with only loopback,
+	// see NetworkNone) or "host". Builds with a vsphere-* or amazon-* source
+	// get the host's network, as they must reach vCenter or the cloud.
+	Network string
+	// NetworkImages overrides the network per image name ("none" or
+	// "host"), e.g. debian12-rootfs: host for debootstrap from a mirror.
+	NetworkImages map[string]string
 	// Bases, when set, is asked before a build uses a base image's release
 	// (catalog name and env.yaml version); a revoked base fails the build
 	// with the revocation named. store.BaseGuard implements it.
@@ -144,6 +152,9 @@ func New(cfg Config) (*Runner, error) {
 	}
 	if cfg.Retention <= cfg.MaxTimeout {
 		return nil, fmt.Errorf("runner: retention %s must exceed max_timeout %s, or the sweep could remove a running build's directories", cfg.Retention, cfg.MaxTimeout)
+	}
+	if err := checkNetwork(&cfg); err != nil {
+		return nil, err
 	}
 	cred, err := buildUser(cfg.BuildUser)
 	if err != nil {

@@ -62,6 +62,8 @@ func TestBuildDerivedImageBootsFromOwnDisk(t *testing.T) {
 	r, err := New(Config{
 		Packer: testenv.Tool(t, "packer"), PluginDir: testenv.PluginDir(t), WorkDir: t.TempDir(), CacheDir: cache,
 		Accelerator: "auto", Log: zerolog.New(zerolog.NewTestWriter(t)),
+		// debootstrap from the mirror; the Ansible playbook installs python3 with apt in the guest.
+		NetworkImages: map[string]string{"debian12-rootfs": NetworkHost, "debian12-ansible": NetworkHost},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -55,6 +55,7 @@ func TestInstallerImageFromISO(t *testing.T) {
 	r, err := New(Config{
 		Packer: testenv.Tool(t, "packer"), WorkDir: t.TempDir(), CacheDir: t.TempDir(), ISODir: isoDir,
 		Accelerator: "auto", Log: zerolog.New(zerolog.NewTestWriter(t)),
+		NetworkImages: map[string]string{"debian12": NetworkHost}, // the installer fetches packages from Debian's mirror
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -44,16 +44,28 @@ func TestBuildOnRevokedBaseFailsNamingTheRevocation(t *testing.T) {
 	if _, err := store.Revoke(ctx, st, store.RevokeRequest{Release: ref, By: "alice", Reason: "CVE-2026-4242", Now: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	r, _ := testRunner(t, func(c *Config) { c.Bases = store.BaseGuard{Store: st} })
-	res, err := r.Build(ctx, cat, Request{Image: child.Name, Version: "1.2.1", OutDir: t.TempDir(), WithBases: true}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := ref.String() + " was revoked by alice"
-	if res.Status != StatusFailed || !strings.Contains(res.Error, want) || !strings.Contains(res.Error, "CVE-2026-4242") {
-		t.Fatalf("status %s, error %q; want failed naming %q and the reason", res.Status, res.Error, want)
-	}
-	if len(res.Files) != 0 {
-		t.Fatalf("a refused build left files: %v", res.Files)
+	// The runner's own guard, or (as the bot does, with the repository's
+	// store) the request's.
+	for name, tc := range map[string]struct {
+		cfg func(*Config)
+		req BaseChecker
+	}{
+		"runner's guard":  {cfg: func(c *Config) { c.Bases = store.BaseGuard{Store: st} }},
+		"request's guard": {cfg: nil, req: store.BaseGuard{Store: st}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r, _ := testRunner(t, tc.cfg)
+			res, err := r.Build(ctx, cat, Request{Image: child.Name, Version: "1.2.1", OutDir: t.TempDir(), WithBases: true, Bases: tc.req}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := ref.String() + " was revoked by alice"
+			if res.Status != StatusFailed || !strings.Contains(res.Error, want) || !strings.Contains(res.Error, "CVE-2026-4242") {
+				t.Fatalf("status %s, error %q; want failed naming %q and the reason", res.Status, res.Error, want)
+			}
+			if len(res.Files) != 0 {
+				t.Fatalf("a refused build left files: %v", res.Files)
+			}
+		})
 	}
 }

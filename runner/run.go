@@ -242,7 +242,8 @@ func (b *run) variables(ctx context.Context, extra map[string]string) map[string
 func (b *run) runPacker(ctx context.Context, extra map[string]string, env []string) error {
 	vars := b.variables(ctx, extra)
 	parser := packer.NewParser()
-	b.logf("packer build in %s (accelerator %s, only %v)", b.img.Dir, vars[catalog.VarAccelerator], b.req.Only)
+	network := b.r.network(b.img, b.req.Only)
+	b.logf("packer build in %s (accelerator %s, only %v, network %s)", b.img.Dir, vars[catalog.VarAccelerator], b.req.Only, network)
 	opts := packer.BuildOptions{
 		Packer:     b.r.cfg.Packer,
 		Dir:        b.imageDir,
@@ -253,6 +254,7 @@ func (b *run) runPacker(ctx context.Context, extra map[string]string, env []stri
 		Home:       b.home,
 		Tmp:        b.tmp,
 		Credential: b.cred,
+		Confined:   network == NetworkNone,
 		Grace:      b.r.cfg.Grace,
 		Line:       func(raw string) { b.line(parser, raw) },
 	}

@@ -26,6 +26,10 @@ type Request struct {
 	// Repository is the template repository's address (its web URL), written
 	// into the manifest: reuse by digest only takes builds of the same one.
 	Repository string
+	// Bases, when set, is asked instead of Config.Bases whether the base
+	// release may be used: the bot passes its repository's store, where
+	// that repository's releases and revocations live.
+	Bases BaseChecker
 }
 
 // Status is how a build ended.

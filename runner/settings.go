@@ -30,6 +30,8 @@ type Settings struct {
 	Retention      time.Duration     `yaml:"retention"`       // working directories and outputs older than this are swept; default 72h
 	PluginDir      string            `yaml:"plugin_dir"`      // Packer plugin directory; default .tools/packer-plugins when present
 	Capabilities   []string          `yaml:"capabilities"`    // builder families built here: qemu, vsphere, amazon
+	Network        string            `yaml:"network"`         // none (default: loopback only) or host, for builds with only local sources
+	NetworkImages  map[string]string `yaml:"network_images"`  // image name -> none or host, overriding network
 	ISOs           map[string]string `yaml:"isos"`            // installer ISO file name -> path or URL
 	ISODir         string            `yaml:"iso_dir"`         // installer ISOs by file name; default .tools/iso
 	// VSphere is the configuration's top-level `vsphere:` section (shared
@@ -90,6 +92,8 @@ func (s Settings) Config(repoRoot string) Config {
 		VSphere:        s.VSphere,
 		PluginDir:      pluginDir(s.PluginDir, repoRoot),
 		Capabilities:   s.Capabilities,
+		Network:        s.Network,
+		NetworkImages:  s.NetworkImages,
 	}
 }
 

@@ -148,7 +148,7 @@ func (b *run) initPlugins(ctx context.Context) error {
 	}
 	b.logf("packer init (plugin directory %s)", b.r.cfg.PluginDir)
 	return packer.Init(ctx, packer.InitOptions{Packer: b.r.cfg.Packer, Dir: b.imageDir, PluginDir: b.r.cfg.PluginDir,
-		Env: []string{"TMPDIR=" + b.tmp}, Offline: true})
+		Home: b.home, Env: []string{"TMPDIR=" + b.tmp}, Offline: true})
 }
 
 // pluginEnv points packer at the runner's plugin directory.

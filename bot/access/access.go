@@ -1,8 +1,9 @@
 // Package access owns which of imagebot's HTTP paths each listener serves
 // and who may read them: webhooks and health checks on the address the forge
-// reaches, pages and API (optionally behind a static bearer token) on
-// another, /metrics on a third or behind the token. It knows paths, not
-// handlers: the bot's one mux is wrapped once per listener.
+// reaches, pages and API (behind a static bearer token, or sign-in with the
+// forge: Login) on another, /metrics on a third or behind the guard. It
+// knows paths, not handlers: the bot's one mux is wrapped once per
+// listener; handlers ask Login.CanRead which repositories a viewer sees.
 package access
 
 import (
@@ -84,6 +85,12 @@ type Listener struct {
 // are served, except /metrics on its own listener (bind that to a private
 // address).
 func Plan(h http.Handler, listen, uiListen, metricsListen, token string) []Listener {
+	return PlanGuarded(h, listen, uiListen, metricsListen, TokenGuard(token))
+}
+
+// PlanGuarded is Plan with another guard for the pages, API and /metrics,
+// such as a Login's Handler (which also serves the sign-in paths).
+func PlanGuarded(h http.Handler, listen, uiListen, metricsListen string, guard Guard) []Listener {
 	main := All
 	var out []Listener
 	if metricsListen != "" {
@@ -93,7 +100,7 @@ func Plan(h http.Handler, listen, uiListen, metricsListen, token string) []Liste
 	if uiListen != "" {
 		ui := UI | Health | (main & Metrics)
 		main &^= UI | Metrics
-		out = append(out, Listener{Addr: uiListen, Handler: Only(Token(h, token, UI|Metrics), ui)})
+		out = append(out, Listener{Addr: uiListen, Handler: Only(guard(h, UI|Metrics), ui)})
 	}
-	return append([]Listener{{Addr: listen, Handler: Only(Token(h, token, UI|Metrics), main)}}, out...)
+	return append([]Listener{{Addr: listen, Handler: Only(guard(h, UI|Metrics), main)}}, out...)
 }

@@ -29,7 +29,13 @@ const diffTimeout = time.Minute
 // recordDetails stores res's details on the build; a failure to read the
 // release to compare with is shown in the comment, not an error.
 func (p *Pipeline) recordDetails(ctx context.Context, j *Job, res *runner.Result) {
-	data, err := p.detailsJSON(ctx, res, j.Kind == state.KindRelease)
+	// The release to compare with is this repository's (store keys are per
+	// repository); a repository that cannot store builds has none.
+	st, err := p.repoStore(j.Forge, j.Repo.FullName)
+	if err != nil {
+		st = nil
+	}
+	data, err := p.detailsJSON(ctx, res, st, j.Kind == state.KindRelease)
 	if err != nil {
 		p.d.Log.Warn().Err(err).Str("build", j.ID).Msg("encode build details")
 		return
@@ -43,8 +49,8 @@ func (p *Pipeline) recordDetails(ctx context.Context, j *Job, res *runner.Result
 // nothing to say). A release build compares with the release before its
 // version (it is itself the latest once published), an MR build with the
 // latest release.
-func (p *Pipeline) detailsJSON(ctx context.Context, res *runner.Result, release bool) (string, error) {
-	d := p.details(ctx, res, release)
+func (p *Pipeline) detailsJSON(ctx context.Context, res *runner.Result, st store.Store, release bool) (string, error) {
+	d := p.details(ctx, res, st, release)
 	if d.Empty() {
 		return "", nil
 	}
@@ -57,7 +63,7 @@ func (p *Pipeline) detailsJSON(ctx context.Context, res *runner.Result, release 
 
 // details collects what the comment shows of res. Every string goes
 // through the redactor; the renderer escapes them.
-func (p *Pipeline) details(ctx context.Context, res *runner.Result, release bool) *report.Details {
+func (p *Pipeline) details(ctx context.Context, res *runner.Result, st store.Store, release bool) *report.Details {
 	d := &report.Details{}
 	for _, c := range res.Checks {
 		d.Checks = append(d.Checks, report.Check{File: p.redact(c.File), Line: c.Line, Check: p.redact(c.Check),
@@ -103,15 +109,14 @@ func (p *Pipeline) details(ctx context.Context, res *runner.Result, release bool
 		return d
 	}
 	d.Packages = len(inv.Packages)
-	p.compareWithRelease(ctx, d, imagediff.Side{Image: res.Image, Version: res.Version, Inventory: inv, Sizes: sizes}, release)
+	p.compareWithRelease(ctx, st, d, imagediff.Side{Image: res.Image, Version: res.Version, Inventory: inv, Sizes: sizes}, release)
 	return d
 }
 
-// compareWithRelease fills d's diff against the image's latest release, or
-// for a release build the release before new.Version (store.Previous);
-// none yet leaves it empty: "first build: N packages".
-func (p *Pipeline) compareWithRelease(ctx context.Context, d *report.Details, new imagediff.Side, release bool) {
-	st := p.artifactStore()
+// compareWithRelease fills d's diff against the image's latest release in
+// st, or for a release build the release before new.Version
+// (store.Previous); none yet leaves it empty: "first build: N packages".
+func (p *Pipeline) compareWithRelease(ctx context.Context, st store.Store, d *report.Details, new imagediff.Side, release bool) {
 	if st == nil {
 		return
 	}
@@ -139,6 +144,12 @@ func (p *Pipeline) compareWithRelease(ctx context.Context, d *report.Details, ne
 	}
 	diff := imagediff.Compare(old, new)
 	d.Diff = &diff
+}
+
+// repoStore is the artifact store as repository repo of forgeName sees it
+// (its own key prefix); nil when there is no store.
+func (p *Pipeline) repoStore(forgeName, repo string) (store.Store, error) {
+	return repoStore(p.artifactStore(), p.d.RepoPrefix, forgeName, repo)
 }
 
 // artifactStore is where releases are read from: the bot's store, else

@@ -28,7 +28,7 @@ func TestReleaseBuildDetailsCompareWithThePreviousRelease(t *testing.T) {
 	res.Version = "1.1.0"
 	b := NewPipeline(Deps{Store: st, Log: zerolog.Nop()})
 
-	data, err := b.detailsJSON(context.Background(), res, true)
+	data, err := b.detailsJSON(context.Background(), res, st, true)
 	if err != nil || data == "" {
 		t.Fatalf("details %q, %v", data, err)
 	}
@@ -43,12 +43,12 @@ func TestReleaseBuildDetailsCompareWithThePreviousRelease(t *testing.T) {
 		t.Errorf("details %+v", d)
 	}
 	// The MR way would compare the release with itself: nothing changed.
-	if mr := b.details(context.Background(), res, false); mr.Diff == nil || mr.Diff.OldVersion != "1.1.0" || !mr.Diff.Empty() {
+	if mr := b.details(context.Background(), res, st, false); mr.Diff == nil || mr.Diff.OldVersion != "1.1.0" || !mr.Diff.Empty() {
 		t.Errorf("MR-style diff %+v", mr.Diff)
 	}
 	// The first release has nothing before it.
 	res.Version = "1.0.0"
-	if first := b.details(context.Background(), res, true); first.Diff != nil || first.DiffNote != "" {
+	if first := b.details(context.Background(), res, st, true); first.Diff != nil || first.DiffNote != "" {
 		t.Errorf("first release: diff %+v, note %q", first.Diff, first.DiffNote)
 	}
 }

@@ -162,7 +162,7 @@ func TestBuildDetailsForTheMRComment(t *testing.T) {
 			cfg := config.Config{}
 			cfg.GitLab.Token = secret
 			b := NewPipeline(Deps{Store: st, Secrets: cfg.Secrets, Log: zerolog.Nop()})
-			d := b.details(context.Background(), tc.res(t), false)
+			d := b.details(context.Background(), tc.res(t), st, false)
 			if d.Packages != tc.packages {
 				t.Errorf("packages %d, want %d", d.Packages, tc.packages)
 			}

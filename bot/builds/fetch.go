@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 )
@@ -55,7 +56,9 @@ func (g *GitFetcher) Checkout(ctx context.Context, repoKey, cloneURL, sha, user,
 	l := g.lock(dir)
 	l.Lock()
 	defer l.Unlock()
-	if _, err := os.Stat(filepath.Join(dir, ".imagebot-complete")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, completeMark)); err == nil {
+		now := time.Now() // a use: the retention sweep goes by this
+		_ = os.Chtimes(filepath.Join(dir, completeMark), now, now)
 		return dir, nil
 	}
 	_ = os.RemoveAll(dir)
@@ -66,7 +69,7 @@ func (g *GitFetcher) Checkout(ctx context.Context, repoKey, cloneURL, sha, user,
 		_ = os.RemoveAll(dir)
 		return "", err
 	}
-	if err := os.WriteFile(filepath.Join(dir, ".imagebot-complete"), nil, 0o640); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, completeMark), nil, 0o640); err != nil {
 		return "", fmt.Errorf("checkout %s: %w", sha, err)
 	}
 	return dir, nil

@@ -57,7 +57,11 @@ type Deps struct {
 	// (nil: the publisher's store, if it is a StorePublisher).
 	Store store.Store
 	// Releaser is the release flow of one forge (bot/release).
-	Releaser func(forgeName string, f forge.Forge) *release.Releaser
+	Releaser func(forgeName string, f forge.Forge, repo forge.Repo) (*release.Releaser, error)
+	// RepoPrefix gives a repository's key prefix in Store
+	// (store.Config.RepoPrefix): each repository's releases, revocations
+	// and builds stay its own. nil: the root layout.
+	RepoPrefix func(forgeName, repo string) (string, error)
 	// AfterRelease is told how each release build ended (notifications,
 	// cascades); nil: nobody.
 	AfterRelease func(ctx context.Context, f forge.Forge, a jobs.Release, status, msg string)

@@ -155,8 +155,8 @@ func TestMRAndReleasePipelinesRecordStepsMetricsAndCheckSecrets(t *testing.T) {
 			}
 			p := NewPipeline(Deps{Queue: q, Forges: map[string]forge.Forge{"gitlab": cloneOnly{}},
 				Git: NewGitFetcher("", data, log), Builder: r, Publish: &StorePublisher{Store: st, Log: log}, Store: st,
-				Releaser: func(string, forge.Forge) *release.Releaser {
-					return &release.Releaser{Store: st, Notify: notes, Log: log}
+				Releaser: func(string, forge.Forge, forge.Repo) (*release.Releaser, error) {
+					return &release.Releaser{Store: st, Notify: notes, Log: log}, nil
 				},
 				Catalog: func(ctx context.Context, root string) (*catalog.Catalog, error) {
 					cat, diags := catalog.LoadContext(ctx, root)

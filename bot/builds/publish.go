@@ -21,7 +21,7 @@ type PublishedFile = state.PublishedFile
 // <image>/mr/<iid>/<short-sha>/) and returns its files; logURL addresses the
 // stored build log ("" when none).
 type Publisher interface {
-	PublishMR(ctx context.Context, res *runner.Result, mr int, sha string) (files []PublishedFile, logURL string, err error)
+	PublishMR(ctx context.Context, res *runner.Result, forgeName, repo string, mr int, sha string) (files []PublishedFile, logURL string, err error)
 }
 
 // StorePublisher publishes MR builds into an artifact store under
@@ -36,10 +36,19 @@ type StorePublisher struct {
 	URLExpiry time.Duration
 	// Attester signs each build's provenance; nil publishes unsigned.
 	Attester store.Attester
+	// RepoPrefix gives a repository's key prefix (store.Config.RepoPrefix):
+	// each repository publishes below its own, so none can overwrite or
+	// promote another's builds. nil: the root layout (tests).
+	RepoPrefix func(forgeName, repo string) (string, error)
 }
 
 // PublishMR implements Publisher.
-func (p *StorePublisher) PublishMR(ctx context.Context, res *runner.Result, mr int, sha string) ([]PublishedFile, string, error) {
+func (p *StorePublisher) PublishMR(ctx context.Context, res *runner.Result, forgeName, repo string, mr int, sha string) ([]PublishedFile, string, error) {
+	st, err := repoStore(p.Store, p.RepoPrefix, forgeName, repo)
+	if err != nil {
+		return nil, "", err
+	}
+	p = &StorePublisher{Store: st, Secrets: p.Secrets, Log: p.Log, URLExpiry: p.URLExpiry, Attester: p.Attester}
 	ref := store.MRBuild(res.Image, mr, sha)
 	m := &manifest.Manifest{Image: res.Image, Version: res.Version, BuildID: res.BuildID, Status: string(res.Status),
 		GitSHA: sha, MR: mr, InputsDigest: res.Digest, PackerVersion: res.PackerVersion, Builder: res.Builder,
@@ -100,4 +109,17 @@ func (p *StorePublisher) PublishMR(ctx context.Context, res *runner.Result, mr i
 		}
 	}
 	return out, logURL, nil
+}
+
+// repoStore is st as repository repo of forgeName sees it (see
+// store.RepoStore); prefix nil keeps the root layout.
+func repoStore(st store.Store, prefix func(forgeName, repo string) (string, error), forgeName, repo string) (store.Store, error) {
+	if prefix == nil || st == nil {
+		return st, nil
+	}
+	pre, err := prefix(forgeName, repo)
+	if err != nil {
+		return nil, err
+	}
+	return store.RepoStore(st, pre), nil
 }

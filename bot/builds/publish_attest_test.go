@@ -54,7 +54,7 @@ func TestMRPublishSignsProvenance(t *testing.T) {
 			}
 			p := &StorePublisher{Store: st, Log: zerolog.Nop(), Attester: tc.attester}
 			sha := "0123456789abcdef0123456789abcdef01234567"
-			if _, _, err := p.PublishMR(ctx, res, 7, sha); err != nil {
+			if _, _, err := p.PublishMR(ctx, res, "gitlab", "infra/images", 7, sha); err != nil {
 				t.Fatal(err)
 			}
 			key := store.MRBuild("rocky9", 7, sha).Prefix() + store.AttestationName

@@ -40,7 +40,7 @@ func TestPublishMRUsesTheStoreExpiry(t *testing.T) {
 		Files: []runner.File{{Name: "tiny.qcow2", Path: disk, Format: "qcow2", Size: 4,
 			SHA256: "1044dec7206e8d7c9fbb4ae8f766668406d2567fc7fc1a160a9d4700fcf8f8e9"}}}
 	p := &StorePublisher{Store: es}
-	if _, _, err := p.PublishMR(context.Background(), res, 7, "0123456789abcdef0123456789abcdef01234567"); err != nil {
+	if _, _, err := p.PublishMR(context.Background(), res, "gitlab", "infra/images", 7, "0123456789abcdef0123456789abcdef01234567"); err != nil {
 		t.Fatal(err)
 	}
 	if len(es.asked) == 0 {

@@ -16,6 +16,7 @@ import (
 // place of a new MR build.
 type ReuseRequest struct {
 	Image, Digest, Repository string
+	Forge, RepoName           string // whose store to look in (StorePublisher.RepoPrefix)
 	MR                        int
 	SHA, BuildID, TriggeredBy string
 }
@@ -39,8 +40,12 @@ type Reuser interface {
 // manifest naming it (runner/store.Reuse). store.ErrNotFound when there is
 // none.
 func (p *StorePublisher) ReuseMR(ctx context.Context, q ReuseRequest, found func(from string)) (*Reused, error) {
+	st, err := repoStore(p.Store, p.RepoPrefix, q.Forge, q.RepoName)
+	if err != nil {
+		return nil, err
+	}
 	to := store.MRBuild(q.Image, q.MR, q.SHA)
-	c, err := store.FindReusable(ctx, p.Store, store.ReuseQuery{Image: q.Image, InputsDigest: q.Digest, Repository: q.Repository, Exclude: to})
+	c, err := store.FindReusable(ctx, st, store.ReuseQuery{Image: q.Image, InputsDigest: q.Digest, Repository: q.Repository, Exclude: to})
 	if err != nil {
 		return nil, err
 	}
@@ -51,14 +56,14 @@ func (p *StorePublisher) ReuseMR(ctx context.Context, q ReuseRequest, found func
 	if p.Secrets != nil {
 		secrets = p.Secrets()
 	}
-	res, err := store.Reuse(ctx, p.Store, store.ReuseRequest{From: c, To: to, BuildID: q.BuildID, GitSHA: q.SHA, MR: q.MR,
+	res, err := store.Reuse(ctx, st, store.ReuseRequest{From: c, To: to, BuildID: q.BuildID, GitSHA: q.SHA, MR: q.MR,
 		TriggeredBy: q.TriggeredBy, Started: time.Now(), Secrets: secrets, Log: &p.Log, Attester: p.Attester})
 	if err != nil {
 		return nil, err
 	}
 	out := &Reused{From: c.Ref.String()}
 	for _, o := range res.Files {
-		url, err := p.Store.URL(ctx, o.Key, p.URLExpiry)
+		url, err := st.URL(ctx, o.Key, p.URLExpiry)
 		if err != nil {
 			return nil, err
 		}
@@ -93,6 +98,7 @@ func reuse(ctx context.Context, p *Pipeline, j *Job) error {
 	}
 	start := time.Now()
 	got, err := r.ReuseMR(ctx, ReuseRequest{Image: j.Image, Digest: j.Digest, Repository: j.Request.Repository,
+		Forge: j.Forge, RepoName: j.Repo.FullName,
 		MR: j.MR, SHA: j.SHA, BuildID: j.ID, TriggeredBy: j.Request.TriggeredBy}, func(string) { p.step(ctx, j, "reuse") })
 	switch {
 	case errors.Is(err, store.ErrNotFound):

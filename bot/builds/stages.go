@@ -12,6 +12,7 @@ import (
 	"github.com/imagebot/imagebot/runner/catalog"
 	"github.com/imagebot/imagebot/runner/manifest"
 	"github.com/imagebot/imagebot/runner/packer"
+	"github.com/imagebot/imagebot/runner/store"
 )
 
 // MRStages build one image of one MR commit: reuse an earlier build of
@@ -23,6 +24,7 @@ func MRStages() []Stage {
 		{Run: fetch},
 		{Name: "validate", Run: validate},
 		{Run: checkImage},
+		{Run: repoBases},
 		{Run: outDir},
 		{Run: build},
 		{Run: recordDetails},
@@ -64,6 +66,20 @@ func fetch(ctx context.Context, p *Pipeline, j *Job) error {
 		return fmt.Errorf("fetch %s: %w", forge.ShortSHA(j.SHA), err)
 	}
 	j.dir = dir
+	return nil
+}
+
+// repoBases makes the build ask this repository's store whether a base
+// release may be used (its releases and revocations live there).
+func repoBases(_ context.Context, p *Pipeline, j *Job) error {
+	if p.d.RepoPrefix == nil || p.artifactStore() == nil {
+		return nil
+	}
+	st, err := p.repoStore(j.Forge, j.Repo.FullName)
+	if err != nil {
+		return err
+	}
+	j.Request.Bases = store.BaseGuard{Store: st}
 	return nil
 }
 
@@ -126,7 +142,7 @@ func recordDetails(ctx context.Context, p *Pipeline, j *Job) error {
 
 // publishMR stores the build under the MR.
 func publishMR(ctx context.Context, p *Pipeline, j *Job) error {
-	files, logURL, err := p.d.Publish.PublishMR(ctx, j.res, j.MR, j.SHA)
+	files, logURL, err := p.d.Publish.PublishMR(ctx, j.res, j.Forge, j.Repo.FullName, j.MR, j.SHA)
 	if err != nil {
 		return fmt.Errorf("publish %s: %w", j.Image, err)
 	}
@@ -136,7 +152,11 @@ func publishMR(ctx context.Context, p *Pipeline, j *Job) error {
 
 // buildRelease is bot/release's release flow over the pipeline's build.
 func buildRelease(ctx context.Context, p *Pipeline, j *Job) error {
-	res, err := p.d.Releaser(j.Forge, j.forge).BuildRelease(ctx, gate{p, j}, j.cat, *j.Release, j.Request.BuildID, j.out, p.d.Secrets(), nil)
+	r, err := p.d.Releaser(j.Forge, j.forge, j.Repo)
+	if err != nil {
+		return err
+	}
+	res, err := r.BuildRelease(ctx, gate{p, j}, j.cat, *j.Release, j.Request.BuildID, j.out, p.d.Secrets(), nil)
 	j.res = res
 	return err
 }

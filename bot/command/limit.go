@@ -2,7 +2,8 @@ package command
 
 import (
 	"fmt"
-	"strings"
+
+	"github.com/imagebot/imagebot/runner/markdown"
 )
 
 // DefaultMaxPerComment is how many commands one comment may carry when the
@@ -42,39 +43,10 @@ func LimitNotice(dropped, max int) string {
 }
 
 // CodeSpan quotes untrusted text for a Markdown reply as one inline code
-// span that the text cannot close: the fence is one backtick longer than
-// the longest run inside, line breaks and control characters become spaces,
-// and it is cut at 200 bytes. Inside a code span forges render no mention,
-// link, image or HTML.
-func CodeSpan(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || r == '\u2028' || r == '\u2029' {
-			return ' '
-		}
-		return r
-	}, s)
-	if len(s) > 200 {
-		cut := 200
-		for cut > 0 && s[cut]&0xC0 == 0x80 {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	longest, run := 0, 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == '`' {
-			run++
-			longest = max(longest, run)
-		} else {
-			run = 0
-		}
-	}
-	fence := strings.Repeat("`", longest+1)
-	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") || longest > 0 {
-		s = " " + s + " "
-	}
-	return fence + s + fence
-}
+// span that the text cannot close (runner/markdown, the one helper the
+// bot's replies and the catalog's diagnostics share): inside it forges
+// render no mention, link, image or HTML.
+func CodeSpan(s string) string { return markdown.CodeSpan(s) }
 
 // maxErrorReplies bounds the syntax-error replies to one comment.
 const maxErrorReplies = 3

@@ -18,6 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/imagebot/imagebot/bot/access"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/attest"
 	"github.com/imagebot/imagebot/runner/notify"
@@ -65,6 +66,7 @@ type Config struct {
 	Cascade       Cascade              `yaml:"cascade"`
 
 	derivedURL bool // PublicURL came from Listen
+	uiDerived  bool // UI.PublicURL came from PublicURL or UIListen
 }
 
 // Database selects where state and the queue live.
@@ -116,6 +118,12 @@ func (f Forge) Enabled() bool { return f.WebhookSecret != "" }
 type UI struct {
 	Token     string `yaml:"-" secret:"token"` // IMAGEBOT_UI_TOKEN
 	TokenFile string `yaml:"token_file"`
+	// PublicURL is how browsers reach the pages: links in comments, the
+	// sign-in callback. Default public_url, or the ui_listen address.
+	PublicURL string `yaml:"public_url"`
+	// OAuth signs people in with the forge (bot/access); each sees the
+	// builds of the repositories the forge lets them read.
+	OAuth access.OAuthSettings `yaml:"oauth"`
 }
 
 // Trust says who may start builds.
@@ -132,6 +140,9 @@ type Trust struct {
 type Builds struct {
 	WorkDir string `yaml:"work_dir"` // checkouts and build outputs; default <data_dir>/work
 	Git     string `yaml:"git"`      // git binary; default: PATH
+	// CheckoutRetention: a checkout no job used for this long is removed
+	// (default 72h; it must exceed runner.max_timeout).
+	CheckoutRetention time.Duration `yaml:"checkout_retention"`
 }
 
 // Report tunes the merge-request comment.
@@ -216,8 +227,19 @@ func (c *Config) fill() {
 	if c.Store.Local != nil && c.Store.Local.BaseURL == "" {
 		c.Store.Local.BaseURL = c.PublicURL + "/download"
 	}
+	if c.UI.PublicURL == "" {
+		c.uiDerived = true
+		c.UI.PublicURL = c.PublicURL
+		if c.UIListen != "" {
+			c.UI.PublicURL = urlOf(c.UIListen)
+		}
+	}
+	c.UI.PublicURL = strings.TrimRight(c.UI.PublicURL, "/")
 	if c.Builds.WorkDir == "" {
 		c.Builds.WorkDir = filepath.Join(c.DataDir, "work")
+	}
+	if c.Builds.CheckoutRetention <= 0 {
+		c.Builds.CheckoutRetention = 72 * time.Hour
 	}
 	if c.Runner.WorkDir == "" {
 		c.Runner.WorkDir = filepath.Join(c.DataDir, "runner")
@@ -252,6 +274,13 @@ func (c *Config) validate() error {
 	if err := c.Store.Validate(); err != nil {
 		return fmt.Errorf("config store: %w", err)
 	}
+	maxT := c.Runner.MaxTimeout
+	if maxT <= 0 {
+		maxT = 6 * time.Hour // the runner's default
+	}
+	if c.Builds.CheckoutRetention <= maxT {
+		return fmt.Errorf("config builds.checkout_retention: %s must exceed the longest build (runner.max_timeout, default 6h): a running build's checkout would go", c.Builds.CheckoutRetention)
+	}
 	switch c.Trust.MinPermission {
 	case "read", "write", "maintain", "admin":
 	default:
@@ -280,6 +309,9 @@ func (c *Config) SetListen(addr string) {
 	c.Listen = addr
 	if c.derivedURL {
 		c.PublicURL = urlOf(addr)
+		if c.uiDerived && c.UIListen == "" {
+			c.UI.PublicURL = c.PublicURL
+		}
 		if c.Store.Local != nil && strings.HasSuffix(c.Store.Local.BaseURL, "/download") {
 			c.Store.Local.BaseURL = c.PublicURL + "/download"
 		}
@@ -301,7 +333,8 @@ func urlOf(listen string) string {
 // page or manifest: forge tokens and webhook secrets, the database URL, the
 // vSphere password and the S3 credentials.
 func (c Config) Secrets() []string {
-	out := []string{c.GitLab.Token, c.GitLab.WebhookSecret, c.GitHub.Token, c.GitHub.WebhookSecret, c.Database.URL, c.VSphere.Password}
+	out := []string{c.GitLab.Token, c.GitLab.WebhookSecret, c.GitHub.Token, c.GitHub.WebhookSecret, c.Database.URL, c.VSphere.Password,
+		c.UI.Token, c.UI.OAuth.ClientSecret}
 	for _, cl := range c.API.Callers {
 		out = append(out, cl.Token)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/bot/trust"
 	"github.com/imagebot/imagebot/runner/catalog"
+	"github.com/imagebot/imagebot/runner/markdown"
 )
 
 type eventWorker struct {
@@ -247,8 +248,9 @@ func (b *Handler) checkout(ctx context.Context, f forge.Forge, repo forge.Repo, 
 	}
 	cat, err := b.d.Catalog(ctx, dir)
 	if err != nil {
-		return nil, []string{fmt.Sprintf("The images at %s do not validate; nothing was built:\n```\n%s\n```",
-			forge.ShortSHA(mr.HeadSHA), strings.TrimSpace(err.Error()))}, nil
+		// The diagnostics quote the MR's own text: a fence it cannot close.
+		return nil, []string{fmt.Sprintf("The images at %s do not validate; nothing was built:\n%s",
+			forge.ShortSHA(mr.HeadSHA), markdown.CodeBlock(strings.TrimSpace(err.Error())))}, nil
 	}
 	return cat, nil, nil
 }

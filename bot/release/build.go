@@ -45,6 +45,7 @@ func (r *Releaser) BuildRelease(ctx context.Context, b Builder, cat *catalog.Cat
 	}
 	status(forge.StateRunning, fmt.Sprintf("release build of %s running", req.Version))
 	res, err := b.Build(ctx, cat, runner.Request{Image: req.Image, Version: req.Version, BuildID: buildID, OutDir: outDir,
+		Bases:  store.BaseGuard{Store: r.Store}, // this repository's releases and revocations
 		GitSHA: req.MergeCommit, MR: req.MR, TriggeredBy: req.TriggeredBy, Repository: repository(req.Repo)}, onEvent)
 	if err == nil && res.Status != runner.StatusSucceeded {
 		err = fmt.Errorf("release build of %s %s %s at step %q: %s", req.Image, req.Version, res.Status, res.LastStep, res.Error)

@@ -55,7 +55,10 @@ func (r *Releaser) promote(ctx context.Context, push Push, img *catalog.Image, d
 		return err
 	}
 	to := store.Release(d.Image, d.Version)
-	if _, err := store.Promote(ctx, r.Store, *d.From, to, body, store.PromoteOptions{Log: &r.Log, Attester: r.Attester}); err != nil {
+	if push.MR == nil {
+		return fmt.Errorf("promote %s: no merged merge request", d.From) // findMRBuild promotes only a merge's own MR build
+	}
+	if _, err := store.Promote(ctx, r.Store, *d.From, to, body, store.PromoteOptions{Log: &r.Log, Attester: r.Attester, MergedMR: push.MR.Number}); err != nil {
 		return fmt.Errorf("promote %s to %s: %w", d.From, to, err)
 	}
 	if r.Published != nil {

@@ -208,27 +208,25 @@ func (r *Releaser) decide(ctx context.Context, push Push, cat *catalog.Catalog, 
 	return d
 }
 
-// findMRBuild returns a complete MR build with exactly the image's digest
-// and version, preferring the merged MR's own builds, then the newest.
+// findMRBuild returns a complete build of the merged MR with exactly the
+// image's digest and version, or nil. Only the merged MR's own builds
+// count (issue 11 item 11): another MR's build of the same inputs, open,
+// closed or foreign, is never released; a direct push (no MR) builds.
 func (r *Releaser) findMRBuild(ctx context.Context, push Push, img *catalog.Image) (*browse.Version, error) {
+	if push.MR == nil {
+		return nil, nil
+	}
 	vs, err := browse.Versions(ctx, r.Store, img.Name)
 	if err != nil {
 		return nil, err
 	}
-	var best *browse.Version
 	for i := range vs {
 		v := &vs[i]
-		if v.Kind != store.KindMR || v.Manifest.InputsDigest != img.Digest || v.Manifest.Version != img.Env.Version {
-			continue
-		}
-		if push.MR != nil && v.MR == push.MR.Number {
-			return v, nil
-		}
-		if best == nil {
-			best = v // Versions sorts MR builds newest first
+		if v.Kind == store.KindMR && v.MR == push.MR.Number && v.Manifest.InputsDigest == img.Digest && v.Manifest.Version == img.Env.Version {
+			return v, nil // Versions sorts MR builds newest first
 		}
 	}
-	return best, nil
+	return nil, nil
 }
 
 // baseRelease names the release of the base image a child is released on:

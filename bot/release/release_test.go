@@ -243,3 +243,33 @@ func TestBuildReleaseRerunOfAPublishedReleaseBuildsNothing(t *testing.T) {
 		t.Errorf("other digest: %v, want ErrExists", err)
 	}
 }
+
+// Issue 11 item 11: a merge releases only its own MR's build. Another MR's
+// build of exactly the same inputs (open, closed or from elsewhere) is not
+// promoted, nor is anything for a direct push: a release build is queued.
+func TestReleasePromotesOnlyTheMergedMRsBuild(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mr   *forge.MergeRequest
+	}{
+		{"another MR merged", &forge.MergeRequest{Number: 5, State: "merged", MergeCommit: merge}},
+		{"direct push", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, st, _, q := setup(t)
+			browsetest.Publish(t, st, browsetest.Build{Ref: store.Release("base", "1.0.0"), Digest: "sha256:base100", GitSHA: "1111111111",
+				Files: map[string][]byte{"base-1.0.0.qcow2": []byte("base disk")}})
+			browsetest.Publish(t, st, browsetest.Build{Ref: store.MRBuild("child", 12, "bbbbbbbb22"), Version: "2.0.0", Digest: "sha256:child200", GitSHA: "bbbbbbbb22",
+				Files: map[string][]byte{"child-2.0.0.qcow2": []byte("MR 12's disk")}})
+			p := push()
+			p.MR = tc.mr
+			ds, err := r.Release(ctx(t), p, cat(), []string{"child"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ds) != 1 || ds[0].Action != release.Build || len(q.got) != 1 {
+				t.Fatalf("decisions = %+v, queued %+v: want a release build, not MR 12's build", ds, q.got)
+			}
+		})
+	}
+}

@@ -22,12 +22,16 @@ type History interface {
 	GetBuild(ctx context.Context, id string) (state.Build, error)
 }
 
-// NewBuilds is h as the pages read it; forges give each MR's address.
-func NewBuilds(h History, forges map[string]forge.Forge) Builds { return webBuilds{h, forges} }
+// NewBuilds is h as the pages read it; forges give each MR's address,
+// prefix each repository's images pages (nil: the root layout).
+func NewBuilds(h History, forges map[string]forge.Forge, prefix func(forge, repo string) (string, error)) Builds {
+	return webBuilds{h, forges, prefix}
+}
 
 type webBuilds struct {
 	h      History
 	forges map[string]forge.Forge
+	prefix func(forge, repo string) (string, error)
 }
 
 func (w webBuilds) Recent(ctx context.Context, limit int) ([]Build, error) {
@@ -84,10 +88,11 @@ func (w webBuilds) Log(ctx context.Context, id string, offset int64) ([]byte, bo
 }
 
 func (w webBuilds) toWeb(bd state.Build) Build {
-	wb := Build{ID: bd.ID, Image: bd.Image, Kind: state.KindMR, MR: bd.MR, SHA: bd.SHA, Repo: bd.Repo,
+	wb := Build{ID: bd.ID, Image: bd.Image, Kind: state.KindMR, MR: bd.MR, SHA: bd.SHA, Forge: bd.Forge, Repo: bd.Repo,
 		MRURL: w.mrURL(bd), Status: bd.Status, Step: bd.Step, Queued: bd.Created, Started: bd.Started,
 		Finished: bd.Finished, Error: bd.Error, TriggeredBy: bd.TriggeredBy}
 	wb.Steps = webSteps(bd)
+	wb.ImagesBase = ImagesBase(w.prefix, bd.Forge, bd.Repo)
 	wb.Found = webFound(bd.Details)
 	if bd.Kind == state.KindRelease {
 		wb.Kind, wb.Version = state.KindRelease, bd.Version

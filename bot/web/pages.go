@@ -129,7 +129,11 @@ func (s *Server) images(w http.ResponseWriter, r *http.Request) {
 		list = append(list, row)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
-	s.render(w, r, http.StatusOK, "images", page{Title: "Images", Nav: "images", Data: list})
+	var repos []RepoLink
+	if s.opts.Repos != nil {
+		repos = s.opts.Repos(r.Context())
+	}
+	s.render(w, r, http.StatusOK, "images", page{Title: "Images", Nav: "images", Data: map[string]any{"Images": list, "Repos": repos}})
 }
 
 func (s *Server) image(w http.ResponseWriter, r *http.Request) {

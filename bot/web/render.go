@@ -49,11 +49,13 @@ func mustSub(dir string) fs.FS {
 type page struct {
 	Title string
 	Nav   string // which menu entry is current
+	Base  string // where this server's /images pages live: "" or "/r/<repository>"
 	Data  any
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name string, p page) {
 	var buf bytes.Buffer
+	p.Base = s.opts.Base
 	if err := s.tmpl.pages[name].Execute(&buf, p); err != nil {
 		s.opts.Log.Error().Err(err).Str("page", name).Msg("render page")
 		http.Error(w, "the page could not be rendered", http.StatusInternalServerError)
@@ -78,6 +80,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, msg stri
 }
 
 var funcs = template.FuncMap{
+	// listAt gives a nested template a list and where the images pages live.
+	"listAt":   func(base string, list any) map[string]any { return map[string]any{"Base": base, "List": list} },
 	"ago":      ago,
 	"duration": duration,
 	"size":     size,

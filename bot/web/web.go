@@ -29,21 +29,25 @@ var ErrNotFound = errors.New("build not found")
 
 // Build is what the page shows of one build. The bot fills it from its queue.
 type Build struct {
-	ID       string
-	Image    string
-	Version  string
-	Kind     string // "mr" or "release"
-	MR       int
-	SHA      string
-	Repo     string // "group/project"
-	MRURL    string // link to the merge request, if any
-	Status   string // queued, running, succeeded, failed, cancelled, timed_out, interrupted
-	Step     string // the current or last step
-	Steps    []Step
-	Queued   time.Time
-	Started  time.Time
-	Finished time.Time
-	Error    string // redacted
+	ID      string
+	Image   string
+	Version string
+	Kind    string // "mr" or "release"
+	MR      int
+	SHA     string
+	Forge   string // "gitlab", "github"
+	// ImagesBase is where the pages of the build's repository's images
+	// live: "" (the root layout) or "/r/<repository>" (see RepoPages).
+	ImagesBase string
+	Repo       string // "group/project"
+	MRURL      string // link to the merge request, if any
+	Status     string // queued, running, succeeded, failed, cancelled, timed_out, interrupted
+	Step       string // the current or last step
+	Steps      []Step
+	Queued     time.Time
+	Started    time.Time
+	Finished   time.Time
+	Error      string // redacted
 	// Artifact is the published version's name ("1.2.0", "mr12-1a2b3c4d")
 	// once the build is published; the page links to it.
 	Artifact    string
@@ -86,6 +90,15 @@ type Builds interface {
 type Options struct {
 	Store  store.Store
 	Builds Builds // nil: the builds pages say there is no build history
+	// Visible, when set, limits the builds a request's viewer sees to the
+	// repositories it allows (bot/access Login.Visible).
+	Visible func(ctx context.Context, forge, repo string) bool
+	// Base is where this server's /images pages are mounted: "" or
+	// "/r/<repository>" for one repository's store (RepoPages).
+	Base string
+	// Repos, when set, lists the repositories whose pages the images
+	// page links to (RepoPages).
+	Repos func(ctx context.Context) []RepoLink
 	// Catalog, when set, gives image descriptions and images not yet built.
 	Catalog func() *catalog.Catalog
 	// Poll is how often live pages look for news; default 500ms.
@@ -115,6 +128,9 @@ func New(opts Options) (*Server, error) {
 	t, err := parseTemplates()
 	if err != nil {
 		return nil, err
+	}
+	if opts.Builds != nil && opts.Visible != nil {
+		opts.Builds = visibleBuilds{Builds: opts.Builds, visible: opts.Visible}
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux(), tmpl: t}
 	s.routes()

@@ -27,7 +27,8 @@ const artifactsUsage = `usage:
   imagebot artifacts outdated                                     images whose latest release is built on an older base release
 ` + lifecycleUsage + `
 version is a release ("1.2.0"), "latest", or an MR build ("mr12-1a2b3c4d").
-flags (any subcommand): --config FILE (default .imagebot/config.yaml when present; IMAGEBOT_* variables apply)`
+flags (any subcommand): --config FILE (default .imagebot/config.yaml when present; IMAGEBOT_* variables apply)
+  --store-repo forge:group/project  that repository's builds (store keys are per repository; without: the root layout)`
 
 func runArtifacts(ctx context.Context, args []string) error {
 	return artifacts(ctx, args, os.Stdout)
@@ -37,6 +38,7 @@ func artifacts(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("artifacts", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprintln(fs.Output(), artifactsUsage) }
 	cfgPath := fs.String("config", "", "configuration file")
+	storeRepo := fs.String("store-repo", "", "forge:group/project: that repository's builds (store keys are per repository)")
 	format := fs.String("format", "", "get: qcow2 or ova")
 	out := fs.String("o", "", "get: file to write")
 	asJSON := fs.Bool("json", false, "diff: print JSON")
@@ -51,7 +53,7 @@ func artifacts(ctx context.Context, args []string, stdout io.Writer) error {
 	if pos[0] == "verify" && len(pos) == 2 { // offline: no store needed
 		return verifyFile(ctx, pos[1], lf, stdout)
 	}
-	st, err := artifactStore(ctx, *cfgPath)
+	st, err := artifactStore(ctx, *cfgPath, *storeRepo)
 	if err != nil {
 		return err
 	}
@@ -101,8 +103,10 @@ func resolveArg(ctx context.Context, st store.Store, arg string) (browse.Version
 	return browse.Resolve(ctx, st, image, version)
 }
 
-// artifactStore opens the store the bot's configuration names.
-func artifactStore(ctx context.Context, path string) (store.Store, error) {
+// artifactStore opens the store the bot's configuration names: with repo
+// ("gitlab:group/project"), that repository's part of it; without, the
+// root layout.
+func artifactStore(ctx context.Context, path, repo string) (store.Store, error) {
 	if path == "" {
 		if _, err := os.Stat(filepath.Join(".imagebot", "config.yaml")); err == nil {
 			path = filepath.Join(".imagebot", "config.yaml")
@@ -116,7 +120,18 @@ func artifactStore(ctx context.Context, path string) (store.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the artifact store (%s): %w", backend.Describe(cfg.Store), err)
 	}
-	return st, nil
+	if repo == "" {
+		return st, nil
+	}
+	forgeName, path, ok := strings.Cut(repo, ":")
+	if !ok {
+		return nil, fmt.Errorf("%w: --store-repo %q: want forge:group/project (gitlab:infra/images)", errUsage, repo)
+	}
+	prefix, err := cfg.Store.RepoPrefix(forgeName, path)
+	if err != nil {
+		return nil, err
+	}
+	return store.RepoStore(st, prefix), nil
 }
 
 // reorderArtifactFlags lets flags follow the positional arguments.
@@ -131,7 +146,7 @@ func reorderArtifactFlags(args []string) []string {
 		case strings.HasPrefix(a, "-") && len(a) > 1:
 			flags = append(flags, a)
 			name := strings.TrimLeft(a, "-")
-			if !strings.Contains(name, "=") && (name == "config" || name == "format" || name == "o" || lifecycleValueFlags[name]) && i+1 < len(args) {
+			if !strings.Contains(name, "=") && (name == "config" || name == "store-repo" || name == "format" || name == "o" || lifecycleValueFlags[name]) && i+1 < len(args) {
 				flags = append(flags, args[i+1])
 				i++
 			}

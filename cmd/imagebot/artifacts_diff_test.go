@@ -43,7 +43,7 @@ func TestArtifactsDiff(t *testing.T) {
 	if err := os.WriteFile(cfgFile, []byte("data_dir: "+dir+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	st, err := artifactStore(context.Background(), cfgFile)
+	st, err := artifactStore(context.Background(), cfgFile, "")
 	if err != nil {
 		t.Fatal(err)
 	}

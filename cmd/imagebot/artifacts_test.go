@@ -147,7 +147,7 @@ func TestArtifactsCLIPrintsReadableTables(t *testing.T) {
 	if err := os.WriteFile(cfgFile, []byte("data_dir: "+dir+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	st, err := artifactStore(context.Background(), cfgFile)
+	st, err := artifactStore(context.Background(), cfgFile, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,5 +162,32 @@ func TestArtifactsCLIPrintsReadableTables(t *testing.T) {
 			t.Errorf("%v lacks the version:\n%s", args, out.String())
 		}
 		t.Logf("$ imagebot artifacts %s\n%s", strings.Join(args, " "), out.String())
+	}
+}
+
+// Store keys are per repository: --store-repo reads that repository's builds
+// (what the bot published for it), without it the root layout.
+func TestArtifactsCLIReadsARepositorysBuilds(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgFile, []byte("data_dir: "+dir+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err := artifactStore(context.Background(), cfgFile, "gitlab:infra/images")
+	if err != nil {
+		t.Fatal(err)
+	}
+	browsetest.Publish(t, st, browsetest.Build{Ref: store.Release("rocky9", "9.4.0"), Digest: "sha256:0123456789abcdef", GitSHA: "c0ffee1234567890",
+		Files: map[string][]byte{"rocky9-9.4.0.qcow2": []byte("disk")}})
+	var out bytes.Buffer
+	if err := artifacts(context.Background(), []string{"ls", "rocky9", "--store-repo", "gitlab:infra/images", "--config", cfgFile}, &out); err != nil || !strings.Contains(out.String(), "9.4.0") {
+		t.Errorf("ls with --store-repo: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	if err := artifacts(context.Background(), []string{"ls", "--config", cfgFile}, &out); err != nil || strings.Contains(out.String(), "rocky9") {
+		t.Errorf("the root layout lists the repository's image: %v\n%s", err, out.String())
+	}
+	if err := artifacts(context.Background(), []string{"ls", "--store-repo", "infra/images", "--config", cfgFile}, &out); !errors.Is(err, errUsage) {
+		t.Errorf("--store-repo without forge: %v", err)
 	}
 }

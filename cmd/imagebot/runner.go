@@ -70,6 +70,7 @@ func runRunner(ctx context.Context, args []string) error {
 	if err := b.Start(ctx); err != nil {
 		return err
 	}
+	go b.SweepCheckouts(ctx, cfg.Builds.CheckoutRetention, time.Hour) // build hosts check out too
 	if *listen != "" {
 		ln, err := net.Listen("tcp", *listen)
 		if err != nil {

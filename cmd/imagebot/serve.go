@@ -67,9 +67,25 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Pages and API: behind sign-in with the forge (ui.oauth), else the
+	// token (ui.token), else open.
+	guard := access.TokenGuard(cfg.UI.Token)
+	var visible func(ctx context.Context, forge, repo string) bool
+	if cfg.UI.OAuth.Enabled() {
+		login, err := access.NewLoginFrom(cfg.UI.OAuth, cfg.UI.PublicURL, cfg.UI.Token, log)
+		if err != nil {
+			b.Close(context.Background())
+			return fmt.Errorf("config ui.oauth: %w", err)
+		}
+		guard, visible = login.Handler, login.Visible
+	}
 	srv := bot.NewServer(b)
+	srv.Visible = visible
 	if st != nil {
-		page, err := web.New(web.Options{Store: st, Builds: b.WebBuilds(), Log: log})
+		// Each repository's images pages: /r/<name>/images/ (its store prefix).
+		repoPages := web.NewRepoPages(web.RepoPagesOptions{Store: st, Config: cfg.Store, Visible: visible, Page: web.Options{Log: log}})
+		srv.Mount("/r/", repoPages)
+		page, err := web.New(web.Options{Store: st, Builds: b.WebBuilds(), Visible: visible, Repos: repoPages.Links, Log: log})
 		if err != nil {
 			b.Close(context.Background())
 			return err
@@ -79,7 +95,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	// One listener per address (bot/access): webhooks and health on listen,
 	// pages/API on ui_listen, /metrics on metrics_listen when set.
-	plan := access.Plan(srv, cfg.Listen, cfg.UIListen, cfg.MetricsListen, cfg.UI.Token)
+	plan := access.PlanGuarded(srv, cfg.Listen, cfg.UIListen, cfg.MetricsListen, guard)
 	lns, err := listenAll(plan)
 	if err != nil {
 		b.Close(context.Background())
@@ -102,10 +118,11 @@ func runServe(ctx context.Context, args []string) error {
 		// machines are removed when it ends.
 		go b.SweepVSphere(ctx, cfg.VSphere, time.Hour)
 	}
+	go b.SweepCheckouts(ctx, cfg.Builds.CheckoutRetention, time.Hour)
 	log.Info().Str("listen", lns[0].Addr().String()).Str("ui_listen", cfg.UIListen).Str("metrics_listen", cfg.MetricsListen).
 		Bool("ui_token", cfg.UI.Token != "").Str("database", cfg.Database.Driver).
 		Str("gitlab_webhook", cfg.PublicURL+"/webhooks/gitlab").Str("github_webhook", cfg.PublicURL+"/webhooks/github").
-		Str("page", cfg.PublicURL+"/").Msg("imagebot serving")
+		Str("page", cfg.UI.PublicURL+"/").Bool("sign_in", cfg.UI.OAuth.Enabled()).Msg("imagebot serving")
 	servers := make([]*http.Server, len(plan))
 	errc := make(chan error, len(plan))
 	for i, l := range plan {
@@ -166,7 +183,10 @@ func serveDeps(ctx context.Context, cfg config.Config, log zerolog.Logger) (bot.
 	if err != nil {
 		return d, nil, fmt.Errorf("provenance: %w", err)
 	}
-	pub := &bot.StorePublisher{Store: st, Log: log, Secrets: cfg.Secrets}
+	// Every repository publishes and releases below its own key prefix
+	// (store.repositories, or derived from forge and path): see docs/storage.md.
+	pub := &bot.StorePublisher{Store: st, Log: log, Secrets: cfg.Secrets, RepoPrefix: cfg.Store.RepoPrefix}
+	d.RepoPrefix = cfg.Store.RepoPrefix
 	if signer != nil { // a nil *Signer in the interface would look configured
 		pub.Attester, d.Attester = signer, signer
 	}

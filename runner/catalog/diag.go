@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/imagebot/imagebot/runner/markdown"
 )
 
 // Severity says whether a Diagnostic stops a build.
@@ -115,3 +117,9 @@ func warningAt(image string, p Pos, format string, args ...any) Diagnostic {
 	d.Severity = SeverityWarning
 	return d
 }
+
+// Markdown renders the diagnostics as a fenced code block for a comment:
+// messages quote file names, keys and values from the merge request, so
+// the fence is longer than any backtick run in them (markdown.CodeBlock)
+// and nothing they hold can close it.
+func (ds Diagnostics) Markdown() string { return markdown.CodeBlock(ds.Error()) }

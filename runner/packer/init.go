@@ -130,6 +130,7 @@ type InitOptions struct {
 	Packer    string // the packer binary
 	Dir       string // the image's directory
 	PluginDir string // PACKER_PLUGIN_PATH; "" leaves Packer's default
+	Home      string // HOME; "" leaves none
 	Env       []string
 	// Offline runs packer in a network namespace of its own with no
 	// interface but a down loopback, so no plugin lookup can leave the
@@ -143,7 +144,7 @@ type InitOptions struct {
 func Init(ctx context.Context, o InitOptions) error {
 	cmd := exec.CommandContext(ctx, o.Packer, "init", ".")
 	cmd.Dir = o.Dir
-	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1", "PACKER_NO_COLOR=1")
+	cmd.Env = Environ(osEnviron(), o.Home, "", nil) // never imagebot's own environment
 	if o.PluginDir != "" {
 		cmd.Env = append(cmd.Env, "PACKER_PLUGIN_PATH="+o.PluginDir)
 	}

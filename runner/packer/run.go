@@ -29,7 +29,10 @@ type BuildOptions struct {
 	// Credential, when set, runs packer (and so every provisioner and
 	// QEMU) as that unprivileged user instead of imagebot's.
 	Credential *syscall.Credential
-	Grace      time.Duration // how long a cancelled packer may take to clean up; default 60s
+	// Confined runs packer in a network namespace of its own with only
+	// loopback (see startConfined): the runner's network "none".
+	Confined bool
+	Grace    time.Duration // how long a cancelled packer may take to clean up; default 60s
 	// Line receives every raw stdout/stderr line as printed (not yet
 	// redacted) and is called from one goroutine at a time.
 	Line func(raw string)
@@ -66,7 +69,12 @@ func Build(ctx context.Context, o BuildOptions) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: o.Credential}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
+	start := cmd.Start
+	if o.Confined {
+		start = func() error { return startConfined(cmd) }
+	}
+	if err := start(); err != nil {
+		pw.Close()
 		return fmt.Errorf("start packer: %w", err)
 	}
 	pgid := cmd.Process.Pid

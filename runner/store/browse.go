@@ -196,6 +196,26 @@ func ReadManifest(ctx context.Context, st Store, ref Ref) ([]byte, error) {
 // returns the prefixes removed. S3 buckets normally expire MR builds with a
 // lifecycle rule instead (see s3.Store.EnsureRetention).
 func Sweep(ctx context.Context, st Store, olderThan time.Duration, now time.Time) ([]string, error) {
+	repos, err := RepoPrefixes(ctx, st)
+	if err != nil {
+		return nil, fmt.Errorf("sweep: %w", err)
+	}
+	var removed []string
+	for _, prefix := range append([]string{""}, repos...) {
+		got, err := sweepRepo(ctx, RepoStore(st, prefix), olderThan, now)
+		for _, p := range got {
+			removed = append(removed, prefix+p)
+		}
+		if err != nil {
+			return removed, err
+		}
+	}
+	sort.Strings(removed)
+	return removed, nil
+}
+
+// sweepRepo is Sweep for the images of one repository.
+func sweepRepo(ctx context.Context, st Store, olderThan time.Duration, now time.Time) ([]string, error) {
 	images, err := Images(ctx, st)
 	if err != nil {
 		return nil, fmt.Errorf("sweep: %w", err)
@@ -217,7 +237,6 @@ func Sweep(ctx context.Context, st Store, olderThan time.Duration, now time.Time
 			removed = append(removed, prefix)
 		}
 	}
-	sort.Strings(removed)
 	return removed, nil
 }
 

@@ -13,6 +13,13 @@ import (
 type Config struct {
 	Local *LocalConfig `yaml:"local" json:"local,omitempty"`
 	S3    *S3Config    `yaml:"s3" json:"s3,omitempty"`
+	// Repositories, when set, maps each repository allowed to store builds
+	// ("gitlab:group/project", "github:owner/repo") to its key prefix name
+	// (see RepoPrefix): a repository not listed is refused. "" keeps one
+	// repository in the root layout of a bucket written before keys held
+	// the repository. Unset: every repository gets a prefix derived from
+	// its forge and path.
+	Repositories map[string]string `yaml:"repositories" json:"repositories,omitempty"`
 }
 
 // LocalConfig is a directory on the bot's host.
@@ -89,7 +96,7 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("storage: set local or s3")
 	}
-	return nil
+	return validateRepositories(c.Repositories)
 }
 
 // Credentials reads the S3 keys from the files or environment variables the

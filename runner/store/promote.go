@@ -25,6 +25,10 @@ type PromoteOptions struct {
 	// records: the copy fails (ErrCorrupt) when the stored object's recorded
 	// sha256 differs, so a tampered source is never promoted or reused.
 	Want map[string]string
+	// MergedMR, when set, is the merge request whose merge this promotion
+	// releases: only a build of that MR (in the same repository's store,
+	// see RepoStore) may be promoted; any other source is refused.
+	MergedMR int
 }
 
 // Promote copies a published build (normally an MR build) to another build
@@ -38,6 +42,9 @@ func Promote(ctx context.Context, st Store, from, to Ref, manifest []byte, opts 
 	}
 	if err := to.Validate(); err != nil {
 		return Published{}, fmt.Errorf("promote to %s: %w", to, err)
+	}
+	if opts.MergedMR != 0 && (from.Kind != KindMR || from.MR != opts.MergedMR) {
+		return Published{}, fmt.Errorf("promote %s to %s: only a build of the merged merge request !%d may be promoted", from, to, opts.MergedMR)
 	}
 	src, err := Files(ctx, st, from)
 	if err != nil {

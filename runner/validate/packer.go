@@ -129,7 +129,10 @@ func Variables(cat *catalog.Catalog, img *catalog.Image, tmp string) (map[string
 func packerCmd(ctx context.Context, t tools, dir string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, t.bin, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1", "PACKER_NO_COLOR=1")
+	// The template is the merge request's code and `packer validate`
+	// evaluates it (env() in a default, then an error quoting the value):
+	// the same allow-listed environment as a build, never imagebot's own.
+	cmd.Env = packer.Environ(os.Environ(), os.Getenv("HOME"), "", nil)
 	if t.pluginDir != "" {
 		cmd.Env = append(cmd.Env, "PACKER_PLUGIN_PATH="+t.pluginDir)
 	}

@@ -3,6 +3,7 @@ package validate
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -38,7 +39,7 @@ func checkPlugins(ctx context.Context, t tools, cat *catalog.Catalog, img *catal
 	if diags.HasErrors() {
 		return diags
 	}
-	err := packer.Init(ctx, packer.InitOptions{Packer: t.bin, Dir: filepath.Join(cat.Root, img.Dir), PluginDir: t.pluginDir, Offline: t.offline})
+	err := packer.Init(ctx, packer.InitOptions{Packer: t.bin, Dir: filepath.Join(cat.Root, img.Dir), PluginDir: t.pluginDir, Home: os.Getenv("HOME"), Offline: t.offline})
 	if err != nil {
 		return catalog.Diagnostics{pluginDiag(img, req[0], "%s (plugin directory %s; installed: %s)", tidyMessage(strings.TrimPrefix(err.Error(), "packer init: Error: ")), orDefault(t.pluginDir), installedList(t.plugins, ""))}
 	}

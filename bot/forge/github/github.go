@@ -52,6 +52,7 @@ type GitHub struct {
 	cfg    Config
 	client *gh.Client
 	app    *appAuth // nil: Token
+	perms  *permCache
 }
 
 var _ forge.Forge = (*GitHub)(nil)
@@ -77,7 +78,7 @@ func New(cfg Config) (*GitHub, error) {
 		}
 		c.BaseURL = u
 	}
-	g := &GitHub{cfg: cfg, client: c}
+	g := &GitHub{cfg: cfg, client: c, perms: newPermCache()}
 	if cfg.App != nil {
 		return g.useApp(*cfg.App, hc)
 	}
@@ -172,8 +173,22 @@ type permissionLevel struct {
 }
 
 // Permission is user's permission on the repository (admin, maintain,
-// write, triage, read); a user who is no collaborator has none.
+// write, triage, read); a user who is no collaborator has none. Answers
+// are reused for permTTL across events; a failed lookup forgets the user.
 func (g *GitHub) Permission(ctx context.Context, repo forge.Repo, user string) (forge.Permission, error) {
+	if p, ok := g.perms.get(repo.FullName, user); ok {
+		return p, nil
+	}
+	p, err := g.lookupPermission(ctx, repo, user)
+	if err != nil {
+		g.perms.forget(repo.FullName, user)
+		return forge.PermissionNone, err
+	}
+	g.perms.set(repo.FullName, user, p)
+	return p, nil
+}
+
+func (g *GitHub) lookupPermission(ctx context.Context, repo forge.Repo, user string) (forge.Permission, error) {
 	owner, name, err := ownerRepo(repo)
 	if err != nil {
 		return forge.PermissionNone, err

@@ -167,9 +167,11 @@ func (s *Store) ensureBucket(ctx context.Context, create bool) error {
 // Bucket returns the bucket's name.
 func (s *Store) Bucket() string { return s.bucket }
 
-// tags returns the retention tag for a key of the layout.
+// tags returns the retention tag for a key of the layout (of any
+// repository: see store.RepoStore).
 func tags(key string) map[string]string {
-	ref, _, err := store.ParseKey(key)
+	_, rest := store.SplitRepo(key)
+	ref, _, err := store.ParseKey(rest)
 	if err != nil {
 		return nil
 	}

@@ -62,6 +62,10 @@ type Server struct {
 	installs map[string]int64     // lower-case owner -> installation id
 	tokens   map[string]instToken // installation tokens minted
 	minted   int
+
+	oauth   *fakeapi.OAuth  // nil until EnableOAuth (oauth.go)
+	readers map[string]bool // "login\x00owner/name": may read that repository
+	public  map[string]bool // public repositories
 }
 
 // New starts a server for repository "infra/images" (id 880001, the
@@ -71,6 +75,7 @@ func New(t testing.TB, token string) *Server {
 		Token: token, t: t,
 		repos: map[string]int64{RepoFullName: RepoID}, roles: map[string]string{},
 		comments: fakeapi.NewComments[prKey](1987660000), prs: map[prKey]forge.MergeRequest{},
+		readers: map[string]bool{}, public: map[string]bool{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL + "/"
@@ -131,6 +136,9 @@ var (
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.EscapedPath()
+	if s.serveOAuth(w, r, path) {
+		return
+	}
 	if s.app != nil && s.serveApp(w, r, path) {
 		return
 	}

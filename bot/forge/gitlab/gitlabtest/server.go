@@ -47,9 +47,10 @@ type mrKey struct {
 }
 
 type member struct {
-	id    int64
-	level int // 0: not a member
-	state string
+	id       int64
+	level    int // 0: not a member
+	state    string
+	projects map[string]int // level per project path (SetProjectAccess)
 }
 
 // Server is the fake GitLab. Create it with New.
@@ -70,6 +71,8 @@ type Server struct {
 	faults   fakeapi.Faults
 	repos    map[int64]*fakeapi.Repo // change.go
 	bodies   map[mrKey]string        // merge request descriptions
+	oauth    *fakeapi.OAuth          // nil until EnableOAuth
+	public   map[string]bool         // public project paths
 }
 
 // New starts a server for project 42 "infra/images" (the fixtures' project)
@@ -155,6 +158,9 @@ var (
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.EscapedPath()
+	if s.serveOAuth(w, r, path) {
+		return
+	}
 	if got := r.Header.Get("Private-Token"); got != s.Token {
 		s.t.Errorf("gitlabtest: %s %s with token %s, want the bot's token", r.Method, path, fakeapi.Redact(got))
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "401 Unauthorized"})
