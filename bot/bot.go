@@ -87,7 +87,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	b.git = builds.NewGitFetcher(d.Config.Builds.Git, d.Config.Builds.WorkDir, d.Log)
 	b.builds = builds.NewPipeline(builds.Deps{Forges: d.Forges, Git: b.git,
 		Builder: d.Builder, Catalog: d.Catalog, Publish: d.Publish, Store: d.Store, Releaser: b.releaser,
-		AfterRelease: b.afterRelease, Secrets: b.secrets, WorkDir: d.Config.Builds.WorkDir, LogTailLines: d.Config.Report.LogTailLines,
+		AfterRelease: b.afterRelease, Secrets: b.secrets, WorkDir: d.Config.Builds.WorkDir, LogTailLines: d.Config.Report.LogTailLines, Heartbeat: d.Config.Queue.Heartbeat,
 		Metrics: builds.Metrics{Builds: b.metrics.builds, Duration: b.metrics.buildDuration}, Log: d.Log})
 	workers := river.NewWorkers()
 	var releasePush func(context.Context, forge.Forge, forge.Event) error
@@ -99,6 +99,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	river.AddWorker(workers, b.events.Worker())
 	river.AddWorker(workers, builds.NewMRWorker(b.builds))
 	river.AddWorker(workers, builds.NewReleaseWorker(b.builds))
+	river.AddWorker(workers, builds.NewFailoverWorker(b.builds))
 	b.outbox = outbox.New(d.Forges, jobs.NewID, outbox.Config{PublicURL: d.Config.PublicURL,
 		MinEditInterval: d.Config.Report.MinEditInterval, Secrets: d.Config.Secrets()})
 	river.AddWorker(workers, b.outbox.ReportWorker())
@@ -146,13 +147,13 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	return b, nil
 }
 
-// periodic are the bot's periodic jobs: the refresh scheduler, in a
-// process that works events.
+// periodic are the bot's periodic jobs: the refresh scheduler and the
+// sweep for builds whose host was lost, in a process that works events.
 func periodic(d Deps) []*river.PeriodicJob {
 	if !d.Config.Working() || d.BuildsOnly {
 		return nil
 	}
-	return refreshPeriodic(d.Config)
+	return append(refreshPeriodic(d.Config), builds.FailoverPeriodic(d.Config.Database.Driver, d.Config.Queue.LostAfter)...)
 }
 
 // Queue is the bot's queue and database (for the web pages and tests).
