@@ -148,12 +148,18 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 }
 
 // periodic are the bot's periodic jobs: the refresh scheduler and the
-// sweep for builds whose host was lost, in a process that works events.
+// sweep for builds whose host was lost, in a working process.
 func periodic(d Deps) []*river.PeriodicJob {
-	if !d.Config.Working() || d.BuildsOnly {
+	if !d.Config.Working() {
 		return nil
 	}
-	return append(refreshPeriodic(d.Config), builds.FailoverPeriodic(d.Config.Database.Driver, d.Config.Queue.LostAfter)...)
+	// Any River client may be the leader that inserts periodic jobs: build
+	// hosts schedule the sweep too (the events queue of serve works it).
+	failover := builds.FailoverPeriodic(d.Config.Database.Driver, d.Config.Queue.LostAfter)
+	if d.BuildsOnly {
+		return failover
+	}
+	return append(refreshPeriodic(d.Config), failover...)
 }
 
 // Queue is the bot's queue and database (for the web pages and tests).

@@ -40,7 +40,12 @@ type heartbeat struct {
 
 // startHeartbeat claims j for this host in tx (the build's start); it
 // reports whether the previous attempt was lost with its host.
+// Without a heartbeat interval nothing is claimed: the build is never
+// taken back.
 func (p *Pipeline) startHeartbeat(ctx context.Context, tx queue.Tx, j *Job) (bool, error) {
+	if p.d.Heartbeat <= 0 {
+		return false, nil
+	}
 	j.beat = &heartbeat{h: state.Heartbeat{BuildID: j.ID, JobID: j.JobID, Attempt: j.Attempt, Host: p.d.Host}}
 	return state.StartHeartbeat(ctx, tx, j.beat.h, time.Now())
 }
@@ -48,7 +53,7 @@ func (p *Pipeline) startHeartbeat(ctx context.Context, tx queue.Tx, j *Job) (boo
 // beat keeps j's claim alive every Deps.Heartbeat until ctx ends; a claim
 // found gone cancels the build (another host runs it now).
 func (p *Pipeline) beat(ctx context.Context, j *Job, cancel context.CancelFunc) {
-	if p.d.Heartbeat <= 0 || j.beat == nil {
+	if j.beat == nil {
 		return
 	}
 	t := time.NewTicker(p.d.Heartbeat)

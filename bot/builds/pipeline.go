@@ -65,7 +65,7 @@ type Deps struct {
 	WorkDir      string
 	LogTailLines int
 	// Heartbeat is how often a running build's host beats its heartbeat
-	// (failover.go); 0: only once, at the start.
+	// (failover.go); 0: no heartbeat, its builds are never taken back.
 	Heartbeat time.Duration
 	// Host names this process in heartbeats; default host/pid.
 	Host    string
