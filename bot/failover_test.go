@@ -3,7 +3,11 @@ package bot_test
 import (
 	"context"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -12,6 +16,7 @@ import (
 	"github.com/imagebot/imagebot/bot/queue/pgtest"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/catalog"
+	"github.com/imagebot/imagebot/runner/testenv"
 )
 
 // stalledBuilder is a build host that stops making progress: its build
@@ -84,6 +89,92 @@ func TestFleetReRunsABuildWhoseHostStoppedBeating(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(bs) != 1 || bs[0].Status != "succeeded" || !strings.Contains(bs[0].Note, "build host lost") {
+		t.Fatalf("builds after the failover: %+v", bs)
+	}
+}
+
+// TestFleetReRunsTheBuildOfASIGKILLedHost: on PostgreSQL, a serve replica
+// (in process) and a real `imagebot runner` process. The runner is
+// SIGKILLed (with its Packer and QEMU) while it builds "slow" (8 s of
+// TCG); a second build host started after the kill re-runs it once
+// queue.lost_after passed, and the MR comment ends right.
+func TestFleetReRunsTheBuildOfASIGKILLedHost(t *testing.T) {
+	packerBin := testenv.Tool(t, "packer")
+	url := pgtest.Start(t)
+	t.Setenv("IMAGEBOT_DATABASE_DRIVER", "postgres")
+	t.Setenv("IMAGEBOT_DATABASE_URL", url)
+	gl := gitlabtest.New(t, apiToken)
+	gl.SetAccess("alice", gitlabtest.Developer)
+	repo := newImagesRepo(t)
+	sha := repo.commit(t, "x")
+	setMR(gl, "alice", sha)
+	const lostAfter = 4 * time.Second
+	serve := startBotFor(t, gl, gl.URL, gitlabForge(t, gl), func(d *bot.Deps) {
+		d.Builder = nil
+		d.Config.Queue.LostAfter = lostAfter
+	})
+
+	bin := buildImagebot(t)
+	dir := t.TempDir()
+	tmp, err := os.MkdirTemp("/tmp", "ibf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	logPath := filepath.Join(dir, "runner.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	host := exec.Command(bin, "runner", "--listen", freePort(t))
+	host.Dir = dir
+	host.Env = append(os.Environ(), "TMPDIR="+tmp, "IMAGEBOT_DATA_DIR="+filepath.Join(dir, "data"),
+		"IMAGEBOT_GITLAB_TOKEN="+apiToken, "IMAGEBOT_GITLAB_WEBHOOK_SECRET="+webhookSecret,
+		"IMAGEBOT_GITLAB_BASE_URL="+gl.URL, "IMAGEBOT_GITLAB_BOT_USER=imagebot",
+		"IMAGEBOT_RUNNER_PACKER="+packerBin, "IMAGEBOT_RUNNER_ACCELERATOR=tcg",
+		"IMAGEBOT_QUEUE_HEARTBEAT=1s", "IMAGEBOT_QUEUE_LOST_AFTER="+lostAfter.String())
+	host.Stdout, host.Stderr = logf, logf
+	if err := host.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = host.Process.Kill()
+		_, _ = host.Process.Wait()
+		if t.Failed() {
+			data, _ := os.ReadFile(logPath)
+			t.Logf("runner.log:\n%s", data)
+		}
+	})
+
+	send(t, serve.srv.URL, webhookSecret, gitlabtest.NoteHook, "", note(t, repo, "alice", "/build slow", sha))
+	waitFor(t, "slow running on the runner process", 3*time.Minute, func() bool {
+		bs, _ := serve.bot.RecentBuilds(context.Background(), 5)
+		return len(bs) == 1 && strings.Contains(bs[0].Step, "Waiting for shutdown")
+	})
+	groups := childGroups(host.Process.Pid)
+	if err := host.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = host.Process.Wait()
+	for _, g := range groups { // Packer and QEMU of the killed build
+		_ = syscall.Kill(-g, syscall.SIGKILL)
+	}
+	killed := time.Now()
+	startBotFor(t, gl, gl.URL, gitlabForge(t, gl), func(d *bot.Deps) {
+		d.BuildsOnly = true
+		d.Config.Queue.Heartbeat = 500 * time.Millisecond
+		d.Config.Queue.LostAfter = lostAfter
+	})
+	waitFor(t, "slow re-run on the second host and the comment to end right", 3*time.Minute, func() bool {
+		return gl.LastStatus(sha, "imagebot/slow").State == "success" && strings.Contains(comment(t, gl), "build host lost, re-ran")
+	})
+	t.Logf("comment ended right %.1f s after the SIGKILL (lost_after %s)", time.Since(killed).Seconds(), lostAfter)
+	bs, err := serve.bot.RecentBuilds(context.Background(), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bs) != 1 || bs[0].Status != "succeeded" {
 		t.Fatalf("builds after the failover: %+v", bs)
 	}
 }
