@@ -2,12 +2,14 @@ package builds
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/imagebot/imagebot/bot/jobs"
 	"github.com/imagebot/imagebot/bot/queue"
@@ -99,6 +101,36 @@ func (p *Pipeline) superseded(ctx context.Context, j *Job) bool {
 		j.log.Warn().Err(err).Msg("check heartbeat claim")
 	}
 	return gone
+}
+
+// errSuperseded ends a build whose claim another attempt holds.
+var errSuperseded = errors.New("build taken over by another host")
+
+// park holds a superseded build's worker until no attempt of its River job
+// runs any more (or this process stops): River completes a job that is
+// running whichever attempt runs it, so returning at once would mark the
+// new attempt's job completed under it.
+func (p *Pipeline) park(ctx context.Context, j *Job) {
+	every := max(p.d.Heartbeat, time.Second)
+	for {
+		var running bool
+		err := p.d.Queue.InTx(ctx, func(tx queue.Tx) error {
+			row, err := tx.Job(ctx, j.JobID)
+			if err != nil {
+				return err
+			}
+			running = row.State == rivertype.JobStateRunning && row.Attempt > j.Attempt
+			return nil
+		})
+		if err != nil || !running {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
 }
 
 // noteLost is the build's note when its previous host was lost.

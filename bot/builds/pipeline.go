@@ -168,6 +168,7 @@ var errShutdown = errors.New("imagebot stopped while the build ran; it re-runs a
 // not even be recorded.
 func (p *Pipeline) Run(ctx context.Context, j *Job, stages []Stage) error {
 	j.log = p.d.Log.With().Str("build", j.ID).Str("image", j.Image).Str("sha", forge.ShortSHA(j.SHA)).Int("mr", j.MR).Str("kind", j.Kind).Logger()
+	worker := ctx // River's: ends only at shutdown
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	j.tail = newLogTail(p.d.LogTailLines)
@@ -203,7 +204,11 @@ func (p *Pipeline) Run(ctx context.Context, j *Job, stages []Stage) error {
 	go p.beat(beatCtx, j, cancel)
 	err = p.stages(ctx, j, stages)
 	stopBeat()
-	return p.finish(ctx, j, err)
+	if err := p.finish(ctx, j, err); !errors.Is(err, errSuperseded) {
+		return err
+	}
+	p.park(worker, j)
+	return nil
 }
 
 // stages runs each stage in order until one fails or ends the build; the
@@ -235,7 +240,7 @@ func (p *Pipeline) finish(ctx context.Context, j *Job, err error) error {
 	if p.superseded(context.WithoutCancel(ctx), j) {
 		// Another host runs this build now: it records and reports it.
 		j.log.Warn().Msg("build taken over by another host: its outcome here is not recorded")
-		return nil
+		return errSuperseded
 	}
 	stopped := p.stopping.Load() && (err != nil && ctx.Err() != nil || res != nil && res.Status == runner.StatusCancelled)
 	if stopped {
