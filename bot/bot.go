@@ -91,7 +91,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	b.git = builds.NewGitFetcher(d.Config.Builds.Git, d.Config.Builds.WorkDir, d.Log)
 	b.builds = builds.NewPipeline(builds.Deps{Forges: d.Forges, Git: b.git,
 		Builder: d.Builder, Catalog: d.Catalog, Publish: d.Publish, Store: d.Store, Releaser: b.releaser, RepoPrefix: d.RepoPrefix,
-		AfterRelease: b.afterRelease, Secrets: b.secrets, WorkDir: d.Config.Builds.WorkDir, LogTailLines: d.Config.Report.LogTailLines,
+		AfterRelease: b.afterRelease, Secrets: b.secrets, WorkDir: d.Config.Builds.WorkDir, LogTailLines: d.Config.Report.LogTailLines, Heartbeat: d.Config.Queue.Heartbeat,
 		Metrics: builds.Metrics{Builds: b.metrics.builds, Duration: b.metrics.buildDuration}, Log: d.Log})
 	workers := river.NewWorkers()
 	var releasePush func(context.Context, forge.Forge, forge.Event) error
@@ -103,6 +103,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	river.AddWorker(workers, b.events.Worker())
 	river.AddWorker(workers, builds.NewMRWorker(b.builds))
 	river.AddWorker(workers, builds.NewReleaseWorker(b.builds))
+	river.AddWorker(workers, builds.NewFailoverWorker(b.builds))
 	b.outbox = outbox.New(d.Forges, jobs.NewID, outbox.Config{PublicURL: d.Config.UI.PublicURL,
 		MinEditInterval: d.Config.Report.MinEditInterval, Secrets: d.Config.Secrets()})
 	river.AddWorker(workers, b.outbox.ReportWorker())
@@ -150,13 +151,19 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	return b, nil
 }
 
-// periodic are the bot's periodic jobs: the refresh scheduler, in a
-// process that works events.
+// periodic are the bot's periodic jobs: the refresh scheduler and the
+// sweep for builds whose host was lost, in a working process.
 func periodic(d Deps) []*river.PeriodicJob {
-	if !d.Config.Working() || d.BuildsOnly {
+	if !d.Config.Working() {
 		return nil
 	}
-	return refreshPeriodic(d.Config)
+	// Any River client may be the leader that inserts periodic jobs: build
+	// hosts schedule the sweep too (the events queue of serve works it).
+	failover := builds.FailoverPeriodic(d.Config.Database.Driver, d.Config.Queue.LostAfter)
+	if d.BuildsOnly {
+		return failover
+	}
+	return append(refreshPeriodic(d.Config), failover...)
 }
 
 // Queue is the bot's queue and database (for the web pages and tests).

@@ -68,8 +68,13 @@ type Deps struct {
 	Secrets      func() []string // never reach a log, comment, page or manifest
 	WorkDir      string
 	LogTailLines int
-	Metrics      Metrics
-	Log          zerolog.Logger
+	// Heartbeat is how often a running build's host beats its heartbeat
+	// (failover.go); 0: no heartbeat, its builds are never taken back.
+	Heartbeat time.Duration
+	// Host names this process in heartbeats; default host/pid.
+	Host    string
+	Metrics Metrics
+	Log     zerolog.Logger
 }
 
 // Pipeline runs build jobs through lists of stages.
@@ -86,6 +91,9 @@ type Pipeline struct {
 func NewPipeline(d Deps) *Pipeline {
 	if d.Secrets == nil {
 		d.Secrets = func() []string { return nil }
+	}
+	if d.Host == "" {
+		d.Host = hostName()
 	}
 	return &Pipeline{d: d, running: NewTracker()}
 }
@@ -113,6 +121,7 @@ type Job struct {
 	SHA      string
 	Image    string
 	MR       int
+	JobID    int64 // the River job (heartbeat claim)
 	Attempt  int
 	// Report: the MR's report shows this build and is bumped on each change.
 	Report bool
@@ -136,6 +145,9 @@ type Job struct {
 	tail   *logTail
 	steps  *stepQueue
 	log    zerolog.Logger
+	beat   *heartbeat
+	// hostLost: the previous attempt's host was lost (failover.go).
+	hostLost bool
 }
 
 // Stage is one small step of a build. Name, when set, is recorded on the
@@ -160,16 +172,25 @@ var errShutdown = errors.New("imagebot stopped while the build ran; it re-runs a
 // not even be recorded.
 func (p *Pipeline) Run(ctx context.Context, j *Job, stages []Stage) error {
 	j.log = p.d.Log.With().Str("build", j.ID).Str("image", j.Image).Str("sha", forge.ShortSHA(j.SHA)).Int("mr", j.MR).Str("kind", j.Kind).Logger()
-	note := j.Note
-	if j.Attempt > 1 {
-		note = joinNote(j.Note, "interrupted by a restart, re-running")
-	}
+	worker := ctx // River's: ends only at shutdown
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	j.tail = newLogTail(p.d.LogTailLines)
 	defer p.running.track(j.ID, cancel, j.tail)()
 	start := time.Now()
 	err := p.d.Queue.InTx(ctx, func(tx queue.Tx) error {
+		lost, err := p.startHeartbeat(ctx, tx, j)
+		if err != nil {
+			return err
+		}
+		j.hostLost = lost && j.Attempt > 1
+		note := j.Note
+		switch {
+		case j.hostLost:
+			note = joinNote(j.Note, noteLost)
+		case j.Attempt > 1:
+			note = joinNote(j.Note, "interrupted by a restart, re-running")
+		}
 		if err := state.UpdateBuild(ctx, tx, j.ID, state.Status(state.StatusRunning), state.Step("fetch"), state.Note(note),
 			state.Started(start), state.Error(""), state.Details("")); err != nil {
 			return err
@@ -183,8 +204,15 @@ func (p *Pipeline) Run(ctx context.Context, j *Job, stages []Stage) error {
 		return err
 	}
 	j.log.Info().Int("attempt", j.Attempt).Msg("build started")
+	beatCtx, stopBeat := context.WithCancel(ctx)
+	go p.beat(beatCtx, j, cancel)
 	err = p.stages(ctx, j, stages)
-	return p.finish(ctx, j, err)
+	stopBeat()
+	if err := p.finish(ctx, j, err); !errors.Is(err, errSuperseded) {
+		return err
+	}
+	p.park(worker, j)
+	return nil
 }
 
 // stages runs each stage in order until one fails or ends the build; the
@@ -213,6 +241,11 @@ func (p *Pipeline) stages(ctx context.Context, j *Job, stages []Stage) error {
 // back to the queue.
 func (p *Pipeline) finish(ctx context.Context, j *Job, err error) error {
 	res := j.res
+	if p.superseded(context.WithoutCancel(ctx), j) {
+		// Another host runs this build now: it records and reports it.
+		j.log.Warn().Msg("build taken over by another host: its outcome here is not recorded")
+		return errSuperseded
+	}
 	stopped := p.stopping.Load() && (err != nil && ctx.Err() != nil || res != nil && res.Status == runner.StatusCancelled)
 	if stopped {
 		_ = p.setBuild(context.WithoutCancel(ctx), j, state.Status(state.StatusQueued), state.Note(joinNote(j.Note, "interrupted by a restart, will re-run")))
@@ -236,7 +269,10 @@ func (p *Pipeline) finish(ctx context.Context, j *Job, err error) error {
 		step = j.tail.Step()
 	}
 	note := j.Note
-	if j.Attempt > 1 {
+	switch {
+	case j.hostLost:
+		note = joinNote(j.Note, "build host lost, re-ran")
+	case j.Attempt > 1:
 		note = joinNote(j.Note, "interrupted, re-ran")
 	}
 	if status == string(runner.StatusCancelled) {

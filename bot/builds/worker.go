@@ -32,7 +32,7 @@ func (w *MRWorker) Work(ctx context.Context, job *river.Job[jobs.Build]) error {
 		req.Only = []string{a.Only}
 	}
 	return w.p.Run(ctx, &Job{ID: a.BuildID, Kind: state.KindMR, Forge: a.Forge, Repo: a.Repo, RepoKey: a.Forge + "-" + a.RepoName,
-		CloneURL: a.CloneURL, SHA: a.SHA, Image: a.Image, MR: a.MR, Attempt: job.Attempt, Report: true,
+		CloneURL: a.CloneURL, SHA: a.SHA, Image: a.Image, MR: a.MR, JobID: job.ID, Attempt: job.Attempt, Report: true,
 		Digest: a.Digest, Request: req}, MRStages())
 }
 
@@ -56,7 +56,7 @@ func (w *ReleaseWorker) Work(ctx context.Context, job *river.Job[jobs.Release]) 
 	a := job.Args
 	req := a.Request
 	j := &Job{ID: a.BuildID, Kind: state.KindRelease, Forge: a.Forge, Repo: req.Repo, RepoKey: a.Forge + "-" + a.RepoName,
-		CloneURL: req.Repo.CloneURL, SHA: a.SHA, Image: a.Image, MR: req.MR, Attempt: job.Attempt,
+		CloneURL: req.Repo.CloneURL, SHA: a.SHA, Image: a.Image, MR: req.MR, JobID: job.ID, Attempt: job.Attempt,
 		Note: "release " + a.Version, Digest: a.Digest, Release: &req,
 		Request: runner.Request{Image: a.Image, Version: a.Version}}
 	if err := w.p.Run(ctx, j, ReleaseStages()); err != nil {

@@ -90,8 +90,13 @@ type Queue struct {
 	BuildWorkers  int           `yaml:"build_workers"`  // concurrent builds on this host; 0: this process builds nothing
 	Capabilities  []string      `yaml:"capabilities"`   // build queues this host serves: kvm, vsphere
 	RescueAfter   time.Duration `yaml:"rescue_after"`   // a running job older than this is presumed dead (PostgreSQL fleets)
-	BatchWindow   time.Duration `yaml:"batch_window"`   // group-commit window for webhook deliveries
-	Work          *bool         `yaml:"work"`           // false: accept webhooks only, leave the work to other processes
+	// Heartbeat is how often a build host beats for each build it runs;
+	// LostAfter is how old the beat may get before a serve process takes
+	// the build back and another host re-runs it (PostgreSQL fleets; 0: off).
+	Heartbeat   time.Duration `yaml:"heartbeat"`
+	LostAfter   time.Duration `yaml:"lost_after"`
+	BatchWindow time.Duration `yaml:"batch_window"` // group-commit window for webhook deliveries
+	Work        *bool         `yaml:"work"`         // false: accept webhooks only, leave the work to other processes
 }
 
 // Forge configures one forge. A forge without a webhook secret is disabled.
@@ -167,6 +172,7 @@ func Default() Config {
 		Queue: Queue{
 			EventWorkers: 4, ReportWorkers: 4, BuildWorkers: 1,
 			Capabilities: []string{"kvm"}, RescueAfter: 3 * time.Hour,
+			Heartbeat: 20 * time.Second, LostAfter: 2 * time.Minute,
 			BatchWindow: 0, Work: &work,
 		},
 		GitLab: Forge{BaseURL: "https://gitlab.com"},
@@ -280,6 +286,9 @@ func (c *Config) validate() error {
 	}
 	if c.Builds.CheckoutRetention <= maxT {
 		return fmt.Errorf("config builds.checkout_retention: %s must exceed the longest build (runner.max_timeout, default 6h): a running build's checkout would go", c.Builds.CheckoutRetention)
+	}
+	if q := c.Queue; q.LostAfter > 0 && q.LostAfter < 2*q.Heartbeat {
+		return fmt.Errorf("config queue.lost_after: %s is less than two heartbeats (queue.heartbeat %s): live builds would be taken back", q.LostAfter, q.Heartbeat)
 	}
 	switch c.Trust.MinPermission {
 	case "read", "write", "maintain", "admin":

@@ -105,7 +105,7 @@ var addedColumns = []struct{ name, add, fill string }{
 // Migrate creates the bot's tables and adds the columns an older database
 // lacks.
 func Migrate(ctx context.Context, q *queue.Queue) error {
-	if err := q.Migrate(ctx, schema); err != nil {
+	if err := q.Migrate(ctx, append(append([]string{}, schema...), heartbeatSchema...)); err != nil {
 		return fmt.Errorf("create tables: %w", err)
 	}
 	return addColumns(ctx, q)
