@@ -10,7 +10,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -22,6 +21,7 @@ import (
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/intake"
 	"github.com/imagebot/imagebot/bot/jobs"
+	"github.com/imagebot/imagebot/bot/lifecycle"
 	"github.com/imagebot/imagebot/bot/queue"
 	"github.com/imagebot/imagebot/bot/report/outbox"
 	"github.com/imagebot/imagebot/bot/state"
@@ -72,9 +72,8 @@ type Bot struct {
 	git     *builds.GitFetcher
 	builds  *builds.Pipeline // MR and release builds
 	events  *events.Handler  // comments, commands, pushes
-	// refreshMu makes scheduler ticks one at a time: they share the
-	// branch checkouts (refresh.go).
-	refreshMu sync.Mutex
+	// lifecycle notifies how releases end, cascades, refreshes on schedule
+	lifecycle *lifecycle.Lifecycle
 }
 
 // New opens the database and queue and registers the workers; Start begins
@@ -85,9 +84,13 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	}
 	b := &Bot{deps: d, cfg: d.Config, log: d.Log, metrics: newMetrics()}
 	b.git = builds.NewGitFetcher(d.Config.Builds.Git, d.Config.Builds.WorkDir, d.Log)
+	b.outbox = outbox.New(d.Forges, jobs.NewID, outbox.Config{PublicURL: d.Config.PublicURL,
+		MinEditInterval: d.Config.Report.MinEditInterval, Secrets: d.Config.Secrets()})
+	b.lifecycle = lifecycle.New(lifecycle.Deps{Forges: d.Forges, Git: b.git, Catalog: d.Catalog, Store: d.Store,
+		Notify: b.outbox.Notify, PublicURL: d.Config.PublicURL, Cascade: d.Config.Cascade, Redact: b.redact, Log: d.Log})
 	b.builds = builds.NewPipeline(builds.Deps{Forges: d.Forges, Git: b.git,
 		Builder: d.Builder, Catalog: d.Catalog, Publish: d.Publish, Store: d.Store, Releaser: b.releaser,
-		AfterRelease: b.afterRelease, Secrets: b.secrets, WorkDir: d.Config.Builds.WorkDir, LogTailLines: d.Config.Report.LogTailLines,
+		AfterRelease: b.lifecycle.AfterRelease, Secrets: b.secrets, WorkDir: d.Config.Builds.WorkDir, LogTailLines: d.Config.Report.LogTailLines,
 		Metrics: builds.Metrics{Builds: b.metrics.builds, Duration: b.metrics.buildDuration}, Log: d.Log})
 	workers := river.NewWorkers()
 	var releasePush func(context.Context, forge.Forge, forge.Event) error
@@ -99,8 +102,6 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	river.AddWorker(workers, b.events.Worker())
 	river.AddWorker(workers, builds.NewMRWorker(b.builds))
 	river.AddWorker(workers, builds.NewReleaseWorker(b.builds))
-	b.outbox = outbox.New(d.Forges, jobs.NewID, outbox.Config{PublicURL: d.Config.PublicURL,
-		MinEditInterval: d.Config.Report.MinEditInterval, Secrets: d.Config.Secrets()})
 	river.AddWorker(workers, b.outbox.ReportWorker())
 	river.AddWorker(workers, b.outbox.Worker())
 	sinks, err := notify.Build(d.Config.Notifications, nil)
@@ -109,7 +110,7 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	}
 	b.outbox.SetSinks(sinks)
 	river.AddWorker(workers, b.outbox.NotifyWorker())
-	river.AddWorker(workers, &refreshWorker{b: b})
+	river.AddWorker(workers, b.lifecycle.Worker())
 	queues := map[string]int{}
 	if d.Config.Working() {
 		if !d.BuildsOnly {
@@ -152,7 +153,7 @@ func periodic(d Deps) []*river.PeriodicJob {
 	if !d.Config.Working() || d.BuildsOnly {
 		return nil
 	}
-	return refreshPeriodic(d.Config)
+	return lifecycle.Periodic(d.Config.Cascade)
 }
 
 // Queue is the bot's queue and database (for the web pages and tests).
@@ -187,6 +188,15 @@ func (b *Bot) Close(ctx context.Context) {
 // (bot/builds SweepVSphere).
 func (b *Bot) SweepVSphere(ctx context.Context, cfg vsphere.Config, every time.Duration) {
 	builds.SweepVSphere(ctx, b.q, b.log, cfg, every)
+}
+
+// Notify queues notifications for every subscribed sink; a sink that
+// fails is retried by the outbox.
+func (b *Bot) Notify(ctx context.Context, evs []notify.Event) error { return b.outbox.Notify(ctx, evs) }
+
+// RefreshTick opens the refresh merge requests due at now (bot/lifecycle).
+func (b *Bot) RefreshTick(ctx context.Context, now time.Time) int {
+	return b.lifecycle.RefreshTick(ctx, now)
 }
 
 // secrets are the configured values that must never reach a comment.
