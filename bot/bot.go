@@ -10,8 +10,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"sync"
-	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/rs/zerolog"
@@ -22,22 +20,13 @@ import (
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/intake"
 	"github.com/imagebot/imagebot/bot/jobs"
+	"github.com/imagebot/imagebot/bot/lifecycle"
 	"github.com/imagebot/imagebot/bot/queue"
 	"github.com/imagebot/imagebot/bot/report/outbox"
 	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/bot/trust"
 	"github.com/imagebot/imagebot/runner/notify"
-	"github.com/imagebot/imagebot/runner/redact"
 	"github.com/imagebot/imagebot/runner/store"
-	"github.com/imagebot/imagebot/runner/vsphere"
-)
-
-// What a build is made from; bot/builds owns them.
-type (
-	Builder        = builds.Builder
-	LoadCatalog    = builds.LoadCatalog
-	Publisher      = builds.Publisher
-	StorePublisher = builds.StorePublisher
 )
 
 // Deps is what the bot is built from.
@@ -76,9 +65,8 @@ type Bot struct {
 	git     *builds.GitFetcher
 	builds  *builds.Pipeline // MR and release builds
 	events  *events.Handler  // comments, commands, pushes
-	// refreshMu makes scheduler ticks one at a time: they share the
-	// branch checkouts (refresh.go).
-	refreshMu sync.Mutex
+	// lifecycle notifies how releases end, cascades, refreshes on schedule
+	lifecycle *lifecycle.Lifecycle
 }
 
 // New opens the database and queue and registers the workers; Start begins
@@ -89,47 +77,37 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	}
 	b := &Bot{deps: d, cfg: d.Config, log: d.Log, metrics: newMetrics()}
 	b.git = builds.NewGitFetcher(d.Config.Builds.Git, d.Config.Builds.WorkDir, d.Log)
+	b.outbox = outbox.New(d.Forges, jobs.NewID, outbox.Config{PublicURL: d.Config.UI.PublicURL,
+		MinEditInterval: d.Config.Report.MinEditInterval, Secrets: d.Config.Secrets()})
+	b.lifecycle = lifecycle.New(lifecycle.Deps{Forges: d.Forges, Git: b.git, Catalog: d.Catalog, Store: d.Store, RepoPrefix: d.RepoPrefix,
+		Notify: b.outbox.Notify, PublicURL: d.Config.UI.PublicURL, Cascade: d.Config.Cascade, Redact: b.redact, Log: d.Log})
 	b.builds = builds.NewPipeline(builds.Deps{Forges: d.Forges, Git: b.git,
 		Builder: d.Builder, Catalog: d.Catalog, Publish: d.Publish, Store: d.Store, Releaser: b.releaser, RepoPrefix: d.RepoPrefix,
-		AfterRelease: b.afterRelease, Secrets: b.secrets, WorkDir: d.Config.Builds.WorkDir, LogTailLines: d.Config.Report.LogTailLines, Heartbeat: d.Config.Queue.Heartbeat,
+		AfterRelease: b.lifecycle.AfterRelease, Secrets: b.secrets, WorkDir: d.Config.Builds.WorkDir, LogTailLines: d.Config.Report.LogTailLines, Heartbeat: d.Config.Queue.Heartbeat,
 		Metrics: builds.Metrics{Builds: b.metrics.builds, Duration: b.metrics.buildDuration}, Log: d.Log})
-	workers := river.NewWorkers()
 	var releasePush func(context.Context, forge.Forge, forge.Event) error
 	if d.Store != nil {
 		releasePush = b.releasePush
 	}
 	b.events = events.New(events.Deps{Forges: d.Forges, Trust: d.Trust, MaxCommands: d.Config.Trust.MaxCommands,
 		Git: b.git, Catalog: d.Catalog, Running: b.builds.Running(), ReleasePush: releasePush, Log: d.Log})
-	river.AddWorker(workers, b.events.Worker())
-	river.AddWorker(workers, builds.NewMRWorker(b.builds))
-	river.AddWorker(workers, builds.NewReleaseWorker(b.builds))
-	river.AddWorker(workers, builds.NewFailoverWorker(b.builds))
-	b.outbox = outbox.New(d.Forges, jobs.NewID, outbox.Config{PublicURL: d.Config.UI.PublicURL,
-		MinEditInterval: d.Config.Report.MinEditInterval, Secrets: d.Config.Secrets()})
-	river.AddWorker(workers, b.outbox.ReportWorker())
-	river.AddWorker(workers, b.outbox.Worker())
 	sinks, err := notify.Build(d.Config.Notifications, nil)
 	if err != nil {
 		return nil, fmt.Errorf("bot: %w", err)
 	}
 	b.outbox.SetSinks(sinks)
+	workers := river.NewWorkers()
+	river.AddWorker(workers, b.events.Worker())
+	river.AddWorker(workers, builds.NewMRWorker(b.builds))
+	river.AddWorker(workers, builds.NewReleaseWorker(b.builds))
+	river.AddWorker(workers, builds.NewFailoverWorker(b.builds))
+	river.AddWorker(workers, b.outbox.ReportWorker())
+	river.AddWorker(workers, b.outbox.Worker())
 	river.AddWorker(workers, b.outbox.NotifyWorker())
-	river.AddWorker(workers, &refreshWorker{b: b})
-	queues := map[string]int{}
-	if d.Config.Working() {
-		if !d.BuildsOnly {
-			queues[queueEvents] = d.Config.Queue.EventWorkers
-			queues[queueReports] = d.Config.Queue.ReportWorkers
-		}
-		if d.Builder != nil && d.Config.Queue.BuildWorkers > 0 {
-			for _, c := range d.Config.Queue.Capabilities {
-				queues[buildQueue(c)] = d.Config.Queue.BuildWorkers
-			}
-		}
-	}
+	river.AddWorker(workers, b.lifecycle.Worker())
 	q, err := queue.Open(ctx, queue.Options{
 		Driver: d.Config.Database.Driver, Path: d.Config.Database.Path, URL: d.Config.Database.URL,
-		Synchronous: d.Config.Database.Synchronous, Workers: workers, Queues: queues,
+		Synchronous: d.Config.Database.Synchronous, Workers: workers, Queues: queues(d),
 		Periodic:    periodic(d),
 		RescueAfter: d.Config.Queue.RescueAfter, BatchWindow: d.Config.Queue.BatchWindow,
 		RequeueRunning: d.Config.Database.Driver == "sqlite" && d.Config.Working() && !d.BuildsOnly,
@@ -151,6 +129,26 @@ func New(ctx context.Context, d Deps) (*Bot, error) {
 	return b, nil
 }
 
+// queues are the queues this process works and their workers: events and
+// reports unless it is a build host, the build queues of its capabilities
+// when it builds.
+func queues(d Deps) map[string]int {
+	qs := map[string]int{}
+	if !d.Config.Working() {
+		return qs
+	}
+	if !d.BuildsOnly {
+		qs[queueEvents] = d.Config.Queue.EventWorkers
+		qs[queueReports] = d.Config.Queue.ReportWorkers
+	}
+	if d.Builder != nil && d.Config.Queue.BuildWorkers > 0 {
+		for _, c := range d.Config.Queue.Capabilities {
+			qs[buildQueue(c)] = d.Config.Queue.BuildWorkers
+		}
+	}
+	return qs
+}
+
 // periodic are the bot's periodic jobs: the refresh scheduler and the
 // sweep for builds whose host was lost, in a working process.
 func periodic(d Deps) []*river.PeriodicJob {
@@ -163,65 +161,5 @@ func periodic(d Deps) []*river.PeriodicJob {
 	if d.BuildsOnly {
 		return failover
 	}
-	return append(refreshPeriodic(d.Config), failover...)
-}
-
-// Queue is the bot's queue and database (for the web pages and tests).
-func (b *Bot) Queue() *queue.Queue { return b.q }
-
-// Start begins working jobs. Builds that a dead process left running are
-// reported as interrupted first.
-func (b *Bot) Start(ctx context.Context) error {
-	if b.cfg.Working() {
-		if err := b.builds.MarkAbandoned(ctx); err != nil {
-			return err
-		}
-	}
-	for name := range b.deps.Forges {
-		b.log.Info().Str("forge", name).Msg("forge configured")
-	}
-	if len(b.deps.Forges) == 0 {
-		b.log.Warn().Msg("no forge configured: webhooks are refused and nothing is reported until a forge webhook secret and token are set (see the configuration reference)")
-	}
-	context.AfterFunc(ctx, b.builds.Stop)
-	return b.q.Start(ctx)
-}
-
-// Close stops working (running builds are cancelled and left to be
-// re-queued on the next start) and closes the database.
-func (b *Bot) Close(ctx context.Context) {
-	b.builds.Stop()
-	b.q.Close(ctx)
-}
-
-// SweepVSphere removes leftover build machines from vCenter every interval
-// (bot/builds SweepVSphere).
-func (b *Bot) SweepVSphere(ctx context.Context, cfg vsphere.Config, every time.Duration) {
-	builds.SweepVSphere(ctx, b.q, b.log, cfg, every)
-}
-
-// secrets are the configured values that must never reach a comment.
-func (b *Bot) secrets() []string { return b.cfg.Secrets() }
-
-func (b *Bot) redact(s string) string { return redact.New(b.secrets()...).String(s) }
-
-// SweepCheckouts removes, at start and then every interval until ctx ends,
-// checkouts unused for olderThan (builds.checkout_retention).
-func (b *Bot) SweepCheckouts(ctx context.Context, olderThan, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		removed, err := b.git.SweepCheckouts(time.Now(), olderThan)
-		if err != nil {
-			b.log.Warn().Err(err).Msg("checkout sweep")
-		}
-		if len(removed) > 0 {
-			b.log.Info().Int("removed", len(removed)).Dur("older_than", olderThan).Msg("checkout sweep")
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	return append(lifecycle.Periodic(d.Config.Cascade), failover...)
 }

@@ -1,6 +1,9 @@
 package bot
 
-import "github.com/imagebot/imagebot/bot/jobs"
+import (
+	"github.com/imagebot/imagebot/bot/builds"
+	"github.com/imagebot/imagebot/bot/jobs"
+)
 
 // The job args types; bot/jobs owns them and their queues.
 type (
@@ -17,3 +20,11 @@ const (
 )
 
 func buildQueue(capability string) string { return jobs.BuildQueue(capability) }
+
+// What a build is made from; bot/builds owns them.
+type (
+	Builder        = builds.Builder
+	LoadCatalog    = builds.LoadCatalog
+	Publisher      = builds.Publisher
+	StorePublisher = builds.StorePublisher
+)

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imagebot/imagebot/bot/browse/browsetest"
 	"github.com/imagebot/imagebot/bot/config"
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/forge/gitlab/gitlabtest"
@@ -21,6 +20,7 @@ import (
 	"github.com/imagebot/imagebot/runner/manifest"
 	"github.com/imagebot/imagebot/runner/notify"
 	"github.com/imagebot/imagebot/runner/store"
+	"github.com/imagebot/imagebot/runner/store/browsetest"
 )
 
 // TestReleaseNotificationArrivesSignedAndIsRetried: a merge releases tiny

@@ -15,8 +15,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/imagebot/imagebot/bot"
-	"github.com/imagebot/imagebot/bot/browse"
-	"github.com/imagebot/imagebot/bot/browse/browsetest"
 	"github.com/imagebot/imagebot/bot/config"
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/forge/gitlab"
@@ -25,6 +23,7 @@ import (
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/catalog"
 	"github.com/imagebot/imagebot/runner/store"
+	"github.com/imagebot/imagebot/runner/store/browsetest"
 	"github.com/imagebot/imagebot/runner/store/local"
 	"github.com/imagebot/imagebot/runner/testenv"
 )
@@ -229,7 +228,7 @@ func TestMergeThroughTheBotReleasesOnceThenSaysUpToDate(t *testing.T) {
 	if s := gl.LastStatus(repo.after, "imagebot/tiny"); s.State != "success" || !strings.Contains(s.Description, "0.1.0 released") {
 		t.Fatalf("release status = %+v", s)
 	}
-	v, err := browse.Resolve(context.Background(), st, "tiny", "latest")
+	v, err := store.ResolveVersion(context.Background(), st, "tiny", "latest")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +291,7 @@ func TestMergeThroughTheBotPromotesTheMRBuild(t *testing.T) {
 	if bs := apiBuilds(t, rb.url); bs[0].Status != "succeeded" {
 		t.Fatalf("MR build: %+v", bs[0])
 	}
-	mrBuild, err := browse.Resolve(context.Background(), rb.st, "tiny", "mr7-"+repo.head[:8])
+	mrBuild, err := store.ResolveVersion(context.Background(), rb.st, "tiny", "mr7-"+repo.head[:8])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +311,7 @@ func TestMergeThroughTheBotPromotesTheMRBuild(t *testing.T) {
 	if bs := apiBuilds(t, rb.url); len(bs) != 1 {
 		t.Errorf("the merge built again instead of promoting: %+v", bs)
 	}
-	rel, err := browse.Resolve(context.Background(), rb.st, "tiny", "0.1.0")
+	rel, err := store.ResolveVersion(context.Background(), rb.st, "tiny", "0.1.0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,8 +22,8 @@ func (b *Bot) releaser(forgeName string, f forge.Forge, repo forge.Repo) (*relea
 		Notify:  b.outbox.For(forgeName),
 		PageURL: b.cfg.UI.PublicURL + "/images", Log: b.log.With().Str("forge", forgeName).Logger(),
 		Attester: b.deps.Attester}
-	r.Published = func(ctx context.Context, push release.Push, image, version string) { // lifecycle.go
-		b.afterRelease(ctx, f, ReleaseArgs{Forge: forgeName, RepoName: push.Repo.FullName, SHA: push.After, Image: image, Version: version,
+	r.Published = func(ctx context.Context, push release.Push, image, version string) { // bot/lifecycle
+		b.lifecycle.AfterRelease(ctx, f, ReleaseArgs{Forge: forgeName, RepoName: push.Repo.FullName, SHA: push.After, Image: image, Version: version,
 			Request: release.BuildRequest{Repo: push.Repo, TriggeredBy: push.Actor}}, string(runner.StatusSucceeded), "")
 	}
 	if b.cfg.VSphereEnabled() {

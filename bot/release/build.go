@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/imagebot/imagebot/bot/browse"
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/catalog"
@@ -34,7 +33,7 @@ func (r *Releaser) BuildRelease(ctx context.Context, b Builder, cat *catalog.Cat
 	}
 	// A re-run (after a restart, or a duplicate job) of a release that is
 	// already published with these inputs has nothing left to do.
-	if m, err := browse.ReadManifest(ctx, r.Store, store.Release(req.Image, req.Version)); err == nil {
+	if m, err := store.DecodeManifest(ctx, r.Store, store.Release(req.Image, req.Version)); err == nil {
 		if m.InputsDigest == req.Digest {
 			status(forge.StateSuccess, fmt.Sprintf("%s released", req.Version))
 			return nil, nil

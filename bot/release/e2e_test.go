@@ -13,8 +13,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/imagebot/imagebot/bot/browse"
-	"github.com/imagebot/imagebot/bot/browse/browsetest"
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/forge/gitlab"
 	"github.com/imagebot/imagebot/bot/forge/gitlab/gitlabtest"
@@ -22,6 +20,7 @@ import (
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/catalog"
 	"github.com/imagebot/imagebot/runner/store"
+	"github.com/imagebot/imagebot/runner/store/browsetest"
 	"github.com/imagebot/imagebot/runner/store/miniotest"
 	"github.com/imagebot/imagebot/runner/store/s3"
 	"github.com/imagebot/imagebot/runner/testenv"
@@ -204,7 +203,7 @@ func TestMergeReleasesThroughGitLab(t *testing.T) {
 		if ds[0].Action != release.Build || w.buildErr != nil || w.builds.Load() != 1 {
 			t.Fatalf("decision %s, build error %v, %d Packer runs", ds[0].Action, w.buildErr, w.builds.Load())
 		}
-		v, err := browse.Resolve(context.Background(), w.st, "tiny", "latest")
+		v, err := store.ResolveVersion(context.Background(), w.st, "tiny", "latest")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -246,7 +245,7 @@ func TestMergeReleasesThroughGitLab(t *testing.T) {
 		if ds[0].Action != release.Promote || w.builds.Load() != 0 {
 			t.Fatalf("decision %s with %d Packer runs, want a promotion and none", ds[0].Action, w.builds.Load())
 		}
-		v, err := browse.Resolve(context.Background(), w.st, "tiny", "0.1.0")
+		v, err := store.ResolveVersion(context.Background(), w.st, "tiny", "0.1.0")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -256,7 +255,7 @@ func TestMergeReleasesThroughGitLab(t *testing.T) {
 			t.Errorf("release manifest: %s", m.Raw)
 		}
 		var got strings.Builder
-		if _, err := browse.Download(context.Background(), w.st, v, "qcow2", &got); err != nil || got.String() != "the MR build's disk" {
+		if _, err := store.DownloadVersion(context.Background(), w.st, v, "qcow2", &got); err != nil || got.String() != "the MR build's disk" {
 			t.Errorf("promoted qcow2 = %q, %v", got.String(), err)
 		}
 		if st := w.gl.LastStatus(repo.after, "imagebot/tiny"); st.State != "success" || !strings.Contains(st.Description, "promoting") {
@@ -280,7 +279,7 @@ func TestMergeReleasesThroughGitLab(t *testing.T) {
 		if len(c) != 1 || !strings.Contains(c[0].Body, "**refused**") || !strings.Contains(c[0].Body, "bump the version in images/tiny/env.yaml") {
 			t.Errorf("comments on !7 = %+v", c)
 		}
-		v, _ := browse.Resolve(context.Background(), w.st, "tiny", "0.1.0")
+		v, _ := store.ResolveVersion(context.Background(), w.st, "tiny", "0.1.0")
 		if v.Manifest == nil || v.Manifest.InputsDigest != "sha256:0ld1nputs" {
 			t.Error("the existing release was changed")
 		}

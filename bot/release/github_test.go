@@ -9,14 +9,13 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/imagebot/imagebot/bot/browse"
-	"github.com/imagebot/imagebot/bot/browse/browsetest"
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/forge/github"
 	"github.com/imagebot/imagebot/bot/forge/github/githubtest"
 	"github.com/imagebot/imagebot/bot/release"
 	"github.com/imagebot/imagebot/runner/catalog"
 	"github.com/imagebot/imagebot/runner/store"
+	"github.com/imagebot/imagebot/runner/store/browsetest"
 	"github.com/imagebot/imagebot/runner/store/local"
 )
 
@@ -94,7 +93,7 @@ func TestMergeOnGitHub(t *testing.T) {
 		if ds[0].Action != release.Promote {
 			t.Fatalf("decision = %s", ds[0].Action)
 		}
-		v, err := browse.Resolve(context.Background(), st, "tiny", "latest")
+		v, err := store.ResolveVersion(context.Background(), st, "tiny", "latest")
 		if err != nil || v.Manifest.MergeCommit != repo.after || v.Manifest.SourceBuild == nil {
 			t.Fatalf("release: %v %+v", err, v.Manifest)
 		}

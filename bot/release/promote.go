@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/imagebot/imagebot/bot/browse"
 	"github.com/imagebot/imagebot/runner/catalog"
 	"github.com/imagebot/imagebot/runner/manifest"
 	"github.com/imagebot/imagebot/runner/store"
@@ -33,7 +32,7 @@ func ManifestFields(req BuildRequest, from *manifest.SourceBuild) map[string]any
 // (store.Promote: verified, never replacing a release, manifest last) with
 // a release manifest that is the MR build's plus the release fields.
 func (r *Releaser) promote(ctx context.Context, push Push, img *catalog.Image, d *Decision) error {
-	src, err := browse.ReadManifest(ctx, r.Store, *d.From)
+	src, err := store.DecodeManifest(ctx, r.Store, *d.From)
 	if err != nil {
 		return err
 	}

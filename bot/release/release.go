@@ -14,7 +14,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/imagebot/imagebot/bot/browse"
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/runner/catalog"
 	"github.com/imagebot/imagebot/runner/manifest"
@@ -178,7 +177,7 @@ func (r *Releaser) decide(ctx context.Context, push Push, cat *catalog.Catalog, 
 			return d
 		}
 	}
-	m, err := browse.ReadManifest(ctx, r.Store, store.Release(img.Name, img.Env.Version))
+	m, err := store.DecodeManifest(ctx, r.Store, store.Release(img.Name, img.Env.Version))
 	switch {
 	case err == nil && m.InputsDigest == img.Digest:
 		d.Action, d.ReleasedDigest = UpToDate, m.InputsDigest
@@ -212,11 +211,11 @@ func (r *Releaser) decide(ctx context.Context, push Push, cat *catalog.Catalog, 
 // image's digest and version, or nil. Only the merged MR's own builds
 // count (issue 11 item 11): another MR's build of the same inputs, open,
 // closed or foreign, is never released; a direct push (no MR) builds.
-func (r *Releaser) findMRBuild(ctx context.Context, push Push, img *catalog.Image) (*browse.Version, error) {
+func (r *Releaser) findMRBuild(ctx context.Context, push Push, img *catalog.Image) (*store.Version, error) {
 	if push.MR == nil {
 		return nil, nil
 	}
-	vs, err := browse.Versions(ctx, r.Store, img.Name)
+	vs, err := store.Versions(ctx, r.Store, img.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +237,7 @@ func (r *Releaser) baseRelease(ctx context.Context, cat *catalog.Catalog, name s
 		return nil, fmt.Errorf("base image %s is not in the catalog", name)
 	}
 	b := &manifest.BaseImage{Image: name, Version: base.Env.Version, InputsDigest: base.Digest}
-	m, err := browse.ReadManifest(ctx, r.Store, store.Release(name, base.Env.Version))
+	m, err := store.DecodeManifest(ctx, r.Store, store.Release(name, base.Env.Version))
 	switch {
 	case err == nil:
 		b.BuildID, b.InputsDigest = m.BuildID, m.InputsDigest

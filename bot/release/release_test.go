@@ -11,13 +11,12 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/imagebot/imagebot/bot/browse"
-	"github.com/imagebot/imagebot/bot/browse/browsetest"
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/release"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/catalog"
 	"github.com/imagebot/imagebot/runner/store"
+	"github.com/imagebot/imagebot/runner/store/browsetest"
 	"github.com/imagebot/imagebot/runner/store/local"
 )
 
@@ -138,7 +137,7 @@ func TestReleasePromotesTheMRBuildWithTheSameDigest(t *testing.T) {
 	if len(q.got) != 0 {
 		t.Fatalf("a promotion queued a build: %+v", q.got)
 	}
-	v, err := browse.Resolve(ctx(t), st, "child", "2.0.0")
+	v, err := store.ResolveVersion(ctx(t), st, "child", "2.0.0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +194,7 @@ func TestReleaseRefusesAReleasedVersionWithOtherInputs(t *testing.T) {
 	if len(n.comments) != 1 || !strings.Contains(n.comments[0], "**refused**") || !strings.Contains(n.comments[0], "bump the version in images/base/env.yaml") {
 		t.Errorf("comment = %q", n.comments)
 	}
-	v, err := browse.Resolve(ctx(t), st, "base", "1.0.0")
+	v, err := store.ResolveVersion(ctx(t), st, "base", "1.0.0")
 	if err != nil || v.Manifest.InputsDigest != "sha256:someotherdigest" {
 		t.Errorf("the release was touched: %v %+v", err, v.Manifest)
 	}

@@ -8,13 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imagebot/imagebot/bot/browse"
-	"github.com/imagebot/imagebot/bot/browse/browsetest"
 	"github.com/imagebot/imagebot/bot/release"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/catalog"
 	"github.com/imagebot/imagebot/runner/ova"
 	"github.com/imagebot/imagebot/runner/store"
+	"github.com/imagebot/imagebot/runner/store/browsetest"
 	"github.com/imagebot/imagebot/runner/vsphere"
 	"github.com/imagebot/imagebot/runner/vsphere/vcsimtest"
 	"github.com/vmware/govmomi/vapi/library"
@@ -69,7 +68,7 @@ func checkPublished(t *testing.T, sim *vcsimtest.Sim, libID string, st store.Sto
 	if err != nil || len(ids) != 1 {
 		t.Fatalf("item app-3.1.0 in the library: %q, %v", ids, err)
 	}
-	m, err := browse.ReadManifest(ctx(t), st, store.Release("app", "3.1.0"))
+	m, err := store.DecodeManifest(ctx(t), st, store.Release("app", "3.1.0"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/imagebot/imagebot/bot/browse"
 	"github.com/imagebot/imagebot/runner/imagediff"
 	"github.com/imagebot/imagebot/runner/store"
 )
@@ -56,7 +55,7 @@ func (s *Server) versionPackages(w http.ResponseWriter, r *http.Request) {
 		s.storeFailed(w, r, err)
 		return
 	}
-	others, err := browse.Versions(r.Context(), s.opts.Store, v.Image)
+	others, err := store.Versions(r.Context(), s.opts.Store, v.Image)
 	if err != nil {
 		s.storeFailed(w, r, err)
 		return
@@ -72,7 +71,7 @@ func (s *Server) versionPackages(w http.ResponseWriter, r *http.Request) {
 // release); without either, the latest release with the one before it.
 func (s *Server) versionDiff(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	versions, err := browse.Versions(r.Context(), s.opts.Store, name)
+	versions, err := store.Versions(r.Context(), s.opts.Store, name)
 	if err != nil {
 		s.storeFailed(w, r, err)
 		return
@@ -99,7 +98,7 @@ func (s *Server) versionDiff(w http.ResponseWriter, r *http.Request) {
 	}
 	var sides [2]imagediff.Side
 	for i, ver := range []string{from, to} {
-		v, err := browse.Resolve(r.Context(), s.opts.Store, name, ver)
+		v, err := store.ResolveVersion(r.Context(), s.opts.Store, name, ver)
 		if err != nil {
 			s.storeFailed(w, r, err)
 			return
@@ -117,10 +116,10 @@ func (s *Server) versionDiff(w http.ResponseWriter, r *http.Request) {
 }
 
 // defaultPair is the newest release and the release before it, else the
-// two newest versions of any kind (browse.Versions lists releases first,
+// two newest versions of any kind (store.Versions lists releases first,
 // newest first).
-func defaultPair(vs []browse.Version) (from, to string) {
-	var rel []browse.Version
+func defaultPair(vs []store.Version) (from, to string) {
+	var rel []store.Version
 	for _, v := range vs {
 		if v.Kind == store.KindRelease {
 			rel = append(rel, v)
@@ -138,7 +137,7 @@ func defaultPair(vs []browse.Version) (from, to string) {
 // before is the version to compare version with: for a release the
 // release before it, for an MR build the latest release.
 func (s *Server) before(r *http.Request, image, version string) (string, error) {
-	v, err := browse.Resolve(r.Context(), s.opts.Store, image, version)
+	v, err := store.ResolveVersion(r.Context(), s.opts.Store, image, version)
 	if err != nil {
 		return "", err
 	}

@@ -10,10 +10,10 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/imagebot/imagebot/bot/browse/browsetest"
 	"github.com/imagebot/imagebot/runner/inventory"
 	"github.com/imagebot/imagebot/runner/manifest"
 	"github.com/imagebot/imagebot/runner/store"
+	"github.com/imagebot/imagebot/runner/store/browsetest"
 	"github.com/imagebot/imagebot/runner/store/local"
 )
 

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imagebot/imagebot/bot/browse/browsetest"
 	"github.com/imagebot/imagebot/runner/store"
+	"github.com/imagebot/imagebot/runner/store/browsetest"
 )
 
 // TestPagesAndAPIShowRevocationsChannelsAndOutdatedChildren: debian12 gets

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/imagebot/imagebot/bot/browse"
 	"github.com/imagebot/imagebot/runner/cascade"
 	"github.com/imagebot/imagebot/runner/store"
 )
@@ -79,14 +78,14 @@ func (s *Server) buildLog(w http.ResponseWriter, r *http.Request) {
 type imageRow struct {
 	Name        string
 	Description string
-	Latest      *browse.Version
+	Latest      *store.Version
 	Releases    int
 	MRBuilds    int
 	Outdated    *cascade.Outdated // lifecycle.go
 }
 
 func (s *Server) images(w http.ResponseWriter, r *http.Request) {
-	names, err := browse.Images(r.Context(), s.opts.Store)
+	names, err := store.Images(r.Context(), s.opts.Store)
 	if err != nil {
 		s.storeFailed(w, r, err)
 		return
@@ -106,7 +105,7 @@ func (s *Server) images(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for _, n := range names {
-		vs, err := browse.Versions(r.Context(), s.opts.Store, n)
+		vs, err := store.Versions(r.Context(), s.opts.Store, n)
 		if err != nil {
 			s.storeFailed(w, r, err)
 			return
@@ -138,7 +137,7 @@ func (s *Server) images(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	vs, err := browse.Versions(r.Context(), s.opts.Store, name)
+	vs, err := store.Versions(r.Context(), s.opts.Store, name)
 	if err != nil {
 		s.storeFailed(w, r, err)
 		return
@@ -147,7 +146,7 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, fmt.Sprintf("Nothing has been published for image %q yet.", name))
 		return
 	}
-	var rel, mr []browse.Version
+	var rel, mr []store.Version
 	for _, v := range vs {
 		if v.Kind == store.KindRelease {
 			rel = append(rel, v)
@@ -163,7 +162,7 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 // latest always redirects to the newest release, never caching the answer.
 func (s *Server) latest(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	v, err := browse.Resolve(r.Context(), s.opts.Store, name, browse.Latest)
+	v, err := store.ResolveVersion(r.Context(), s.opts.Store, name, store.LatestName)
 	if err != nil {
 		s.storeFailed(w, r, err)
 		return
@@ -259,8 +258,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, key, contentType
 	}
 }
 
-func (s *Server) resolve(w http.ResponseWriter, r *http.Request) (browse.Version, bool) {
-	v, err := browse.Resolve(r.Context(), s.opts.Store, r.PathValue("name"), r.PathValue("version"))
+func (s *Server) resolve(w http.ResponseWriter, r *http.Request) (store.Version, bool) {
+	v, err := store.ResolveVersion(r.Context(), s.opts.Store, r.PathValue("name"), r.PathValue("version"))
 	if err != nil {
 		s.storeFailed(w, r, err)
 		return v, false
@@ -269,7 +268,7 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request) (browse.Version
 }
 
 func (s *Server) storeFailed(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, browse.ErrNoVersion) {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrNoVersion) {
 		s.fail(w, r, http.StatusNotFound, capitalize(err.Error())+".")
 		return
 	}

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	botsse "github.com/imagebot/imagebot/bot/sse"
 )
 
 // maxChunk bounds one log event so a burst does not become one huge message.
@@ -26,7 +24,7 @@ func startSSE(w http.ResponseWriter) (*sse, bool) {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
 		return nil, false
 	}
-	botsse.Unbound(w)
+	Unbound(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
@@ -36,10 +34,10 @@ func startSSE(w http.ResponseWriter) (*sse, bool) {
 	return &sse{w: w, f: f}, true
 }
 
-// send writes one event through bot/sse, which splits data on every line
+// send writes one event through Write (ssewire.go), which splits data on every line
 // break a browser knows (CR LF, LF, CR) so log text cannot add fields.
 func (s *sse) send(event, id, data string) error {
-	if err := botsse.Write(s.w, event, id, data); err != nil {
+	if err := Write(s.w, event, id, data); err != nil {
 		return err
 	}
 	s.f.Flush()

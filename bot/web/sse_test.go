@@ -3,8 +3,6 @@ package web
 import (
 	"net/http/httptest"
 	"testing"
-
-	botsse "github.com/imagebot/imagebot/bot/sse"
 )
 
 // Issue 11 item 3: a log chunk with bare CRs must reach the browser as one
@@ -19,7 +17,7 @@ func TestSendSplitsCR(t *testing.T) {
 	if err := ev.send("log", "5", payload); err != nil {
 		t.Fatal(err)
 	}
-	got := botsse.Parse(rec.Body.String())
+	got := Parse(rec.Body.String())
 	if len(got) != 1 || got[0].Name != "log" || got[0].ID != "5" {
 		t.Fatalf("browser sees %+v, want one log event", got)
 	}

@@ -12,11 +12,11 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/imagebot/imagebot/bot/browse/browsetest"
 	"github.com/imagebot/imagebot/bot/web"
 	"github.com/imagebot/imagebot/runner/manifest"
 	"github.com/imagebot/imagebot/runner/notify"
 	"github.com/imagebot/imagebot/runner/store"
+	"github.com/imagebot/imagebot/runner/store/browsetest"
 	"github.com/imagebot/imagebot/runner/store/local"
 )
 

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/imagebot/imagebot/bot/browse"
 	"github.com/imagebot/imagebot/bot/config"
 	"github.com/imagebot/imagebot/runner/store"
 	"github.com/imagebot/imagebot/runner/store/backend"
@@ -59,9 +58,9 @@ func artifacts(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	switch sub, rest := pos[0], pos[1:]; {
 	case sub == "ls" && len(rest) == 0:
-		return browse.PrintImages(ctx, st, stdout)
+		return printImages(ctx, st, stdout)
 	case sub == "ls" && len(rest) == 1:
-		if err := browse.PrintVersions(ctx, st, stdout, rest[0]); err != nil {
+		if err := printVersions(ctx, st, stdout, rest[0]); err != nil {
 			return err
 		}
 		return printMarks(ctx, st, stdout, rest[0], nil)
@@ -70,7 +69,7 @@ func artifacts(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := browse.PrintVersion(ctx, st, stdout, v); err != nil {
+		if err := printVersion(ctx, st, stdout, v); err != nil {
 			return err
 		}
 		return printMarks(ctx, st, stdout, v.Image, &v)
@@ -95,12 +94,12 @@ func artifacts(ctx context.Context, args []string, stdout io.Writer) error {
 	return fmt.Errorf("%w: %q\n%s", errUsage, strings.Join(pos, " "), artifactsUsage)
 }
 
-func resolveArg(ctx context.Context, st store.Store, arg string) (browse.Version, error) {
-	image, version, err := browse.ParseRef(arg)
+func resolveArg(ctx context.Context, st store.Store, arg string) (store.Version, error) {
+	image, version, err := store.ParseRef(arg)
 	if err != nil {
-		return browse.Version{}, fmt.Errorf("%w: %v", errUsage, err)
+		return store.Version{}, fmt.Errorf("%w: %v", errUsage, err)
 	}
-	return browse.Resolve(ctx, st, image, version)
+	return store.ResolveVersion(ctx, st, image, version)
 }
 
 // artifactStore opens the store the bot's configuration names: with repo

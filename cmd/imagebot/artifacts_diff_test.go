@@ -9,11 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/imagebot/imagebot/bot/browse/browsetest"
 	"github.com/imagebot/imagebot/runner/imagediff"
 	"github.com/imagebot/imagebot/runner/inventory"
 	"github.com/imagebot/imagebot/runner/manifest"
 	"github.com/imagebot/imagebot/runner/store"
+	"github.com/imagebot/imagebot/runner/store/browsetest"
 )
 
 func publishWithInventory(t *testing.T, st store.Store, version string, disk int, pkgs ...inventory.Package) {

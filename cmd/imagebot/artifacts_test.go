@@ -16,9 +16,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"github.com/imagebot/imagebot/bot/browse"
-	"github.com/imagebot/imagebot/bot/browse/browsetest"
 	"github.com/imagebot/imagebot/runner/store"
+	"github.com/imagebot/imagebot/runner/store/browsetest"
 	"github.com/imagebot/imagebot/runner/store/miniotest"
 	"github.com/imagebot/imagebot/runner/store/s3"
 )
@@ -111,7 +110,7 @@ func TestArtifactsCLIListsShowsAndVerifiesDownloadsFromMinIO(t *testing.T) {
 	}
 	corrupt := filepath.Join(dir, "corrupt.qcow2")
 	_, err = run("get", "debian12@1.1.0", "--format", "qcow2", "-o", corrupt)
-	if !errors.Is(err, browse.ErrChecksum) || !strings.Contains(err.Error(), "deleted") {
+	if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), "deleted") {
 		t.Fatalf("corrupt download: %v, want a checksum error saying it was deleted", err)
 	}
 	if _, err := os.Stat(corrupt); !os.IsNotExist(err) {
@@ -125,8 +124,8 @@ func TestArtifactsCLIListsShowsAndVerifiesDownloadsFromMinIO(t *testing.T) {
 		args []string
 		want error
 	}{
-		{[]string{"get", "debian12@9.9.9", "--format", "ova", "-o", filepath.Join(dir, "x")}, browse.ErrNoVersion},
-		{[]string{"get", "debian12@1.0.0", "--format", "ova", "-o", filepath.Join(dir, "x")}, browse.ErrNoFormat},
+		{[]string{"get", "debian12@9.9.9", "--format", "ova", "-o", filepath.Join(dir, "x")}, store.ErrNoVersion},
+		{[]string{"get", "debian12@1.0.0", "--format", "ova", "-o", filepath.Join(dir, "x")}, store.ErrNoFormat},
 		{[]string{"get", "debian12@1.0.0", "-o", filepath.Join(dir, "x")}, errUsage},
 		{[]string{"frobnicate"}, errUsage},
 	} {

@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/imagebot/imagebot/bot/browse"
 	"github.com/imagebot/imagebot/runner/attest"
 	"github.com/imagebot/imagebot/runner/store"
 )
@@ -80,7 +79,7 @@ func (lf *lifecycleFlags) verifier() ([]*attest.PublicKey, error) {
 // signed provenance verifies (when keys are configured) and the release is
 // not revoked (unless allowed). The envelope is kept beside it as
 // FILE.intoto.jsonl for later offline checks.
-func getVerified(ctx context.Context, st store.Store, v browse.Version, format, path string, lf *lifecycleFlags, stdout io.Writer) error {
+func getVerified(ctx context.Context, st store.Store, v store.Version, format, path string, lf *lifecycleFlags, stdout io.Writer) error {
 	keys, err := lf.verifier()
 	if err != nil {
 		return err
@@ -102,11 +101,11 @@ func getVerified(ctx context.Context, st store.Store, v browse.Version, format, 
 		return fmt.Errorf("create %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name())
-	f, err := browse.Download(ctx, st, v, format, tmp)
+	f, err := store.DownloadVersion(ctx, st, v, format, tmp)
 	if cerr := tmp.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("write %s: %w", path, cerr)
 	}
-	if errors.Is(err, browse.ErrChecksum) {
+	if errors.Is(err, store.ErrCorrupt) {
 		return fmt.Errorf("%w\nthe download was corrupt and has been deleted; nothing was written to %s", err, path)
 	}
 	if err != nil {
@@ -140,7 +139,7 @@ func getVerified(ctx context.Context, st store.Store, v browse.Version, format, 
 }
 
 // readAttestation returns a build's DSSE envelope, nil when it has none.
-func readAttestation(ctx context.Context, st store.Store, v browse.Version) ([]byte, error) {
+func readAttestation(ctx context.Context, st store.Store, v store.Version) ([]byte, error) {
 	if _, ok := v.File(store.AttestationName); !ok {
 		return nil, nil
 	}
@@ -186,9 +185,9 @@ func verifyFile(ctx context.Context, path string, lf *lifecycleFlags, stdout io.
 	return nil
 }
 
-// printMarks adds what browse's tables do not show: revocations and
+// printMarks adds what the artifacts tables (artifacts_print.go) do not show: revocations and
 // channels of an image, and whether a version carries signed provenance.
-func printMarks(ctx context.Context, st store.Store, w io.Writer, image string, v *browse.Version) error {
+func printMarks(ctx context.Context, st store.Store, w io.Writer, image string, v *store.Version) error {
 	revs, err := store.Revocations(ctx, st, image)
 	if err != nil {
 		return err

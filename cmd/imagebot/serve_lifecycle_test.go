@@ -16,11 +16,11 @@ import (
 
 	"github.com/imagebot/imagebot/bot"
 	"github.com/imagebot/imagebot/bot/access"
-	"github.com/imagebot/imagebot/bot/browse/browsetest"
 	"github.com/imagebot/imagebot/bot/config"
 	"github.com/imagebot/imagebot/runner/catalog"
 	"github.com/imagebot/imagebot/runner/notify"
 	"github.com/imagebot/imagebot/runner/store"
+	"github.com/imagebot/imagebot/runner/store/browsetest"
 	"github.com/imagebot/imagebot/runner/store/local"
 )
 

@@ -1,4 +1,4 @@
-package bot
+package lifecycle
 
 // Scheduled refresh (runner/schedule): a River periodic job looks at the
 // default branch of each cascade.repositories entry and opens one bump
@@ -21,9 +21,12 @@ import (
 	"github.com/imagebot/imagebot/runner/schedule"
 )
 
+// Worker returns the River worker of the scheduler's tick.
+func (l *Lifecycle) Worker() river.Worker[jobs.RefreshTick] { return &refreshWorker{l: l} }
+
 type refreshWorker struct {
 	river.WorkerDefaults[jobs.RefreshTick]
-	b *Bot
+	l *Lifecycle
 }
 
 func (w *refreshWorker) Timeout(*river.Job[jobs.RefreshTick]) time.Duration { return 10 * time.Minute }
@@ -31,17 +34,17 @@ func (w *refreshWorker) Timeout(*river.Job[jobs.RefreshTick]) time.Duration { re
 // Work is one scheduler tick; a repository that fails is logged and tried
 // on the next tick.
 func (w *refreshWorker) Work(ctx context.Context, _ *river.Job[jobs.RefreshTick]) error {
-	w.b.RefreshTick(ctx, time.Now())
+	w.l.RefreshTick(ctx, time.Now())
 	return nil
 }
 
-// refreshPeriodic is the periodic job of the scheduler, when cascades are
-// on and repositories are listed; nil otherwise.
-func refreshPeriodic(cfg config.Config) []*river.PeriodicJob {
-	if !cfg.Cascade.Enabled || len(cfg.Cascade.Repositories) == 0 {
+// Periodic is the periodic job of the scheduler, when cascades are on and
+// repositories are listed; nil otherwise.
+func Periodic(c config.Cascade) []*river.PeriodicJob {
+	if !c.Enabled || len(c.Repositories) == 0 {
 		return nil
 	}
-	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.Cascade.Tick),
+	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(c.Tick),
 		func() (river.JobArgs, *river.InsertOpts) {
 			return jobs.RefreshTick{}, &river.InsertOpts{Queue: jobs.QueueEvents, MaxAttempts: 1}
 		}, &river.PeriodicJobOpts{RunOnStart: true})}
@@ -49,25 +52,25 @@ func refreshPeriodic(cfg config.Config) []*river.PeriodicJob {
 
 // RefreshTick opens the refresh merge requests due at now in every
 // configured repository and returns how many it opened.
-func (b *Bot) RefreshTick(ctx context.Context, now time.Time) int {
-	b.refreshMu.Lock()
-	defer b.refreshMu.Unlock()
+func (l *Lifecycle) RefreshTick(ctx context.Context, now time.Time) int {
+	l.refreshMu.Lock()
+	defer l.refreshMu.Unlock()
 	n := 0
-	for _, r := range b.cfg.Cascade.Repositories {
-		opened, err := b.refreshRepo(ctx, r, now)
+	for _, r := range l.d.Cascade.Repositories {
+		opened, err := l.refreshRepo(ctx, r, now)
 		n += opened
 		if err != nil {
-			b.log.Warn().Err(err).Str("repo", r.Repo).Msg("scheduled refresh")
+			l.d.Log.Warn().Err(err).Str("repo", r.Repo).Msg("scheduled refresh")
 		}
 	}
 	return n
 }
 
-func (b *Bot) refreshRepo(ctx context.Context, r config.RefreshRepo, now time.Time) (int, error) {
-	if b.deps.Store == nil {
+func (l *Lifecycle) refreshRepo(ctx context.Context, r config.RefreshRepo, now time.Time) (int, error) {
+	if l.d.Store == nil {
 		return 0, errors.New("no store: nothing is released, nothing to refresh")
 	}
-	f, ok := b.deps.Forges[r.Forge]
+	f, ok := l.d.Forges[r.Forge]
 	if !ok {
 		return 0, fmt.Errorf("forge %q is not configured", r.Forge)
 	}
@@ -76,11 +79,11 @@ func (b *Bot) refreshRepo(ctx context.Context, r config.RefreshRepo, now time.Ti
 	if err != nil {
 		return 0, err
 	}
-	dir, err := b.git.CheckoutBranch(ctx, r.Forge+"-"+r.Repo, r.CloneURL, r.Branch, user, token)
+	dir, err := l.d.Git.CheckoutBranch(ctx, r.Forge+"-"+r.Repo, r.CloneURL, r.Branch, user, token)
 	if err != nil {
 		return 0, fmt.Errorf("fetch %s of %s: %w", r.Branch, r.Repo, err)
 	}
-	cat, err := b.deps.Catalog(ctx, dir)
+	cat, err := l.d.Catalog(ctx, dir)
 	if err != nil {
 		return 0, err
 	}
@@ -92,7 +95,7 @@ func (b *Bot) refreshRepo(ctx context.Context, r config.RefreshRepo, now time.Ti
 			}
 		}
 	}
-	st, err := b.repoStore(r.Forge, r.Repo)
+	st, err := l.repoStore(r.Forge, r.Repo)
 	if err != nil {
 		return 0, err
 	}
@@ -110,9 +113,9 @@ func (b *Bot) refreshRepo(ctx context.Context, r config.RefreshRepo, now time.Ti
 			if err != nil {
 				return err
 			}
-			b.log.Info().Str("image", d.Image).Int("mr", mr.Number).Bool("created", created).Msg("scheduled refresh merge request")
+			l.d.Log.Info().Str("image", d.Image).Int("mr", mr.Number).Bool("created", created).Msg("scheduled refresh merge request")
 			if created {
-				return b.Notify(ctx, []notify.Event{{ID: notify.NewID(), Kind: notify.CascadeOpened, At: time.Now().UTC(),
+				return l.d.Notify(ctx, []notify.Event{{ID: notify.NewID(), Kind: notify.CascadeOpened, At: time.Now().UTC(),
 					Image: d.Image, Images: []string{d.Image}, Reason: "scheduled refresh (" + cat.Images[d.Image].Env.Refresh + ")", URL: mr.WebURL}})
 			}
 			return nil

@@ -1,4 +1,4 @@
-package bot
+package lifecycle
 
 import (
 	"testing"
@@ -18,8 +18,8 @@ func TestCascadesArePerRepositoryWhenListed(t *testing.T) {
 		{config.Cascade{Enabled: true, Repositories: []config.RefreshRepo{{Forge: "gitlab", Repo: "infra/images"}}}, "team/other", false},
 		{config.Cascade{Enabled: true, Repositories: []config.RefreshRepo{{Forge: "github", Repo: "infra/images"}}}, "infra/images", false},
 	} {
-		b := &Bot{cfg: config.Config{Cascade: tc.c}}
-		if got := b.cascades("gitlab", tc.repo); got != tc.want {
+		l := New(Deps{Cascade: tc.c})
+		if got := l.cascades("gitlab", tc.repo); got != tc.want {
 			t.Errorf("%+v, gitlab %s: %v, want %v", tc.c, tc.repo, got, tc.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package browse
+package store
 
 import (
 	"context"
@@ -7,10 +7,9 @@ import (
 	"fmt"
 
 	"github.com/imagebot/imagebot/runner/manifest"
-	"github.com/imagebot/imagebot/runner/store"
 )
 
-// Manifest is a build's manifest.json as browse reads it: the runner's
+// Manifest is a build's manifest.json as the versions read it: the runner's
 // manifest, the release fields bot/release adds, and the raw bytes.
 type Manifest struct {
 	manifest.Manifest
@@ -20,8 +19,8 @@ type Manifest struct {
 }
 
 // ReadManifest fetches and decodes a build's manifest.json.
-func ReadManifest(ctx context.Context, st store.Store, ref store.Ref) (*Manifest, error) {
-	raw, err := store.ReadManifest(ctx, st, ref)
+func DecodeManifest(ctx context.Context, st Store, ref Ref) (*Manifest, error) {
+	raw, err := ReadManifest(ctx, st, ref)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 // Package browsetest publishes small but real builds (files, .sha256
 // files, a manifest) into a store through store.Publish, for the tests of
-// the packages that read the bucket: browse, release, web and the CLI.
+// what reads the bucket: runner/store's versions, bot/release, bot/web and
+// the CLI.
 package browsetest
 
 import (

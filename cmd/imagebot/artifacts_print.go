@@ -1,4 +1,4 @@
-package browse
+package main
 
 import (
 	"context"
@@ -11,17 +11,17 @@ import (
 	"github.com/imagebot/imagebot/runner/store"
 )
 
-// PrintImages writes one line per image: its newest release and how many
+// printImages writes one line per image: its newest release and how many
 // releases and MR builds it has.
-func PrintImages(ctx context.Context, st store.Store, w io.Writer) error {
-	names, err := Images(ctx, st)
+func printImages(ctx context.Context, st store.Store, w io.Writer) error {
+	names, err := store.Images(ctx, st)
 	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "IMAGE\tLATEST\tRELEASES\tMR BUILDS\tPUBLISHED")
 	for _, n := range names {
-		vs, err := Versions(ctx, st, n)
+		vs, err := store.Versions(ctx, st, n)
 		if err != nil {
 			return err
 		}
@@ -32,7 +32,7 @@ func PrintImages(ctx context.Context, st store.Store, w io.Writer) error {
 			}
 			rel++
 		}
-		if l, err := Resolve(ctx, st, n, Latest); err == nil {
+		if l, err := store.ResolveVersion(ctx, st, n, store.LatestName); err == nil {
 			latest, published = l.Name(), stamp(l.Published)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", n, latest, rel, len(vs)-rel, published)
@@ -40,14 +40,14 @@ func PrintImages(ctx context.Context, st store.Store, w io.Writer) error {
 	return tw.Flush()
 }
 
-// PrintVersions writes an image's versions, releases first.
-func PrintVersions(ctx context.Context, st store.Store, w io.Writer, image string) error {
-	vs, err := Versions(ctx, st, image)
+// printVersions writes an image's versions, releases first.
+func printVersions(ctx context.Context, st store.Store, w io.Writer, image string) error {
+	vs, err := store.Versions(ctx, st, image)
 	if err != nil {
 		return err
 	}
 	if len(vs) == 0 {
-		return fmt.Errorf("nothing is published for %s: %w", image, ErrNoVersion)
+		return fmt.Errorf("nothing is published for %s: %w", image, store.ErrNoVersion)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VERSION\tKIND\tIMAGE VERSION\tCOMMIT\tINPUTS\tFORMATS\tPUBLISHED")
@@ -67,8 +67,8 @@ func PrintVersions(ctx context.Context, st store.Store, w io.Writer, image strin
 	return tw.Flush()
 }
 
-// PrintVersion writes what a version is and its files with size and sha256.
-func PrintVersion(ctx context.Context, st store.Store, w io.Writer, v Version) error {
+// printVersion writes what a version is and its files with size and sha256.
+func printVersion(ctx context.Context, st store.Store, w io.Writer, v store.Version) error {
 	m := v.Manifest
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	row := func(k, val string) {

@@ -1,4 +1,4 @@
-package browse_test
+package store_test
 
 import (
 	"bytes"
@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imagebot/imagebot/bot/browse"
-	"github.com/imagebot/imagebot/bot/browse/browsetest"
 	"github.com/imagebot/imagebot/runner/store"
+	"github.com/imagebot/imagebot/runner/store/browsetest"
 	"github.com/imagebot/imagebot/runner/store/local"
 )
 
@@ -48,11 +47,11 @@ func seed(t *testing.T, st store.Store) {
 func TestVersionsListReleasesBySemverThenMRBuilds(t *testing.T) {
 	st := newStore(t)
 	seed(t, st)
-	images, err := browse.Images(ctx(t), st)
+	images, err := store.Images(ctx(t), st)
 	if err != nil || strings.Join(images, ",") != "debian12,rocky9" {
 		t.Fatalf("Images = %v, %v", images, err)
 	}
-	vs, err := browse.Versions(ctx(t), st, "debian12")
+	vs, err := store.Versions(ctx(t), st, "debian12")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,13 +79,13 @@ func TestResolveLatestAndMRBuildAndMissing(t *testing.T) {
 		{"debian12", "mr7-abcdef01", "mr7-abcdef01"},
 		{"rocky9", "latest", "9.4.0"},
 	} {
-		v, err := browse.Resolve(ctx(t), st, tc.image, tc.name)
+		v, err := store.ResolveVersion(ctx(t), st, tc.image, tc.name)
 		if err != nil || v.Name() != tc.want || v.Manifest == nil {
 			t.Errorf("Resolve(%s@%s) = %q, %v; want %s", tc.image, tc.name, v.Name(), err, tc.want)
 		}
 	}
 	for _, tc := range []struct{ image, name string }{{"debian12", "9.9.9"}, {"nosuch", "latest"}, {"debian12", "mr8-abcdef01"}} {
-		if _, err := browse.Resolve(ctx(t), st, tc.image, tc.name); !errors.Is(err, browse.ErrNoVersion) {
+		if _, err := store.ResolveVersion(ctx(t), st, tc.image, tc.name); !errors.Is(err, store.ErrNoVersion) {
 			t.Errorf("Resolve(%s@%s) error = %v, want ErrNoVersion", tc.image, tc.name, err)
 		}
 	}
@@ -95,19 +94,19 @@ func TestResolveLatestAndMRBuildAndMissing(t *testing.T) {
 func TestDownloadFileVerifiesAndDeletesACorruptDownload(t *testing.T) {
 	st := newStore(t)
 	seed(t, st)
-	v, err := browse.Resolve(ctx(t), st, "debian12", "latest")
+	v, err := store.ResolveVersion(ctx(t), st, "debian12", "latest")
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "x.ova")
-	f, err := browse.DownloadFile(ctx(t), st, v, "ova", out)
+	f, err := store.DownloadVersionFile(ctx(t), st, v, "ova", out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(out); !bytes.Equal(got, []byte("ova 1.10.0")) || f.Name != "debian12-1.10.0.ova" {
 		t.Fatalf("downloaded %q as %s", got, f.Name)
 	}
-	if _, err := browse.DownloadFile(ctx(t), st, v, "vmdk", filepath.Join(t.TempDir(), "y")); !errors.Is(err, browse.ErrNoFormat) {
+	if _, err := store.DownloadVersionFile(ctx(t), st, v, "vmdk", filepath.Join(t.TempDir(), "y")); !errors.Is(err, store.ErrNoFormat) {
 		t.Errorf("vmdk: %v, want ErrNoFormat", err)
 	}
 	// Corrupt the stored bytes behind the store's back.
@@ -115,8 +114,8 @@ func TestDownloadFileVerifiesAndDeletesACorruptDownload(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.ova")
-	_, err = browse.DownloadFile(ctx(t), st, v, "ova", bad)
-	if !errors.Is(err, browse.ErrChecksum) {
+	_, err = store.DownloadVersionFile(ctx(t), st, v, "ova", bad)
+	if !errors.Is(err, store.ErrCorrupt) {
 		t.Fatalf("corrupt download: %v, want ErrChecksum", err)
 	}
 	entries, _ := os.ReadDir(filepath.Dir(bad))
@@ -129,13 +128,13 @@ func TestParseRef(t *testing.T) {
 	for _, tc := range []struct{ in, image, version string }{
 		{"rocky9@1.2.0", "rocky9", "1.2.0"}, {"rocky9", "rocky9", "latest"}, {"rocky9@latest", "rocky9", "latest"}, {"rocky9@mr3-abcdef01", "rocky9", "mr3-abcdef01"},
 	} {
-		i, v, err := browse.ParseRef(tc.in)
+		i, v, err := store.ParseRef(tc.in)
 		if err != nil || i != tc.image || v != tc.version {
 			t.Errorf("ParseRef(%q) = %q, %q, %v", tc.in, i, v, err)
 		}
 	}
 	for _, in := range []string{"", "@1.0", "a/b@1"} {
-		if _, _, err := browse.ParseRef(in); err == nil {
+		if _, _, err := store.ParseRef(in); err == nil {
 			t.Errorf("ParseRef(%q) accepted", in)
 		}
 	}

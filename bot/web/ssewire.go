@@ -1,9 +1,11 @@
-// Package sse owns the Server-Sent Events wire format for imagebot's pages
-// and API. Event data is untrusted (build logs carry whatever a provisioner
-// prints), so every way a browser's EventSource ends a line — CR LF, LF and
-// a lone CR — starts a new "data:" line here, and the event name and id lose
-// any line break: nothing in the data can become a field of its own.
-package sse
+package web
+
+// The Server-Sent Events wire format of the pages and the JSON API: the one
+// stream writer (was bot/sse). Event data is untrusted (build logs carry
+// whatever a provisioner prints), so every way a browser's EventSource ends
+// a line — CR LF, LF and a lone CR — starts a new "data:" line here, and the
+// event name and id lose any line break: nothing in the data can become a
+// field of its own.
 
 import (
 	"io"
