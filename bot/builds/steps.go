@@ -1,10 +1,12 @@
 package builds
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/imagebot/imagebot/bot/queue"
 	"github.com/imagebot/imagebot/bot/state"
 )
 
@@ -43,4 +45,49 @@ func (q *stepQueue) take() []StepRecord {
 	out := q.pending
 	q.pending = nil
 	return out
+}
+
+// stepWriter records the steps q collects until stop is closed, then the
+// rest.
+func (p *Pipeline) stepWriter(ctx context.Context, j *Job, q *stepQueue, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	for {
+		select {
+		case <-q.wake:
+			p.steps(ctx, j, q.take())
+		case <-stop:
+			p.steps(ctx, j, q.take())
+			return
+		}
+	}
+}
+
+func (p *Pipeline) step(ctx context.Context, j *Job, step string) {
+	p.steps(ctx, j, []state.StepRecord{{Name: strings.TrimSpace(step), Started: time.Now()}})
+}
+
+// steps appends to the build's timeline; the last is its current step.
+func (p *Pipeline) steps(ctx context.Context, j *Job, steps []state.StepRecord) {
+	if len(steps) == 0 {
+		return
+	}
+	for i := range steps {
+		steps[i].Name = p.redact(steps[i].Name)
+	}
+	step := steps[len(steps)-1].Name
+	j.tail.setStep(step)
+	tail := p.redact(j.tail.String())
+	ctx = context.WithoutCancel(ctx)
+	err := p.d.Queue.InTx(ctx, func(tx queue.Tx) error {
+		if err := state.UpdateBuild(ctx, tx, j.ID, state.Step(step), state.LogTail(tail)); err != nil {
+			return err
+		}
+		if err := state.RecordSteps(ctx, tx, j.ID, steps); err != nil {
+			return err
+		}
+		return p.bump(ctx, tx, j)
+	})
+	if err != nil {
+		p.d.Log.Warn().Err(err).Str("build", j.ID).Msg("record step")
+	}
 }
