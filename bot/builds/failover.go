@@ -189,7 +189,29 @@ func (p *Pipeline) Failover(ctx context.Context, lostAfter time.Duration) error 
 			return err
 		}
 	}
-	return nil
+	return p.rescueOutbox(ctx, lostAfter)
+}
+
+// outboxKinds are the jobs that write to forges and sinks: unique per MR
+// or event, so one a dead replica left "running" would freeze that MR's
+// comment and statuses.
+var outboxKinds = []string{jobs.Report{}.Kind(), jobs.Write{}.Kind(), jobs.Notify{}.Kind()}
+
+// outboxHold is how long a live worker may hold an outbox job: its longest
+// timeout (2 min) and a margin.
+const outboxHold = 2*time.Minute + 30*time.Second
+
+// rescueOutbox takes back the outbox jobs a lost process was running.
+func (p *Pipeline) rescueOutbox(ctx context.Context, lostAfter time.Duration) error {
+	var n int64
+	err := p.d.Queue.InTx(ctx, func(tx queue.Tx) (err error) {
+		n, err = state.RescueStuck(ctx, tx, outboxKinds, max(lostAfter, outboxHold))
+		return err
+	})
+	if n > 0 {
+		p.d.Log.Warn().Int64("jobs", n).Msg("outbox jobs of a lost process taken back")
+	}
+	return err
 }
 
 func (p *Pipeline) takeLost(ctx context.Context, x state.LostBuild) error {

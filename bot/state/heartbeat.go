@@ -144,3 +144,31 @@ func TakeLost(ctx context.Context, tx queue.Tx, x LostBuild, now time.Time) (ok 
 	}
 	return true, nil
 }
+
+// RescueStuck puts jobs of the given kinds (the outbox's: short, with
+// timeouts of their own) that a dead process left running back on the
+// queue: attempted more than olderThan ago, longer than any live worker
+// may hold them, with attempts left. A job unique per MR that stays
+// "running" would otherwise block every later update of that MR until
+// River's rescuer (hours). PostgreSQL fleets; returns how many.
+func RescueStuck(ctx context.Context, tx queue.Tx, kinds []string, olderThan time.Duration) (int64, error) {
+	if len(kinds) == 0 {
+		return 0, nil
+	}
+	args := []any{olderThan.Milliseconds()}
+	in := ""
+	for i, k := range kinds {
+		if i > 0 {
+			in += ", "
+		}
+		args = append(args, k)
+		in += fmt.Sprintf("$%d", i+2)
+	}
+	n, err := tx.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now()
+		WHERE state = 'running' AND attempt < max_attempts
+		AND attempted_at < now() - ($1 * interval '1 millisecond') AND kind IN (`+in+`)`, args...)
+	if err != nil {
+		return 0, fmt.Errorf("rescue stuck outbox jobs: %w", err)
+	}
+	return n, nil
+}

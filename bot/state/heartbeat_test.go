@@ -170,3 +170,60 @@ func TestTakeLostRequeuesOnlyTheStaleRunningAttempt(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRescueStuckTakesBackOnlyOldRunningJobsOfTheGivenKinds: a job a dead
+// process left running long ago goes back to available; one attempted
+// just now, one of another kind, one with no attempt left and one not
+// running stay as they are.
+func TestRescueStuckTakesBackOnlyOldRunningJobsOfTheGivenKinds(t *testing.T) {
+	ctx := context.Background()
+	q := openFor(t, "postgres")
+	cases := []struct {
+		name, state string
+		age         time.Duration
+		attempt     int
+		kind        string
+		want        string
+	}{
+		{"dead worker's", "running", 10 * time.Minute, 1, "state_test", "available"},
+		{"live worker's", "running", time.Second, 1, "state_test", "running"},
+		{"other kind", "running", 10 * time.Minute, 1, "imagebot_build", "running"},
+		{"last attempt", "running", 10 * time.Minute, 3, "state_test", "running"},
+		{"retryable", "retryable", 10 * time.Minute, 1, "state_test", "retryable"},
+	}
+	ids := make([]int64, len(cases))
+	err := q.InTx(ctx, func(tx queue.Tx) error {
+		for i, c := range cases {
+			res, err := tx.Insert(ctx, testJob{}, nil)
+			if err != nil {
+				return err
+			}
+			ids[i] = res.Job.ID
+			if _, err := tx.Exec(ctx, `UPDATE river_job SET state = $1, kind = $2, attempt = $3, max_attempts = 3,
+				attempted_at = now() - ($4 * interval '1 millisecond') WHERE id = $5`,
+				c.state, c.kind, c.attempt, c.age.Milliseconds(), res.Job.ID); err != nil {
+				return err
+			}
+		}
+		n, err := RescueStuck(ctx, tx, []string{"state_test", "imagebot_report"}, 2*time.Minute)
+		if err != nil || n != 1 {
+			t.Errorf("rescued %d, %v; want 1", n, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cases {
+		var got string
+		err := q.InTx(ctx, func(tx queue.Tx) error {
+			return queue.QueryRow(ctx, tx, `SELECT state FROM river_job WHERE id = $1`, []any{ids[i]}, &got)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("%s job: state %s, want %s", c.name, got, c.want)
+		}
+	}
+}

@@ -25,7 +25,7 @@ source "qemu" "tiny" {
   headless         = true
   memory           = 64
   communicator     = "none"
-  shutdown_timeout = "2m"
+  shutdown_timeout = "5m"
   qemuargs         = [["-no-reboot"]]
   disable_vnc      = true
   boot_wait        = "-1s"
