@@ -98,6 +98,7 @@ const (
 type Forge interface {
 	Name() string
 	// ParseWebhook verifies the request's token or signature and decodes it.
+	// body is the intake's pooled buffer: it must not be kept past the call.
 	// A request that fails verification returns ErrUnauthorized.
 	ParseWebhook(r *http.Request, body []byte) (Event, error)
 	// CreateComment posts a comment on the merge request and returns its id.

@@ -23,7 +23,7 @@ import (
 
 // TestIntakeStalledBodies is issue 11 item 2 on loopback: 20 connections
 // announce 24 MB bodies with a wrong token and trickle them; the intake
-// (bodyGate.admit, then the body read webhook.go does) must refuse them
+// (bodyGate.admit, then readBody as webhook.go does) must refuse them
 // from the headers, keep the heap small, and still answer valid deliveries
 // quickly. The heap of this process is measured: server and clients share
 // it, and the clients allocate only a 64 KiB buffer each, so growth is the
@@ -43,8 +43,9 @@ func TestIntakeStalledBodies(t *testing.T) {
 		if !ok {
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+		body, free, err := readBody(w, r)
 		release()
+		defer free()
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return

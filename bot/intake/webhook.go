@@ -68,8 +68,9 @@ func (in *Intake) Handler() http.HandlerFunc {
 			in.count.WithLabelValues(forgeName, "", intakeResult(code)).Inc()
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+		body, free, err := readBody(w, r)
 		release()
+		defer free()
 		if err != nil {
 			in.count.WithLabelValues(forgeName, "", "bad_request").Inc()
 			http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
