@@ -26,19 +26,19 @@ func (g *GitFetcher) SweepCheckouts(now time.Time, olderThan time.Duration) ([]s
 	cutoff := now.Add(-olderThan)
 	var removed []string
 	for _, dir := range dirs {
-		l := g.lock(dir)
-		if !l.TryLock() {
+		unlock, ok := g.locks.tryLock(dir)
+		if !ok {
 			continue
 		}
 		used, err := lastUse(dir)
 		if err == nil && used.Before(cutoff) {
 			if err := os.RemoveAll(dir); err != nil {
-				l.Unlock()
+				unlock()
 				return removed, fmt.Errorf("sweep checkouts: %w", err)
 			}
 			removed = append(removed, dir)
 		}
-		l.Unlock()
+		unlock()
 	}
 	// Repositories left without checkouts go too.
 	repos, _ := filepath.Glob(filepath.Join(g.dir, "src", "*"))

@@ -44,12 +44,15 @@ func TestSweepCheckoutsRemovesOnlyUnusedOnes(t *testing.T) {
 	if got, err := g.Checkout(t.Context(), "gitlab-infra/images", "unused", "cccccccc", "", ""); err != nil || got != reused {
 		t.Fatalf("reuse: %q, %v", got, err)
 	}
-	l := g.lock(busy)
-	l.Lock()
+	unlock := g.locks.lock(busy)
 	removed, err := g.SweepCheckouts(now, 72*time.Hour)
-	l.Unlock()
+	unlock()
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Nothing is held any more: no lock is kept for a directory.
+	if n := g.locks.held(); n != 0 {
+		t.Errorf("%d directory locks kept after every holder released", n)
 	}
 	slices.Sort(removed)
 	want := []string{stale, partial, branch}

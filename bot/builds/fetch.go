@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -30,20 +29,7 @@ type GitFetcher struct {
 	dir string
 	log zerolog.Logger
 
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex
-}
-
-func (g *GitFetcher) lock(key string) *sync.Mutex {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.locks == nil {
-		g.locks = map[string]*sync.Mutex{}
-	}
-	if g.locks[key] == nil {
-		g.locks[key] = &sync.Mutex{}
-	}
-	return g.locks[key]
+	locks dirLocks
 }
 
 // Checkout returns a directory holding cloneURL at sha (fetched with depth 1
@@ -53,9 +39,7 @@ func (g *GitFetcher) Checkout(ctx context.Context, repoKey, cloneURL, sha, user,
 		return "", fmt.Errorf("checkout: %q is not a commit sha", sha)
 	}
 	dir := filepath.Join(g.dir, "src", safeName(repoKey), sha)
-	l := g.lock(dir)
-	l.Lock()
-	defer l.Unlock()
+	defer g.locks.lock(dir)()
 	if _, err := os.Stat(filepath.Join(dir, completeMark)); err == nil {
 		now := time.Now() // a use: the retention sweep goes by this
 		_ = os.Chtimes(filepath.Join(dir, completeMark), now, now)
@@ -82,9 +66,7 @@ func (g *GitFetcher) CheckoutBranch(ctx context.Context, repoKey, cloneURL, bran
 		return "", fmt.Errorf("checkout: %q is not a branch name", branch)
 	}
 	dir := filepath.Join(g.dir, "src", safeName(repoKey), "branch-"+safeName(branch))
-	l := g.lock(dir)
-	l.Lock()
-	defer l.Unlock()
+	defer g.locks.lock(dir)()
 	_ = os.RemoveAll(dir)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", fmt.Errorf("checkout %s: %w", branch, err)
