@@ -68,7 +68,7 @@ func (s *Server) lifecycleRoutes() {
 }
 
 func (s *Server) apiImages(w http.ResponseWriter, r *http.Request) {
-	names, err := store.Images(r.Context(), s.opts.Store)
+	names, err := s.rootImages(r.Context())
 	if err != nil {
 		s.apiFailed(w, err)
 		return

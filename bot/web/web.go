@@ -93,6 +93,10 @@ type Options struct {
 	// Visible, when set, limits the builds a request's viewer sees to the
 	// repositories it allows (bot/access Login.Visible).
 	Visible func(ctx context.Context, forge, repo string) bool
+	// Owner names the repository a key of the whole bucket belongs to
+	// (runner/store Config.OwnerOf); with Visible, the root layout's image
+	// pages and /download/ answer 404 to a viewer who may not read it.
+	Owner func(key string) (forge, repo string, ok bool)
 	// Base is where this server's /images pages are mounted: "" or
 	// "/r/<repository>" for one repository's store (RepoPages).
 	Base string
@@ -140,7 +144,13 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.mayRead(r) { // visible.go
+		http.NotFound(w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 func (s *Server) routes() {
 	m := s.mux

@@ -85,7 +85,7 @@ func runServe(ctx context.Context, args []string) error {
 		// Each repository's images pages: /r/<name>/images/ (its store prefix).
 		repoPages := web.NewRepoPages(web.RepoPagesOptions{Store: st, Config: cfg.Store, Visible: visible, Page: web.Options{Log: log}})
 		srv.Mount("/r/", repoPages)
-		page, err := web.New(web.Options{Store: st, Builds: b.WebBuilds(), Visible: visible, Repos: repoPages.Links, Log: log})
+		page, err := web.New(web.Options{Store: st, Builds: b.WebBuilds(), Visible: visible, Owner: cfg.Store.OwnerOf, Repos: repoPages.Links, Log: log})
 		if err != nil {
 			b.Close(context.Background())
 			return err

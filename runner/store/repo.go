@@ -236,3 +236,21 @@ func (c Config) RepoOf(name string) (forge, path string, ok bool) {
 	}
 	return forge, strings.ReplaceAll(rest, "~", "/"), true
 }
+
+// OwnerOf names the repository a key of the whole bucket belongs to: the
+// one its _repo/<name>/ prefix names or, for the root layout, the one
+// mapped to "" in Repositories; false when none is known (a root layout
+// written before repositories were in keys).
+func (c Config) OwnerOf(key string) (forge, path string, ok bool) {
+	prefix, _ := SplitRepo(key)
+	if prefix != "" {
+		return c.RepoOf(strings.TrimSuffix(strings.TrimPrefix(prefix, reposDir+"/"), "/"))
+	}
+	for id, name := range c.Repositories {
+		if name == "" {
+			forge, path, _ = strings.Cut(id, ":")
+			return forge, path, true
+		}
+	}
+	return "", "", false
+}

@@ -69,7 +69,8 @@ func Handler(st Store) http.Handler {
 			return
 		}
 		key := strings.TrimPrefix(r.URL.Path, "/")
-		if _, file, err := ParseKey(key); err != nil || file == "" {
+		_, inRepo := SplitRepo(key) // a repository's builds: _repo/<name>/<image>/...
+		if _, file, err := ParseKey(inRepo); err != nil || file == "" {
 			http.Error(w, "not found", http.StatusNotFound)
 			return
 		}
