@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/imagebot/imagebot/bot/report"
 	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/imagediff"
@@ -40,7 +39,7 @@ func (p *Pipeline) recordDetails(ctx context.Context, j *Job, res *runner.Result
 		p.d.Log.Warn().Err(err).Str("build", j.ID).Msg("encode build details")
 		return
 	}
-	if err := p.setBuild(ctx, j, state.Details(data)); err != nil {
+	if err := p.setBuild(ctx, j, state.DetailsJSON(data)); err != nil {
 		p.d.Log.Warn().Err(err).Str("build", j.ID).Msg("record build details")
 	}
 }
@@ -63,10 +62,10 @@ func (p *Pipeline) detailsJSON(ctx context.Context, res *runner.Result, st store
 
 // details collects what the comment shows of res. Every string goes
 // through the redactor; the renderer escapes them.
-func (p *Pipeline) details(ctx context.Context, res *runner.Result, st store.Store, release bool) *report.Details {
-	d := &report.Details{}
+func (p *Pipeline) details(ctx context.Context, res *runner.Result, st store.Store, release bool) *state.Details {
+	d := &state.Details{}
 	for _, c := range res.Checks {
-		d.Checks = append(d.Checks, report.Check{File: p.redact(c.File), Line: c.Line, Check: p.redact(c.Check),
+		d.Checks = append(d.Checks, state.Check{File: p.redact(c.File), Line: c.Line, Check: p.redact(c.Check),
 			Passed: c.Passed, Detail: p.redact(c.Detail)})
 	}
 	for _, s := range res.Skipped {
@@ -80,7 +79,7 @@ func (p *Pipeline) details(ctx context.Context, res *runner.Result, st store.Sto
 		for region, id := range a.IDs {
 			ids[p.redact(region)] = p.redact(id)
 		}
-		d.Cloud = append(d.Cloud, report.CloudArtifact{Source: p.redact(a.Source), IDs: ids})
+		d.Cloud = append(d.Cloud, state.CloudArtifact{Source: p.redact(a.Source), IDs: ids})
 	}
 	var inv *inventory.Inventory
 	sizes := map[string]int64{}
@@ -90,7 +89,7 @@ func (p *Pipeline) details(ctx context.Context, res *runner.Result, st store.Sto
 		case "manifest":
 			if m, err := manifest.Read(f.Path); err == nil {
 				for _, h := range m.Hygiene {
-					d.Hygiene = append(d.Hygiene, report.Finding{Check: p.redact(h.Check), Detail: p.redact(h.Detail), Error: h.Error})
+					d.Hygiene = append(d.Hygiene, state.Finding{Check: p.redact(h.Check), Detail: p.redact(h.Detail), Error: h.Error})
 				}
 			}
 		case "inventory":
@@ -116,7 +115,7 @@ func (p *Pipeline) details(ctx context.Context, res *runner.Result, st store.Sto
 // compareWithRelease fills d's diff against the image's latest release in
 // st, or for a release build the release before new.Version
 // (store.Previous); none yet leaves it empty: "first build: N packages".
-func (p *Pipeline) compareWithRelease(ctx context.Context, st store.Store, d *report.Details, new imagediff.Side, release bool) {
+func (p *Pipeline) compareWithRelease(ctx context.Context, st store.Store, d *state.Details, new imagediff.Side, release bool) {
 	if st == nil {
 		return
 	}

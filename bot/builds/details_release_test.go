@@ -7,7 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/imagebot/imagebot/bot/report"
+	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/runner"
 	"github.com/imagebot/imagebot/runner/checks"
 	"github.com/imagebot/imagebot/runner/store"
@@ -32,7 +32,7 @@ func TestReleaseBuildDetailsCompareWithThePreviousRelease(t *testing.T) {
 	if err != nil || data == "" {
 		t.Fatalf("details %q, %v", data, err)
 	}
-	var d report.Details
+	var d state.Details
 	if err := json.Unmarshal([]byte(data), &d); err != nil {
 		t.Fatal(err)
 	}

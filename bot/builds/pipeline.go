@@ -191,7 +191,7 @@ func (p *Pipeline) Run(ctx context.Context, j *Job, stages []Stage) error {
 			note = joinNote(j.Note, "interrupted by a restart, re-running")
 		}
 		if err := state.UpdateBuild(ctx, tx, j.ID, state.Status(state.StatusRunning), state.Step("fetch"), state.Note(note),
-			state.Started(start), state.Error(""), state.Details("")); err != nil {
+			state.Started(start), state.Error(""), state.DetailsJSON("")); err != nil {
 			return err
 		}
 		if err := state.ResetSteps(ctx, tx, j.ID, state.StepRecord{Name: "fetch", Started: start}); err != nil {

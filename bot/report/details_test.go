@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/runner/imagediff"
 )
 
@@ -22,34 +23,34 @@ func TestRenderDetails(t *testing.T) {
 		notWant []string
 	}{
 		{name: "diff against the latest release",
-			row: Row{Image: "debian12-app", Status: "succeeded", Details: &Details{Packages: 166, Diff: diff,
-				Checks: []Check{{File: "debian12-app", Check: "service ssh", Passed: true}, {File: "debian12-app", Check: "port tcp:22", Passed: true}}}},
+			row: Row{Image: "debian12-app", Status: "succeeded", Details: &state.Details{Packages: 166, Diff: diff,
+				Checks: []state.Check{{File: "debian12-app", Check: "service ssh", Passed: true}, {File: "debian12-app", Check: "port tcp:22", Passed: true}}}},
 			want: []string{"| +1 ~1 packages<br>checks: 2 passed |",
 				"<details><summary>changes against debian12-app 1.2.0: +1 ~1 packages</summary>",
 				"| + | `jq` | `1.6-2.1+deb12u1` |", "| ~ | `curl` | `7.88.1-10` → `7.88.1-10+deb12u8` |", "| qcow2 | 300.0 MiB | 301.0 MiB | +1.0 MiB |"},
 			notWant: []string{"failed"}},
 		{name: "first build",
-			row:  Row{Image: "debian12-app", Status: "succeeded", Details: &Details{Packages: 165}},
+			row:  Row{Image: "debian12-app", Status: "succeeded", Details: &state.Details{Packages: 165}},
 			want: []string{"| first build: 165 packages |"}, notWant: []string{"<details><summary>changes"}},
 		{name: "failed check fails the build and is named",
 			row: Row{Image: "debian12-app", Status: "failed", Error: "checks: 14 passed, 1 failed: port tcp:8080",
-				Details: &Details{Packages: 165, Checks: append(make14(), Check{File: "failing-example", Line: 3, Check: "port tcp:8080", Detail: "not listening"})}},
+				Details: &state.Details{Packages: 165, Checks: append(make14(), state.Check{File: "failing-example", Line: 3, Check: "port tcp:8080", Detail: "not listening"})}},
 			want: []string{"| ❌ failed |", "checks: 14 passed, 1 failed |",
 				"**debian12-app** failed: checks\\: 14 passed, 1 failed\\: port tcp\\:8080"[:0] + "**debian12-app** failed: checks: 14 passed, 1 failed: port tcp:8080 — fix and push",
 				"- ❌ check failed: `port tcp:8080` (`failing-example.yaml:3`): not listening"}},
 		{name: "hygiene warnings listed",
-			row: Row{Image: "debian12-app", Status: "succeeded", Details: &Details{Packages: 165,
-				Hygiene: []Finding{{Check: "ssh-host-keys", Detail: "/etc/ssh/ssh_host_ed25519_key is baked into the image"}, {Check: "password", Detail: "root opens with the template's SSH password"}}}},
+			row: Row{Image: "debian12-app", Status: "succeeded", Details: &state.Details{Packages: 165,
+				Hygiene: []state.Finding{{Check: "ssh-host-keys", Detail: "/etc/ssh/ssh_host_ed25519_key is baked into the image"}, {Check: "password", Detail: "root opens with the template's SSH password"}}}},
 			want: []string{"hygiene: 2 findings |", "- ⚠️ hygiene warning: `ssh-host-keys`: /etc/ssh/ssh\\_host\\_ed25519\\_key is baked into the image",
 				"- ⚠️ hygiene warning: `password`: root opens with the template's SSH password"}},
 		{name: "cloud ids and skipped sources",
-			row: Row{Image: "web", Status: "succeeded", Details: &Details{
-				Cloud:   []CloudArtifact{{Source: "amazon-ebs.web", IDs: map[string]string{"us-west-2": "ami-0b2", "eu-west-1": "ami-0a1"}}},
+			row: Row{Image: "web", Status: "succeeded", Details: &state.Details{
+				Cloud:   []state.CloudArtifact{{Source: "amazon-ebs.web", IDs: map[string]string{"us-west-2": "ami-0b2", "eu-west-1": "ami-0a1"}}},
 				Skipped: []string{"amazon-ebs.web: this runner has no amazon capability"}}},
 			want: []string{"- ☁️ `amazon-ebs.web`: eu-west-1 `ami-0a1`, us-west-2 `ami-0b2`",
 				"- ⏭️ not built: amazon-ebs.web: this runner has no amazon capability"}},
 		{name: "release without inventory",
-			row:  Row{Image: "rocky9", Status: "succeeded", Details: &Details{DiffNote: "no package list: the disk could not be read offline"}},
+			row:  Row{Image: "rocky9", Status: "succeeded", Details: &state.Details{DiffNote: "no package list: the disk could not be read offline"}},
 			want: []string{"- no package list: the disk could not be read offline"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,10 +70,10 @@ func TestRenderDetails(t *testing.T) {
 	}
 }
 
-func make14() []Check {
-	var cs []Check
+func make14() []state.Check {
+	var cs []state.Check
 	for i := 0; i < 14; i++ {
-		cs = append(cs, Check{File: "debian12-app", Check: "command c", Passed: true})
+		cs = append(cs, state.Check{File: "debian12-app", Check: "command c", Passed: true})
 	}
 	return cs
 }
@@ -90,10 +91,10 @@ func TestRenderEscapesHostileContent(t *testing.T) {
 		Kernel:  &imagediff.KernelDelta{Old: evil, New: evil}, OS: &imagediff.OSDelta{Old: evil, New: evil}}
 	row := Row{Image: "app", SHA: "4c8d2a6f", Status: "failed", Step: evil, Note: evil, Error: evil,
 		Files: []File{{Name: evil, URL: "https://s3/x (y)", SHA256: evil}},
-		Details: &Details{Packages: 3, Diff: diff,
-			Checks:   []Check{{File: evil, Check: evil, Detail: evil}},
-			Hygiene:  []Finding{{Check: evil, Detail: evil}},
-			Cloud:    []CloudArtifact{{Source: evil, IDs: map[string]string{evil: evil}}},
+		Details: &state.Details{Packages: 3, Diff: diff,
+			Checks:   []state.Check{{File: evil, Check: evil, Detail: evil}},
+			Hygiene:  []state.Finding{{Check: evil, Detail: evil}},
+			Cloud:    []state.CloudArtifact{{Source: evil, IDs: map[string]string{evil: evil}}},
 			Skipped:  []string{evil},
 			DiffNote: evil}}
 	out := Render(View{Rows: []Row{row}, Now: time.Now()}, 1<<20)
@@ -148,7 +149,7 @@ func TestRenderDropsDiffTablesToFit(t *testing.T) {
 	for i := 0; i < 2000; i++ {
 		d.Added = append(d.Added, imagediff.Package{Name: "pkg" + strings.Repeat("x", 20), Version: "1.0"})
 	}
-	v := View{Now: time.Now(), Rows: []Row{{Image: "app", SHA: "4c8d2a6f", Status: "succeeded", Details: &Details{Packages: 2100, Diff: d}}}}
+	v := View{Now: time.Now(), Rows: []Row{{Image: "app", SHA: "4c8d2a6f", Status: "succeeded", Details: &state.Details{Packages: 2100, Diff: d}}}}
 	full := Render(v, 1<<22)
 	out := Render(v, 4000)
 	if len(full) <= 4000 || len(out) > 4000 {

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/imagebot/imagebot/bot/forge"
+	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/runner/redact"
 )
 
@@ -43,7 +44,7 @@ type Row struct {
 	BuildURL string
 	// Details are what the finished build found in its image (nil while
 	// it runs, or when nothing was learnt).
-	Details *Details
+	Details *state.Details
 }
 
 // View is everything the comment shows.

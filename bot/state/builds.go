@@ -9,7 +9,6 @@ import (
 
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/queue"
-	"github.com/imagebot/imagebot/bot/report"
 )
 
 // Build kinds.
@@ -61,7 +60,7 @@ type Build struct {
 	Steps []StepRecord `json:"steps,omitempty"`
 	// Details are what the finished build found in its image (package
 	// diff, checks, hygiene, cloud ids, skipped sources).
-	Details *report.Details `json:"details,omitempty"`
+	Details *Details `json:"details,omitempty"`
 	// RepoJSON is the forge.Repo the build was queued for.
 	RepoJSON string `json:"-"`
 	// LogPath is the full build log on this host.
@@ -99,7 +98,7 @@ func scanBuild(rows queue.Rows) (Build, error) {
 	b.Finished = msTime(finished)
 	_ = json.Unmarshal([]byte(files), &b.Files)
 	if details != "" {
-		b.Details = &report.Details{}
+		b.Details = &Details{}
 		if json.Unmarshal([]byte(details), b.Details) != nil {
 			b.Details = nil
 		}
@@ -244,8 +243,8 @@ func LogTail(s string) Change { return Change{"log_tail", s} }
 // StatusSent records the commit status delivered, "state:sha".
 func StatusSent(s string) Change { return Change{"status_sent", s} }
 
-// Details sets what a build found in its image (JSON; "" clears it).
-func Details(j string) Change { return Change{"details", j} }
+// DetailsJSON sets what a build found in its image (JSON of Details; "" clears it).
+func DetailsJSON(j string) Change { return Change{"details", j} }
 
 // UpdateBuild sets columns of a build.
 func UpdateBuild(ctx context.Context, tx queue.Tx, id string, changes ...Change) error {

@@ -3,7 +3,9 @@
 // bot writes SQL (bot/queue keeps River's). Each function runs inside a
 // transaction the caller opens with queue.Queue.InTx, so a change and the
 // job it queues commit together. The SQL is portable: SQLite (modernc) and
-// PostgreSQL run the same statements.
+// PostgreSQL run the same statements. Details (details.go) is the shape of
+// what a build found in its image, stored as JSON in its row and rendered
+// by bot/report.
 package state
 
 import (

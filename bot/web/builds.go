@@ -9,7 +9,6 @@ import (
 
 	"github.com/imagebot/imagebot/bot/forge"
 	"github.com/imagebot/imagebot/bot/queue"
-	"github.com/imagebot/imagebot/bot/report"
 	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/runner/store"
 )
@@ -141,7 +140,7 @@ func webSteps(bd state.Build) []Step {
 }
 
 // webFound is the build page's view of a build's recorded details.
-func webFound(d *report.Details) *Found {
+func webFound(d *state.Details) *Found {
 	if d == nil || d.Empty() {
 		return nil
 	}

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/imagebot/imagebot/bot/report"
+	"github.com/imagebot/imagebot/bot/state"
 	"github.com/imagebot/imagebot/runner/imagediff"
 	"github.com/imagebot/imagebot/runner/inventory"
 )
@@ -12,7 +12,7 @@ import (
 // The build page's view of recorded details: the diff names what it was
 // compared with, each check where it is written.
 func TestWebFound(t *testing.T) {
-	if webFound(nil) != nil || webFound(&report.Details{}) != nil {
+	if webFound(nil) != nil || webFound(&state.Details{}) != nil {
 		t.Error("no details, yet a section")
 	}
 	d := b0Details()
@@ -24,12 +24,12 @@ func TestWebFound(t *testing.T) {
 	}
 }
 
-func b0Details() *report.Details {
+func b0Details() *state.Details {
 	diff := imagediff.Compare(imagediff.Side{Image: "app", Version: "1.0.0", Inventory: pkgs("bash=1")},
 		imagediff.Side{Image: "app", Version: "1.1.0", Inventory: pkgs("bash=1", "jq=2")})
-	return &report.Details{Packages: 2, Diff: &diff,
-		Checks:  []report.Check{{File: "app", Line: 3, Check: "port tcp:8080", Detail: "not listening"}},
-		Hygiene: []report.Finding{{Check: "tmp", Detail: "/tmp/x"}}}
+	return &state.Details{Packages: 2, Diff: &diff,
+		Checks:  []state.Check{{File: "app", Line: 3, Check: "port tcp:8080", Detail: "not listening"}},
+		Hygiene: []state.Finding{{Check: "tmp", Detail: "/tmp/x"}}}
 }
 
 // pkgs is an inventory of "name=version" packages.
