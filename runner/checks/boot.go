@@ -29,6 +29,10 @@ type BootOptions struct {
 	// SMP is the number of virtual CPUs (default 2: under TCG each is a
 	// host thread, and the guest's init starts its services in parallel).
 	SMP int
+	// NoCloud attaches a cloud-init NoCloud seed (runner/nocloud) carrying
+	// the login key, read-only, beside the credential: for images that have
+	// cloud-init installed.
+	NoCloud bool
 	// CPU is QEMU's -cpu model (default "max": every feature TCG emulates,
 	// so the guest's kernel and libraries take their fast paths).
 	CPU string
@@ -41,6 +45,7 @@ type Guest struct {
 	client  *ssh.Client
 	console string
 	overlay string
+	seed    string // the NoCloud seed, "" without one
 	exited  <-chan struct{} // closed when QEMU has exited
 	waitErr error           // QEMU's exit, once exited is closed
 }
@@ -84,11 +89,17 @@ func Boot(ctx context.Context, disk string, o BootOptions) (*Guest, error) {
 		os.Remove(g.overlay)
 		return nil, err
 	}
+	if o.NoCloud {
+		if err := g.writeSeed(o.WorkDir, key); err != nil {
+			os.Remove(g.overlay)
+			return nil, err
+		}
+	}
 	g.qemu = exec.Command(o.Qemu, qemuArgs(o, g, key, port)...)
 	// restrict=on: the guest reaches nothing but the forwarded port.
 	g.qemu.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := g.qemu.Start(); err != nil {
-		os.Remove(g.overlay)
+		g.removeFiles()
 		return nil, fmt.Errorf("checks: start qemu: %w", err)
 	}
 	exited := make(chan struct{})
@@ -116,8 +127,12 @@ func qemuArgs(o BootOptions, g *Guest, key *bootKey, port int) []string {
 	if o.CPU != "" {
 		args = append(args, "-cpu", o.CPU)
 	}
+	// The artifact first: it stays the guest's first disk (vda).
+	args = append(args, "-drive", "file="+g.overlay+",if=virtio,format=qcow2")
+	if g.seed != "" {
+		args = append(args, "-drive", "file="+g.seed+",if=virtio,format=raw,readonly=on")
+	}
 	return append(args,
-		"-drive", "file="+g.overlay+",if=virtio,format=qcow2",
 		"-netdev", "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:"+strconv.Itoa(port)+"-:22",
 		"-device", "virtio-net-pci,netdev=n0")
 }
@@ -175,6 +190,13 @@ func (g *Guest) Close() error {
 	if g.qemu != nil && g.qemu.Process != nil {
 		_ = syscall.Kill(-g.qemu.Process.Pid, syscall.SIGKILL)
 		<-g.exited
+	}
+	return g.removeFiles()
+}
+
+func (g *Guest) removeFiles() error {
+	if g.seed != "" {
+		os.Remove(g.seed)
 	}
 	return os.Remove(g.overlay)
 }
