@@ -45,7 +45,7 @@ type Guest struct {
 	client  *ssh.Client
 	console string
 	overlay string
-	seed    string // the NoCloud seed, "" without one
+	seed    string          // the NoCloud seed, "" without one
 	exited  <-chan struct{} // closed when QEMU has exited
 	waitErr error           // QEMU's exit, once exited is closed
 }

@@ -122,4 +122,3 @@ func serveSSH(t *testing.T, c net.Conn, key *bootKey, pre string) {
 		}()
 	}
 }
-

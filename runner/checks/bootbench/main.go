@@ -22,19 +22,21 @@ func main() {
 	password := flag.String("password", "", "the template's SSH password, if any")
 	smp := flag.Int("smp", 0, "virtual CPUs (0: Boot's default)")
 	cpu := flag.String("cpu", "", "QEMU -cpu model (empty: Boot's default)")
+	nocloud := flag.Bool("nocloud", false, "attach the NoCloud seed too")
+	guest := flag.String("run", "systemd-analyze; systemd-analyze critical-chain ssh.service", "command to run in the guest once logged in")
 	user := flag.String("user", "root", "the template's SSH user")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: bootbench [-accel tcg] [-user U -password P] DISK.qcow2")
 		os.Exit(2)
 	}
-	if err := run(flag.Arg(0), checks.BootOptions{Accel: *accel, User: *user, Password: *password, SMP: *smp, CPU: *cpu}); err != nil {
+	if err := run(flag.Arg(0), checks.BootOptions{Accel: *accel, User: *user, Password: *password, SMP: *smp, CPU: *cpu, NoCloud: *nocloud}, *guest); err != nil {
 		fmt.Fprintln(os.Stderr, "bootbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(disk string, o checks.BootOptions) error {
+func run(disk string, o checks.BootOptions, cmd string) error {
 	work, err := os.MkdirTemp("", "bootbench-")
 	if err != nil {
 		return err
@@ -52,7 +54,7 @@ func run(disk string, o checks.BootOptions) error {
 	}
 	defer g.Close()
 	up := time.Since(started)
-	out, code, err := g.Run(ctx, "systemd-analyze; systemd-analyze critical-chain ssh.service; systemd-analyze blame | head -12; nproc; grep -m1 \"model name\" /proc/cpuinfo")
+	out, code, err := g.Run(ctx, cmd)
 	if err != nil {
 		return err
 	}
