@@ -96,8 +96,9 @@ func Boot(ctx context.Context, disk string, o BootOptions) (*Guest, error) {
 		}
 	}
 	g.qemu = exec.Command(o.Qemu, qemuArgs(o, g, key, port)...)
-	// restrict=on: the guest reaches nothing but the forwarded port.
-	g.qemu.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, so Close can kill all of it; and killed with
+	// this process, so a killed runner leaves no machine behind.
+	g.qemu.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := g.qemu.Start(); err != nil {
 		g.removeFiles()
 		return nil, fmt.Errorf("checks: start qemu: %w", err)
@@ -132,6 +133,7 @@ func qemuArgs(o BootOptions, g *Guest, key *bootKey, port int) []string {
 	if g.seed != "" {
 		args = append(args, "-drive", "file="+g.seed+",if=virtio,format=raw,readonly=on")
 	}
+	// restrict=on: the guest reaches nothing but the forwarded port.
 	return append(args,
 		"-netdev", "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:"+strconv.Itoa(port)+"-:22",
 		"-device", "virtio-net-pci,netdev=n0")
