@@ -1,8 +1,11 @@
 // Command bootbench boots one built artifact the way the checks do
-// (runner/checks.Boot), logs in, runs one command and stops it: a whole
-// process for an outside timer (runner/bench-boot.sh) comparing boot paths.
-// It prints the time to SSH, how it logged in and the console's kernel
-// timestamps of the boot's milestones.
+// (runner/checks.Boot), logs in, runs one command and stops it, for
+// comparing boot settings on the same artifact (e.g. `-smp 1` against the
+// default, one run after the other). It prints the time to SSH, how it
+// logged in, when (host clock, from QEMU's start) each boot milestone first
+// showed on the serial console, and the command's output.
+//
+//	go run ./runner/checks/bootbench -run 'systemd-analyze blame' DISK.qcow2
 package main
 
 import (
