@@ -19,9 +19,11 @@ if [[ -n "$base" ]]; then
   echo "bench: making sure $base is built (not timed)"
   "$tmp/imagebot" build "$base" --with-bases --out "$tmp/warm" >"$tmp/warm.log" || { tail -20 "$tmp/warm.log"; exit 1; }
 fi
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 start=$(date +%s.%N)
 "$tmp/imagebot" build "$image" --force --version 0.0.0-bench --out "$tmp/out" >"$tmp/build.out" 2>&1 || { tail -30 "$tmp/out/build.log"; exit 1; }
 total=$(echo "$(date +%s.%N) - $start" | bc)
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 log="$tmp/out/build.log"
 secs() { # "6 minutes 51 seconds" -> 411
   awk '{s=0; for(i=1;i<NF;i++){ if($(i+1)~/^minute/) s+=$i*60; if($(i+1)~/^second/) s+=$i } print s}'
@@ -29,6 +31,7 @@ secs() { # "6 minutes 51 seconds" -> 411
 packer=$(grep -o "Build '[^']*' finished after .*" "$log" | tail -n1 | sed 's/.*finished after //' | secs)
 inventory=$(grep -o 'read offline in [0-9.]*s' "$log" | grep -o '[0-9.]*' | tail -n1)
 checks=$(grep -o 'checks: [0-9]* passed, [0-9]* failed in [0-9.]*s' "$log" | grep -o '[0-9.]*s$' | tr -d s)
+sshup=$(grep -o 'checks: SSH up after [0-9.]*s' "$log" | grep -o '[0-9.]*s$' | tr -d s)
 finishing=$(grep -o 'artifacts finished in [0-9.]*s' "$log" | grep -o '[0-9.]*' | tail -n1)
 grep -E 'inventory:|hygiene|checks:|check |sparsify:|qcow2:' "$log" | sed 's/^/  log: /'
 sparsify=$(grep -o 'free space discarded in [0-9.]*s' "$log" | grep -o '[0-9.]*' | tail -n1)
@@ -47,7 +50,9 @@ row() { printf '%-34s %10.1f %9.0f%%\n' "$1" "$2" "$(echo "100 * $2 / $packer" |
 row "packer build (TCG)" "$packer"
 row "inventory + SBOM + hygiene" "${inventory:-0}"
 row "checks (boot + SSH + run)" "${checks:-0}"
+row "  of which boot until SSH login" "${sshup:-0}"
 row "sparsify (e2fsck -E discard)" "${sparsify:-0}"
 row "inventory + checks" "$(echo "${inventory:-0} + ${checks:-0}" | bc -l)"
 row "all finishing (incl. both, qcow2, ova)" "${finishing:-0}"
 row "imagebot build, wall" "$total"
+echo "load average (1, 5, 15 min): before the build $load_before, after it $load_after ($(nproc) cores)"

@@ -20,6 +20,9 @@ type inspection struct {
 	summary    *manifest.Inventory
 	hygiene    []manifest.HygieneFinding
 	compaction *manifest.Compaction
+	// cloudInit: the package cloud-init is installed, so the checks boot
+	// also hands the login key to cloud-init (a NoCloud seed).
+	cloudInit bool
 }
 
 // inspect reads the built disk offline (runner/diskfs: no guest code runs)
@@ -55,7 +58,7 @@ func (b *run) inspect(ctx context.Context, disk string) (_ []File, _ *diskfs.FS,
 	b.inspected = &inspection{summary: &manifest.Inventory{
 		OS: inv.OS.PrettyName, Arch: inv.OS.Arch, Kernel: inv.Kernel, PackageManager: inv.PackageManager,
 		Packages: len(inv.Packages), Seconds: took.Round(time.Millisecond).Seconds(),
-	}}
+	}, cloudInit: hasPackage(inv, "cloud-init")}
 	if err := b.checkHygiene(ctx, fs); err != nil {
 		return nil, nil, err
 	}
@@ -64,6 +67,15 @@ func (b *run) inspect(ctx context.Context, disk string) (_ []File, _ *diskfs.FS,
 		return nil, nil, err
 	}
 	return files, fs, nil
+}
+
+func hasPackage(inv *inventory.Inventory, name string) bool {
+	for _, p := range inv.Packages {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *run) checkHygiene(ctx context.Context, fs *diskfs.FS) error {

@@ -32,10 +32,14 @@ func (b *run) runChecks(ctx context.Context, disk string) error {
 	if err != nil {
 		return err
 	}
+	nocloud := b.inspected != nil && b.inspected.cloudInit
+	if nocloud {
+		b.logf("checks: the image has cloud-init: the login key also goes in a NoCloud seed")
+	}
 	started := time.Now()
 	b.logf("checks: booting %s on a throwaway overlay (%d checks from %s)", filepath.Base(disk), len(cs), strings.Join(b.img.Env.Checks, ", "))
 	g, err := checks.Boot(ctx, disk, checks.BootOptions{
-		Accel: b.r.Accelerator(ctx), WorkDir: b.work, User: login.User, Password: login.Password,
+		Accel: b.r.Accelerator(ctx), WorkDir: b.work, User: login.User, Password: login.Password, NoCloud: nocloud,
 	})
 	if err != nil {
 		return err

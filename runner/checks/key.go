@@ -5,6 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"path/filepath"
+
+	"github.com/imagebot/imagebot/runner/nocloud"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -18,7 +21,9 @@ import (
 // 12, RHEL 9 family) import such credentials at boot, and its
 // tmpfiles.d/provision.conf writes this one to /root/.ssh/authorized_keys
 // when that file does not exist yet. The throwaway overlay gets the file,
-// never the artifact. The private half never leaves this process.
+// never the artifact. When the image has cloud-init, the same public half
+// also goes in a NoCloud seed (writeSeed). The private half never leaves
+// this process.
 type bootKey struct {
 	signer ssh.Signer
 	public string // authorized_keys line
@@ -41,6 +46,22 @@ func newBootKey() (*bootKey, error) {
 func (k *bootKey) smbiosCredential() string {
 	return "type=11,value=io.systemd.credential.binary:ssh.authorized_keys.root=" +
 		base64.StdEncoding.EncodeToString([]byte(k.public))
+}
+
+// writeSeed writes a NoCloud seed that gives root (and the image's default
+// user) the key, with a fresh instance-id so cloud-init applies it on this
+// boot even when the image was booted with cloud-init before.
+func (g *Guest) writeSeed(dir string, k *bootKey) error {
+	id, err := nocloud.NewInstanceID()
+	if err != nil {
+		return err
+	}
+	g.seed = filepath.Join(dir, "checks-seed.iso")
+	if err := nocloud.Write(g.seed, nocloud.Seed{InstanceID: id, AuthorizedKeys: []string{k.public}}); err != nil {
+		g.seed = ""
+		return fmt.Errorf("checks: %w", err)
+	}
+	return nil
 }
 
 // login is one way Boot tries to log in.

@@ -3,6 +3,8 @@ package checks
 import (
 	"bytes"
 	"encoding/base64"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -46,5 +48,41 @@ func TestLoginsOrder(t *testing.T) {
 	}
 	if ways := logins(k, "root", "", ssh.ClientConfig{}); len(ways) != 1 || ways[0].what != "root with imagebot's key" {
 		t.Errorf("no password: %+v", ways)
+	}
+}
+
+// The machine the checks boot: the artifact's overlay stays the first disk,
+// a NoCloud seed (when asked for) is a read-only second one holding this
+// boot's key, and nothing but one loopback port reaches the guest.
+func TestQemuArgs(t *testing.T) {
+	k, _ := newBootKey()
+	dir := t.TempDir()
+	g := &Guest{overlay: "/w/overlay.qcow2", console: "/w/console.log"}
+	plain := strings.Join(qemuArgs(BootOptions{Accel: "tcg", SMP: 2, CPU: "max"}, g, k, 2222), " ")
+	for _, want := range []string{"-accel tcg,thread=multi", "-smp 2", "-cpu max", "-drive file=/w/overlay.qcow2,if=virtio,format=qcow2 -netdev",
+		"user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22", "-smbios " + k.smbiosCredential()} {
+		if !strings.Contains(plain, want) {
+			t.Errorf("args %q lack %q", plain, want)
+		}
+	}
+	if err := g.writeSeed(dir, k); err != nil {
+		t.Fatal(err)
+	}
+	seeded := strings.Join(qemuArgs(BootOptions{Accel: "kvm", SMP: 1}, g, k, 2222), " ")
+	want := "-drive file=/w/overlay.qcow2,if=virtio,format=qcow2 -drive file=" + g.seed + ",if=virtio,format=raw,readonly=on -netdev"
+	if !strings.Contains(seeded, want) || !strings.Contains(seeded, "-accel kvm -m") || strings.Contains(seeded, "-cpu") {
+		t.Errorf("args %q lack %q", seeded, want)
+	}
+	data, err := os.ReadFile(g.seed)
+	if err != nil || !bytes.Contains(data, []byte(strings.Fields(k.public)[1])) {
+		t.Errorf("the seed does not hold this boot's key (%v)", err)
+	}
+	g.overlay = filepath.Join(dir, "overlay.qcow2")
+	os.WriteFile(g.overlay, nil, 0o600)
+	if err := g.removeFiles(); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
+		t.Errorf("left after the boot: %v", left)
 	}
 }
