@@ -54,10 +54,3 @@ func (d *dirLocks) unref(dir string, l *dirLock) {
 		delete(d.m, dir)
 	}
 }
-
-// held is how many directories have a holder or waiter (tests).
-func (d *dirLocks) held() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return len(d.m)
-}

@@ -48,3 +48,10 @@ func TestDirLocks(t *testing.T) {
 		t.Fatalf("%d entries kept after tryLock and lock released", n)
 	}
 }
+
+// held is how many directories have a holder or waiter (tests).
+func (d *dirLocks) held() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.m)
+}

@@ -94,7 +94,7 @@ func (s *Server) images(w http.ResponseWriter, r *http.Request) {
 	for _, n := range names {
 		rows[n] = &imageRow{Name: n}
 	}
-	if s.opts.Catalog != nil && (s.opts.Visible == nil || s.visibleKey(r.Context(), "")) {
+	if s.opts.Catalog != nil && s.visibleKey(r.Context(), "") {
 		if cat := s.opts.Catalog(); cat != nil {
 			for n, img := range cat.Images {
 				if rows[n] == nil {

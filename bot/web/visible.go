@@ -34,9 +34,13 @@ func (s *Server) mayRead(r *http.Request) bool {
 }
 
 // visibleKey says whether the viewer may read the repository owning key of
-// the whole bucket ("" for the root layout). A key no repository owns is
-// shown only to viewers who see every repository (the machine token).
+// the whole bucket ("" for the root layout); everyone may without sign-in.
+// A key no repository owns is shown only to viewers who see every
+// repository (the machine token).
 func (s *Server) visibleKey(ctx context.Context, key string) bool {
+	if s.opts.Visible == nil {
+		return true
+	}
 	var forge, repo string
 	if s.opts.Owner != nil {
 		forge, repo, _ = s.opts.Owner(key)
@@ -84,7 +88,7 @@ func (v visibleBuilds) Log(ctx context.Context, id string, offset int64) ([]byte
 // rootImages lists the images of this server's store, none when its
 // viewer may not read the repository owning it.
 func (s *Server) rootImages(ctx context.Context) ([]string, error) {
-	if s.opts.Visible != nil && !s.visibleKey(ctx, "") {
+	if !s.visibleKey(ctx, "") {
 		return nil, nil
 	}
 	return store.Images(ctx, s.opts.Store)
