@@ -173,7 +173,7 @@ func Default() Config {
 			EventWorkers: 4, ReportWorkers: 4, BuildWorkers: 1,
 			Capabilities: []string{"kvm"}, RescueAfter: 3 * time.Hour,
 			Heartbeat: 20 * time.Second, LostAfter: 2 * time.Minute,
-			BatchWindow: 0, Work: &work,
+			BatchWindow: 2 * time.Millisecond, Work: &work,
 		},
 		GitLab: Forge{BaseURL: "https://gitlab.com"},
 		GitHub: Forge{BaseURL: "https://api.github.com"},

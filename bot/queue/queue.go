@@ -81,8 +81,10 @@ type Options struct {
 	// once; empty: this process only inserts (webhook intake).
 	Queues      map[string]int
 	RescueAfter time.Duration
-	// BatchWindow is how long the delivery batcher waits for more deliveries
-	// before committing; 0 commits whatever has arrived meanwhile.
+	// BatchWindow is the longest the delivery batcher waits for more
+	// deliveries before committing, and only while they arrive faster than
+	// two per window; 0 never waits: it commits whatever has arrived
+	// meanwhile.
 	BatchWindow time.Duration
 	// RequeueRunning is set for a single embedded process: at start, jobs
 	// left running by a dead process are re-queued (or discarded after

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/rs/zerolog"
@@ -25,12 +26,15 @@ func (noteWorker) Work(context.Context, *river.Job[noteArgs]) error { return nil
 
 func openTest(t *testing.T) *Queue { return openTestTB(t) }
 
-func openTestTB(t testing.TB) *Queue {
+func openTestTB(t testing.TB) *Queue { return openWindow(t, 0) }
+
+// openWindow opens a test queue whose batcher waits up to window.
+func openWindow(t testing.TB, window time.Duration) *Queue {
 	t.Helper()
 	w := river.NewWorkers()
 	river.AddWorker(w, noteWorker{})
 	q, err := Open(context.Background(), Options{Driver: "sqlite", Path: filepath.Join(t.TempDir(), "q.db"),
-		Synchronous: "normal", Workers: w, Log: zerolog.Nop()})
+		Synchronous: "normal", Workers: w, Log: zerolog.Nop(), BatchWindow: window})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +55,12 @@ func countJobs(t *testing.T, q *Queue) int64 {
 }
 
 func TestAcceptRecordsEachDeliveryOnceUnderConcurrency(t *testing.T) {
-	q := openTest(t)
+	for _, window := range []time.Duration{0, 2 * time.Millisecond, 50 * time.Millisecond} {
+		t.Run(fmt.Sprint("window ", window), func(t *testing.T) { acceptConcurrently(t, openWindow(t, window)) })
+	}
+}
+
+func acceptConcurrently(t *testing.T, q *Queue) {
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -89,6 +98,25 @@ func TestAcceptRecordsEachDeliveryOnceUnderConcurrency(t *testing.T) {
 	dup, err := q.Accept(ctx, Delivery{Forge: "github", ID: "d-1", Event: "x"}, noteArgs{}, nil)
 	if err != nil || dup {
 		t.Fatalf("github d-1: dup=%v err=%v, want a new delivery", dup, err)
+	}
+}
+
+// A delivery at a quiet time must not wait for the batch window: the
+// window is long here, so a wait would show as a second or more.
+func TestAcceptDoesNotHoldALoneDelivery(t *testing.T) {
+	q := openWindow(t, 10*time.Second)
+	for i := range 3 {
+		start := time.Now()
+		id := fmt.Sprintf("quiet-%d", i)
+		if dup, err := q.Accept(context.Background(), Delivery{Forge: "gitlab", ID: id, Event: "Note Hook"}, noteArgs{Delivery: id}, nil); err != nil || dup {
+			t.Fatalf("accept %s: dup=%v err=%v", id, dup, err)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Fatalf("accept %s took %v: a lone delivery waited for the 10 s window", id, took)
+		}
+	}
+	if got := countJobs(t, q); got != 3 {
+		t.Fatalf("jobs = %d, want 3", got)
 	}
 }
 
@@ -143,4 +171,61 @@ func TestRequeueRunningOnReopen(t *testing.T) {
 	if got["1"] != "available" || got["2"] != "discarded" {
 		t.Fatalf("states by attempt = %v, want attempt 1 available, attempt 2 discarded", got)
 	}
+}
+
+func TestArrivalsWaitOnlyWhenBusy(t *testing.T) {
+	const window = 2 * time.Millisecond
+	tests := []struct {
+		name    string
+		gaps    []time.Duration // between successive deliveries
+		batches []int           // sizes of the batches committed meanwhile
+		want    bool
+	}{
+		{"nothing seen yet", nil, nil, false},
+		{"one delivery", []time.Duration{0}, []int{1}, false},
+		{"200 per second", repeat(5*time.Millisecond, 50), []int{2, 1}, false},
+		{"500 per second: one per 2 ms", repeat(2*time.Millisecond, 50), []int{2, 1}, false},
+		{"1000 per second", repeat(time.Millisecond, 50), []int{2, 1}, true},
+		{"3000 per second", repeat(time.Millisecond/3, 50), []int{3}, true},
+		{"3000 per second from one sender", repeat(time.Millisecond/3, 50), []int{1, 1, 1}, false},
+		{"a shared batch 15 batches ago", repeat(time.Millisecond/3, 50), append([]int{2}, ones(15)...), true},
+		{"a shared batch 16 batches ago", repeat(time.Millisecond/3, 50), append([]int{2}, ones(16)...), false},
+		{"busy, then a quiet second", append(repeat(time.Millisecond/3, 50), time.Second), []int{3}, false},
+		{"quiet, then a burst", append([]time.Duration{0, time.Minute}, repeat(time.Millisecond/3, 40)...), []int{1, 4}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var a arrivals
+			now := time.Unix(0, 0)
+			for _, g := range tt.gaps {
+				now = now.Add(g)
+				a.observe(now)
+			}
+			for _, n := range tt.batches {
+				a.batched(n)
+			}
+			if got := a.busy(window); got != tt.want {
+				t.Errorf("busy(%v) = %v after gaps averaging %v, shared %d, want %v", window, got, a.gap, a.shared, tt.want)
+			}
+			if a.busy(0) {
+				t.Errorf("busy(0) = true: a zero window must never wait")
+			}
+		})
+	}
+}
+
+func ones(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = 1
+	}
+	return out
+}
+
+func repeat(d time.Duration, n int) []time.Duration {
+	out := make([]time.Duration, n)
+	for i := range out {
+		out[i] = d
+	}
+	return out
 }
