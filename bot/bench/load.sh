@@ -7,7 +7,10 @@
 #   1. 200 signed GitLab note events/s for 30 s, unique delivery ids;
 #   2. steps the rate up until p99 passes 100 ms (or the rate is not reached);
 #   3. one delivery id 100 times: exactly one stored event job must result.
-# Prints a table with p50/p99/achieved rate and the server's peak RSS (VmHWM).
+# Prints a table with p50/p99/achieved rate and the server's peak RSS (VmHWM),
+# and at the end the peak of its anonymous and of its file-backed resident
+# memory apart (sampled every 0.1 s): the file-backed part is the binary's
+# own pages, which the kernel maps in folios of varying size.
 # Usage: bot/bench/load.sh [--quick]   (--quick: 10 s steps instead of 30 s)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -16,7 +19,12 @@ steps_dur=30s; base_dur=30s
 if [[ "${1:-}" == "--quick" ]]; then steps_dur=10s; base_dur=10s; fi
 work="$(mktemp -d /tmp/imagebot-bench.XXXXXX)"
 pid=""
-cleanup() { [[ -n "$pid" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$work"; }
+sampler=""
+cleanup() {
+  [[ -n "$sampler" ]] && kill "$sampler" 2>/dev/null
+  [[ -n "$pid" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  rm -rf "$work"
+}
 trap cleanup EXIT
 go build -o "$work/imagebot" ./cmd/imagebot
 go -C ../shared/tools/webhook-load build -o "$work/webhook-load" .
@@ -55,6 +63,18 @@ field() { # output name -> value
   esac
 }
 rss() { awk '/VmHWM/ {print $2/1024}' "/proc/$pid/status"; }
+sample_rss() { # the largest RssAnon and RssFile seen, in kB, into $work/rss
+  local anon=0 file=0 a f
+  while kill -0 "$pid" 2>/dev/null; do
+    read -r a f < <(awk '/^RssAnon/ {a=$2} /^RssFile/ {f=$2} END {print a+0, f+0}' "/proc/$pid/status" 2>/dev/null || echo "0 0")
+    (( a > anon )) && anon=$a
+    (( f > file )) && file=$f
+    echo "$anon $file" >"$work/rss.tmp" && mv "$work/rss.tmp" "$work/rss"
+    sleep 0.1
+  done
+}
+sample_rss &
+sampler=$!
 metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 events() { metric 'imagebot_queue_jobs{queue="events",state="available"}'; }
 
@@ -83,3 +103,5 @@ echo
 echo "highest rate sustained with p99 <= 100 ms: $best/s"
 echo "one delivery id sent 100 times -> $dups stored event job(s) (want 1): $( [[ $dups == 1 ]] && echo OK || echo FAIL )"
 echo "peak RSS of imagebot serve: $(rss) MiB; load average: $(cut -d' ' -f1-3 /proc/loadavg); cores: $(nproc)"
+read -r anon file <"$work/rss"
+echo "of which at most: anonymous $(( anon / 1024 )) MiB, file-backed $(( file / 1024 )) MiB (binary: $(( $(stat -c %s "$work/imagebot") >> 20 )) MiB)"
