@@ -13,9 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	diskfs "github.com/diskfs/go-diskfs"
-	"github.com/diskfs/go-diskfs/disk"
-	"github.com/diskfs/go-diskfs/filesystem"
+	"github.com/diskfs/go-diskfs/backend/file"
 	"github.com/diskfs/go-diskfs/filesystem/iso9660"
 )
 
@@ -87,20 +85,22 @@ func Write(path string, s Seed) error {
 	return nil
 }
 
+// write uses go-diskfs's ISO 9660 package and file backend, not its
+// top-level package: that one links every filesystem it knows (squashfs
+// with lz4, xz and lzo, ext4, FAT) into imagebot for nothing.
 func write(path, work string, s Seed) error {
 	const size = 1 << 20 // two small files; Finalize trims nothing, 1 MiB is plenty
-	d, err := diskfs.Create(path, size, diskfs.SectorSizeDefault)
+	b, err := file.CreateFromPath(path, size)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	d.LogicalBlocksize = 2048
-	fs, err := d.CreateFilesystem(disk.FilesystemSpec{Partition: 0, FSType: filesystem.TypeISO9660, VolumeLabel: Label, WorkDir: work})
+	defer b.Close()
+	iso, err := iso9660.Create(b, size, 0, 2048, work)
 	if err != nil {
 		return err
 	}
 	for name, data := range map[string][]byte{"meta-data": s.MetaData(), "user-data": s.UserData()} {
-		f, err := fs.OpenFile("/"+name, os.O_CREATE|os.O_RDWR)
+		f, err := iso.OpenFile("/"+name, os.O_CREATE|os.O_RDWR)
 		if err != nil {
 			return err
 		}
@@ -110,10 +110,6 @@ func write(path, work string, s Seed) error {
 		if err := f.Close(); err != nil {
 			return err
 		}
-	}
-	iso, ok := fs.(*iso9660.FileSystem)
-	if !ok {
-		return fmt.Errorf("go-diskfs made a %T, not ISO 9660", fs)
 	}
 	return iso.Finalize(iso9660.FinalizeOptions{RockRidge: true, Joliet: true, VolumeIdentifier: Label})
 }
