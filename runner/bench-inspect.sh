@@ -33,8 +33,8 @@ inventory=$(grep -o 'read offline in [0-9.]*s' "$log" | grep -o '[0-9.]*' | tail
 checks=$(grep -o 'checks: [0-9]* passed, [0-9]* failed in [0-9.]*s' "$log" | grep -o '[0-9.]*s$' | tr -d s)
 sshup=$(grep -o 'checks: SSH up after [0-9.]*s' "$log" | grep -o '[0-9.]*s$' | tr -d s)
 finishing=$(grep -o 'artifacts finished in [0-9.]*s' "$log" | grep -o '[0-9.]*' | tail -n1)
-artifacts=$(grep -o 'artifacts: [0-9]* files written in [0-9.]*s' "$log" | grep -o '[0-9.]*s$' | tr -d s)
-waited=$(grep -o 'checks: finishing waited [0-9.]*s' "$log" | grep -o '[0-9.]*s$' | tr -d s)
+artifacts=$(grep -o 'artifacts: [0-9]* files written in [0-9.]*s' "$log" | grep -o '[0-9.]*s$' | tr -d s || true)
+waited=$(grep -o 'checks: finishing waited [0-9.]*s' "$log" | grep -o '[0-9.]*s$' | tr -d s || true)
 grep -E 'inventory:|hygiene|checks:|check |sparsify:|qcow2:' "$log" | sed 's/^/  log: /'
 sparsify=$(grep -o 'free space discarded in [0-9.]*s' "$log" | grep -o '[0-9.]*' | tail -n1)
 mode="concurrent with the artifacts"

@@ -92,8 +92,8 @@ func (b *run) artifactsAndChecks(ctx context.Context, src source) ([]File, error
 	return files, nil
 }
 
-// writeArtifacts writes one artifact per env.yaml format from src, each with its
-// .sha256.
+// writeArtifacts writes one artifact per env.yaml format from src, each
+// with its .sha256.
 func (b *run) writeArtifacts(ctx context.Context, src source) ([]File, error) {
 	stem := fmt.Sprintf("%s-%s", b.img.Name, b.req.Version)
 	var files []File
