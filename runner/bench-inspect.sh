@@ -53,8 +53,8 @@ for f in m["files"]:
     if f["format"] in ("qcow2", "ova"):
         print(f"    {f['name']:<34} {f.get('size_before', 0):>12} -> {f['size']:>12}")
 PY
-printf '\n%-34s %10s %10s\n' phase seconds "vs packer"
-row() { printf '%-34s %10.1f %9.0f%%\n' "$1" "$2" "$(echo "100 * $2 / $packer" | bc -l)"; }
+printf '\n%-40s %10s %10s\n' phase seconds "vs packer"
+row() { printf '%-40s %10.1f %9.0f%%\n' "$1" "$2" "$(echo "100 * $2 / $packer" | bc -l)"; }
 row "packer build (TCG)" "$packer"
 row "inventory + SBOM + hygiene" "${inventory:-0}"
 row "checks (boot + SSH + run)" "${checks:-0}"

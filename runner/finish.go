@@ -46,6 +46,10 @@ func (b *run) finish(ctx context.Context, e *baseEntry) ([]File, error) {
 	return append(files, made...), nil
 }
 
+// compressNice is how much the qcow2's compression yields to the checks
+// boot running beside it.
+const compressNice = 10
+
 // source is the disk the artifacts are converted from and the checks boot:
 // the inspection's sparsified raw copy, or Packer's qcow2 when the disk
 // could not be read offline.
@@ -132,8 +136,11 @@ func (b *run) writeQcow2(ctx context.Context, src source, dst string) (File, err
 	// Compressed, as distributions publish cloud images. deflate (zlib),
 	// not zstd: zstd measured smaller and cheaper (runner/bench-compress.sh,
 	// docs/inspection.md) but runner/qcow2's reader and QEMU before 5.1
-	// cannot read it.
-	res, err := qcow2.Finish(ctx, src.path, dst, qcow2.Options{Compress: true, SourceFormat: src.format})
+	// cannot read it. At a lower CPU priority: the checks boot, which runs
+	// meanwhile and takes longer, keeps the cores it needs
+	// (docs/inspection.md, "Cost on a TCG build").
+	opts := qcow2.Options{Compress: true, SourceFormat: src.format, Nice: compressNice}
+	res, err := qcow2.Finish(ctx, src.path, dst, opts)
 	if err != nil {
 		return File{}, err
 	}
