@@ -8,15 +8,17 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/imagebot/imagebot/runner/diskfs"
+	"golang.org/x/sync/errgroup"
 
+	"github.com/imagebot/imagebot/runner/diskfs"
 	"github.com/imagebot/imagebot/runner/manifest"
 	"github.com/imagebot/imagebot/runner/ova"
 	"github.com/imagebot/imagebot/runner/qcow2"
 )
 
 // finish makes the finished artifacts in OutDir from the build's disk, one
-// per env.yaml format (each with a .sha256 beside it). The runner/qcow2 and
+// per env.yaml format (each with a .sha256 beside it), and boots the same
+// disk for the image's checks while they are written. The runner/qcow2 and
 // runner/ova packages do the work; this is only the glue.
 func (b *run) finish(ctx context.Context, e *baseEntry) ([]File, error) {
 	// Before the inspection's raw copy, which the artifacts are made from.
@@ -27,67 +29,139 @@ func (b *run) finish(ctx context.Context, e *baseEntry) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	src, srcFormat := e.Disk, "qcow2"
+	src := source{path: e.Disk, format: "qcow2", packer: e.Disk}
 	if fs != nil {
+		// The raw copy is removed only when both the artifacts and the
+		// checks boot are done with it.
 		defer fs.Close()
 		if err := b.sparsify(ctx, fs); err != nil {
 			return nil, err
 		}
-		src, srcFormat = fs.Raw(), "raw"
+		src.path, src.format = fs.Raw(), "raw"
 	}
-	var packerSize int64
-	if fi, err := os.Stat(e.Disk); err == nil {
-		packerSize = fi.Size()
+	made, err := b.artifactsAndChecks(ctx, src)
+	if err != nil {
+		return nil, err
 	}
+	return append(files, made...), nil
+}
+
+// compressNice is how much the qcow2's compression yields to the checks
+// boot running beside it.
+const compressNice = 10
+
+// source is the disk the artifacts are converted from and the checks boot:
+// the inspection's sparsified raw copy, or Packer's qcow2 when the disk
+// could not be read offline.
+type source struct {
+	path, format string
+	packer       string // Packer's disk: the manifest records its size beside the qcow2's
+}
+
+// artifactsAndChecks writes the artifacts from src while the checks boot
+// src itself on a throwaway overlay: the qcow2's compression and the image's
+// first boot, the two longest steps of finishing, overlap. The published
+// files are conversions of exactly the disk that was booted (src is not
+// written after sparsify). Either side failing cancels the other, and the
+// build fails with the first error: nothing is published unless both
+// succeed.
+func (b *run) artifactsAndChecks(ctx context.Context, src source) ([]File, error) {
+	started := time.Now()
+	var files []File
+	var made, checked time.Duration
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		files, err = b.writeArtifacts(gctx, src)
+		made = time.Since(started)
+		if err != nil {
+			return err
+		}
+		b.logf("artifacts: %d files written in %.1fs", len(files), made.Seconds())
+		return nil
+	})
+	g.Go(func() error {
+		err := b.runChecks(gctx, src)
+		checked = time.Since(started)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if len(b.img.Env.Checks) > 0 {
+		// What the checks added to the build: the time finishing waited for
+		// them once the artifacts were written.
+		b.logf("checks: finishing waited %.1fs for them after the artifacts", max(0, (checked-made).Seconds()))
+	}
+	return files, nil
+}
+
+// writeArtifacts writes one artifact per env.yaml format from src, each
+// with its .sha256.
+func (b *run) writeArtifacts(ctx context.Context, src source) ([]File, error) {
 	stem := fmt.Sprintf("%s-%s", b.img.Name, b.req.Version)
+	var files []File
 	for _, format := range b.img.Env.Formats {
 		dst := filepath.Join(b.req.OutDir, stem+"."+format)
 		b.written = append(b.written, dst, dst+".sha256", dst+".partial")
 		b.logf("finishing %s", filepath.Base(dst))
+		var f File
+		var err error
 		switch format {
 		case "qcow2":
-			// Compressed, as distributions publish cloud images. deflate (zlib),
-			// not zstd: zstd measured smaller and cheaper (runner/bench-compress.sh,
-			// docs/inspection.md) but runner/qcow2's reader and QEMU before 5.1
-			// cannot read it.
-			res, err := qcow2.Finish(ctx, src, dst, qcow2.Options{Compress: true, SourceFormat: srcFormat})
-			if err != nil {
-				return nil, err
-			}
-			if err := writeSum(dst, res.SHA256); err != nil {
-				return nil, err
-			}
-			files = append(files, File{Name: filepath.Base(dst), Path: dst, Format: "qcow2", Size: res.Size, SHA256: res.SHA256, SizeBefore: packerSize})
-			b.logf("qcow2: %d MB (Packer's disk: %d MB)", res.Size>>20, packerSize>>20)
+			f, err = b.writeQcow2(ctx, src, dst)
 		case "ova":
-			res, err := ova.Export(ctx, ova.ExportOptions{
-				Disk: src, Out: dst, Name: stem, Version: b.req.Version, BuildID: b.req.BuildID,
-				GitSHA: b.req.GitSHA, Description: b.img.Env.Description, OS: b.img.Env.OS,
-				Hardware: b.img.Env.Hardware, Logger: &b.r.cfg.Log,
-			})
-			if err != nil {
-				return nil, err
-			}
-			files = append(files, File{Name: filepath.Base(dst), Path: dst, Format: "ova", Size: res.Size, SHA256: res.SHA256})
+			f, err = b.writeOVA(ctx, src, dst, stem)
 		default:
-			return nil, fmt.Errorf("format %s: not one this runner makes (qcow2, ova)", format)
+			err = fmt.Errorf("format %s: not one this runner makes (qcow2, ova)", format)
+		}
+		if err != nil {
+			return nil, err
 		}
 		sum, err := fileOf(dst+".sha256", "sha256")
 		if err != nil {
 			return nil, err
 		}
-		files = append(files, sum)
-	}
-	disk := e.Disk
-	for _, f := range files {
-		if f.Format == "qcow2" {
-			disk = f.Path // boot the artifact itself
-		}
-	}
-	if err := b.runChecks(ctx, disk); err != nil {
-		return nil, err
+		files = append(files, f, sum)
 	}
 	return files, nil
+}
+
+// writeQcow2 writes the compressed qcow2 and its .sha256.
+func (b *run) writeQcow2(ctx context.Context, src source, dst string) (File, error) {
+	var packerSize int64
+	if fi, err := os.Stat(src.packer); err == nil {
+		packerSize = fi.Size()
+	}
+	// Compressed, as distributions publish cloud images. deflate (zlib),
+	// not zstd: zstd measured smaller and cheaper (runner/bench-compress.sh,
+	// docs/inspection.md) but runner/qcow2's reader and QEMU before 5.1
+	// cannot read it. At a lower CPU priority: the checks boot, which runs
+	// meanwhile and takes longer, keeps the cores it needs
+	// (docs/inspection.md, "Cost on a TCG build").
+	opts := qcow2.Options{Compress: true, SourceFormat: src.format, Nice: compressNice}
+	res, err := qcow2.Finish(ctx, src.path, dst, opts)
+	if err != nil {
+		return File{}, err
+	}
+	if err := writeSum(dst, res.SHA256); err != nil {
+		return File{}, fmt.Errorf("finish qcow2: %w", err)
+	}
+	b.logf("qcow2: %d MB (Packer's disk: %d MB)", res.Size>>20, packerSize>>20)
+	return File{Name: filepath.Base(dst), Path: dst, Format: "qcow2", Size: res.Size, SHA256: res.SHA256, SizeBefore: packerSize}, nil
+}
+
+// writeOVA writes the OVA (its .sha256 is written by ova.Export).
+func (b *run) writeOVA(ctx context.Context, src source, dst, stem string) (File, error) {
+	res, err := ova.Export(ctx, ova.ExportOptions{
+		Disk: src.path, Out: dst, Name: stem, Version: b.req.Version, BuildID: b.req.BuildID,
+		GitSHA: b.req.GitSHA, Description: b.img.Env.Description, OS: b.img.Env.OS,
+		Hardware: b.img.Env.Hardware, Logger: &b.r.cfg.Log,
+	})
+	if err != nil {
+		return File{}, err
+	}
+	return File{Name: filepath.Base(dst), Path: dst, Format: "ova", Size: res.Size, SHA256: res.SHA256}, nil
 }
 
 // sparsify discards the free space of the disk's root filesystem in the

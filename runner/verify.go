@@ -15,12 +15,12 @@ import (
 // repository root.
 const ChecksDir = "resources/checks"
 
-// runChecks boots the finished artifact (disk) on a throwaway overlay, logs
-// in with the template's SSH credentials and runs the image's checks. Each
-// result goes to the log and the manifest; any failed check fails the build,
-// and the caller's cleanup then removes every artifact, so nothing is
-// published.
-func (b *run) runChecks(ctx context.Context, disk string) error {
+// runChecks boots the disk the artifacts are made from (src) on a throwaway
+// overlay, logs in with the template's SSH credentials and runs the image's
+// checks. Each result goes to the log and the manifest; any failed check
+// fails the build, and the caller's cleanup then removes every artifact, so
+// nothing is published.
+func (b *run) runChecks(ctx context.Context, src source) error {
 	if len(b.img.Env.Checks) == 0 {
 		return nil
 	}
@@ -37,9 +37,10 @@ func (b *run) runChecks(ctx context.Context, disk string) error {
 		b.logf("checks: the image has cloud-init: the login key also goes in a NoCloud seed")
 	}
 	started := time.Now()
-	b.logf("checks: booting %s on a throwaway overlay (%d checks from %s)", filepath.Base(disk), len(cs), strings.Join(b.img.Env.Checks, ", "))
-	g, err := checks.Boot(ctx, disk, checks.BootOptions{
-		Accel: b.r.Accelerator(ctx), WorkDir: b.work, User: login.User, Password: login.Password, NoCloud: nocloud,
+	b.logf("checks: booting %s (%s, the disk the artifacts are written from) on a throwaway overlay (%d checks from %s)",
+		filepath.Base(src.path), src.format, len(cs), strings.Join(b.img.Env.Checks, ", "))
+	g, err := checks.Boot(ctx, src.path, checks.BootOptions{
+		Accel: b.r.Accelerator(ctx), Format: src.format, WorkDir: b.work, User: login.User, Password: login.Password, NoCloud: nocloud,
 	})
 	if err != nil {
 		return err

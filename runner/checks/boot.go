@@ -21,9 +21,12 @@ import (
 type BootOptions struct {
 	Qemu, QemuImg string // binaries; "" means the names on PATH
 	Accel         string // tcg or kvm
-	WorkDir       string // the throwaway overlay and console log go here
-	User          string
-	Password      string
+	// Format is the disk's format: qcow2 (the default) or raw (the runner
+	// boots the sparsified raw copy its artifacts are converted from).
+	Format   string
+	WorkDir  string // the throwaway overlay and console log go here
+	User     string
+	Password string
 	// Timeout bounds the wait for SSH (TCG on a shared host is slow).
 	Timeout time.Duration
 	// SMP is the number of virtual CPUs (default 2: under TCG each is a
@@ -52,30 +55,19 @@ type Guest struct {
 }
 
 // Boot starts disk under QEMU from its own bootloader on a throwaway qcow2
-// overlay (the artifact is never written), forwards a loopback port to its
-// SSH server and logs in: as root with a key made for this boot and handed
+// overlay (disk is only read, so others may read it meanwhile: the runner
+// writes its artifacts from the same file during the boot), forwards a
+// loopback port to its SSH server and logs in: as root with a key made for this boot and handed
 // to the guest as a systemd credential (key.go), else with the template's
 // user and password. Close stops the machine and removes the overlay.
 func Boot(ctx context.Context, disk string, o BootOptions) (*Guest, error) {
-	if o.Qemu == "" {
-		o.Qemu = "qemu-system-x86_64"
-	}
-	if o.QemuImg == "" {
-		o.QemuImg = "qemu-img"
-	}
-	if o.Timeout == 0 {
-		o.Timeout = 10 * time.Minute
-	}
-	if o.SMP == 0 {
-		o.SMP = 2
-	}
-	abs, err := filepath.Abs(disk)
+	o, err := o.withDefaults()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("checks: disk %s: %w", disk, err)
 	}
 	g := &Guest{overlay: filepath.Join(o.WorkDir, "checks-overlay.qcow2"), console: filepath.Join(o.WorkDir, "checks-console.log")}
-	if out, err := exec.CommandContext(ctx, o.QemuImg, "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", abs, g.overlay).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("checks: overlay on %s: %v: %s", disk, err, bytes.TrimSpace(out))
+	if err := newOverlay(ctx, o.QemuImg, disk, o.Format, g.overlay); err != nil {
+		return nil, err
 	}
 	port, err := freePort()
 	if err != nil {
@@ -109,6 +101,42 @@ func Boot(ctx context.Context, disk string, o BootOptions) (*Guest, error) {
 		return nil, err
 	}
 	return g, nil
+}
+
+func (o BootOptions) withDefaults() (BootOptions, error) {
+	if o.Qemu == "" {
+		o.Qemu = "qemu-system-x86_64"
+	}
+	if o.QemuImg == "" {
+		o.QemuImg = "qemu-img"
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 10 * time.Minute
+	}
+	if o.SMP == 0 {
+		o.SMP = 2
+	}
+	if o.Format == "" {
+		o.Format = "qcow2"
+	}
+	if o.Format != "qcow2" && o.Format != "raw" {
+		return o, fmt.Errorf("format %q: want qcow2 or raw", o.Format)
+	}
+	return o, nil
+}
+
+// newOverlay creates the qcow2 overlay the guest writes to, on disk (of
+// format) as its backing file, which stays unchanged.
+func newOverlay(ctx context.Context, qemuImg, disk, format, overlay string) error {
+	abs, err := filepath.Abs(disk)
+	if err != nil {
+		return fmt.Errorf("checks: overlay on %s: %w", disk, err)
+	}
+	out, err := exec.CommandContext(ctx, qemuImg, "create", "-q", "-f", "qcow2", "-F", format, "-b", abs, overlay).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("checks: overlay on %s: %v: %s", disk, err, bytes.TrimSpace(out))
+	}
+	return nil
 }
 
 // qemuArgs is the machine the checks boot: the artifact's own firmware path

@@ -42,7 +42,7 @@ func (g *Guest) login(ctx context.Context, addr string, key *bootKey, o BootOpti
 		conn, err := waitBanner(ctx, addr)
 		if err == nil {
 			way := ways[i%len(ways)]
-			g.client, err = handshake(conn, addr, way.cfg)
+			g.client, err = handshake(ctx, conn, addr, way.cfg)
 			if err == nil {
 				g.Login = way.what
 				return nil
@@ -111,9 +111,12 @@ type replayConn struct {
 func (c *replayConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // handshake runs the SSH handshake and authentication on conn, bounded by
-// loginTimeout.
-func handshake(conn net.Conn, addr string, cfg *ssh.ClientConfig) (*ssh.Client, error) {
+// loginTimeout and ended at once when ctx ends (the build's other side of
+// finishing failed, or the build was cancelled).
+func handshake(ctx context.Context, conn net.Conn, addr string, cfg *ssh.ClientConfig) (*ssh.Client, error) {
 	_ = conn.SetDeadline(time.Now().Add(loginTimeout))
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	defer stop()
 	c, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
 	if err != nil {
 		conn.Close()

@@ -46,7 +46,7 @@ func TestWaitBannerThenLogin(t *testing.T) {
 			t.Fatal(err)
 		}
 		ways := logins(key, "", "", ssh.ClientConfig{HostKeyCallback: ssh.InsecureIgnoreHostKey()})
-		client, err := handshake(conn, l.Addr().String(), ways[0].cfg)
+		client, err := handshake(context.Background(), conn, l.Addr().String(), ways[0].cfg)
 		if err != nil {
 			t.Fatalf("pre %q: %v", pre, err)
 		}
@@ -59,6 +59,35 @@ func TestWaitBannerThenLogin(t *testing.T) {
 			t.Errorf("pre %q: run: %q %v", pre, out, err)
 		}
 		client.Close()
+	}
+}
+
+// A handshake with a server that sent its banner and then stalls (a guest
+// still starting sshd's children under TCG) ends as soon as ctx ends, not
+// after loginTimeout: finishing cancels the checks when an artifact fails.
+func TestHandshakeEndsWithContext(t *testing.T) {
+	key, err := newBootKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := listen(t, func(c net.Conn) {
+		c.Write([]byte("SSH-2.0-stalling\r\n"))
+		time.Sleep(10 * time.Second)
+		c.Close()
+	})
+	conn, err := waitBanner(context.Background(), l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	started := time.Now()
+	ways := logins(key, "", "", ssh.ClientConfig{HostKeyCallback: ssh.InsecureIgnoreHostKey()})
+	if _, err := handshake(ctx, conn, l.Addr().String(), ways[0].cfg); err == nil {
+		t.Fatal("handshake with a stalled server succeeded")
+	}
+	if took := time.Since(started); took > 2*time.Second {
+		t.Errorf("handshake went on %s after its context ended", took)
 	}
 }
 

@@ -1,11 +1,14 @@
 package qcow2
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -104,5 +107,26 @@ func TestFinishRefusesImagesReadingOtherFiles(t *testing.T) {
 				t.Errorf("%s written: %v", dst, err)
 			}
 		})
+	}
+}
+
+// runNice raises the nice value of the process it starts by the given
+// amount over this process's own (capped at 19), not to an absolute value.
+func TestRunNiceLowersThePriority(t *testing.T) {
+	data, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	own, err := strconv.Atoi(fields[16]) // field 19 of proc(5): nice
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ nice, want int }{{0, own}, {7, min(19, own+7)}, {40, 19}} {
+		// sh compares its own nice value once the priority had time to be set.
+		script := fmt.Sprintf(`sleep 0.3; test "$(cut -d' ' -f19 /proc/$$/stat)" = %d`, tc.want)
+		if err := runNice(context.Background(), tc.nice, "sh", "-c", script); err != nil {
+			t.Errorf("nice +%d: the child's nice value is not %d: %v", tc.nice, tc.want, err)
+		}
 	}
 }
