@@ -103,8 +103,8 @@ func (q *Queue) collect(batch []*acceptReq, timer <-chan time.Time, pace *arriva
 type arrivals struct {
 	last time.Time
 	gap  time.Duration // moving average; 0 until two deliveries were seen
-	// shared counts down the batches since one held more than one
-	// delivery without the batcher waiting for it, or with it.
+	// shared is set to sharedFor by a batch of more than one delivery
+	// and counts down by one with each batch of one.
 	shared int
 }
 

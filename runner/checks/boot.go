@@ -57,9 +57,10 @@ type Guest struct {
 // Boot starts disk under QEMU from its own bootloader on a throwaway qcow2
 // overlay (disk is only read, so others may read it meanwhile: the runner
 // writes its artifacts from the same file during the boot), forwards a
-// loopback port to its SSH server and logs in: as root with a key made for this boot and handed
-// to the guest as a systemd credential (key.go), else with the template's
-// user and password. Close stops the machine and removes the overlay.
+// loopback port to its SSH server and logs in: as root with a key made for
+// this boot and handed to the guest as a systemd credential (key.go), else
+// with the template's user and password. Close stops the machine and
+// removes the overlay.
 func Boot(ctx context.Context, disk string, o BootOptions) (*Guest, error) {
 	o, err := o.withDefaults()
 	if err != nil {

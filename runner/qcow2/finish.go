@@ -14,7 +14,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/imagebot/imagebot/runner/ctxio"
 )
@@ -157,21 +156,17 @@ func run(ctx context.Context, name string, args ...string) error {
 	return runNice(ctx, 0, name, args...)
 }
 
-// runNice runs name with its nice value raised by nice (0: unchanged). The
-// priority is set right after the start, before qemu-img spawns its
-// compression threads, which inherit it.
+// runNice runs name with its nice value raised by nice (0: unchanged,
+// at most 19) through nice(1), so the priority holds from the exec on,
+// before qemu-img starts its compression threads, which inherit it.
 func runNice(ctx context.Context, nice int, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
+	if nice > 0 {
+		cmd = exec.CommandContext(ctx, "nice", append([]string{"-n", strconv.Itoa(nice), name}, args...)...)
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	err := cmd.Start()
-	if err == nil && nice > 0 {
-		lower(cmd.Process.Pid, nice)
-	}
-	if err == nil {
-		err = cmd.Wait()
-	}
-	if err != nil {
+	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -179,18 +174,6 @@ func runNice(ctx context.Context, nice int, name string, args ...string) error {
 		return fmt.Errorf("%s %s: %w: %s", filepath.Base(name), args[0], err, msg)
 	}
 	return nil
-}
-
-// lower raises pid's nice value by n, at most to 19. Lowering a priority
-// needs no privilege; should it fail, the conversion only runs at the
-// priority it has.
-func lower(pid, n int) {
-	// Linux's getpriority system call returns 20 - nice.
-	raw, err := syscall.Getpriority(syscall.PRIO_PROCESS, pid)
-	if err != nil {
-		return
-	}
-	_ = syscall.Setpriority(syscall.PRIO_PROCESS, pid, min(19, 20-raw+n))
 }
 
 // HashFile returns the hex sha256 and size of a file, stopping early when
